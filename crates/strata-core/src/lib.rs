@@ -1,5 +1,10 @@
-//! The parts of strata that do not need PostgreSQL: distance kernels and the
-//! in-memory formats of the vector types. Everything here is testable with a
-//! plain `cargo test -p strata-core`; the `strata` crate is pgrx glue on top.
+//! The parts of strata that do not need PostgreSQL: distance kernels, the
+//! text forms and arithmetic of the vector types, and the error type the
+//! extension maps to SQLSTATEs. Everything here is testable with a plain
+//! `cargo test -p strata-core`; the `strata` crate is pgrx glue on top.
 
 pub mod distance;
+pub mod error;
+pub mod vector;
+
+pub use error::StrataError;

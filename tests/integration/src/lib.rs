@@ -1,0 +1,53 @@
+//! Helpers for integration tests. `scripts/test` starts a throwaway cluster
+//! and exports where it is; each test gets a database of its own so tests can
+//! run in parallel without seeing each other's tables.
+
+use postgres::{Client, NoTls};
+use std::path::PathBuf;
+
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub pg_bin: PathBuf,
+}
+
+impl Server {
+    /// The cluster started by `scripts/test`. Panics with a clear message when
+    /// the tests are run outside it.
+    pub fn from_env() -> Server {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is not set: run the integration tests through scripts/test")
+            })
+        };
+        Server {
+            host: var("STRATA_TEST_HOST"),
+            port: var("STRATA_TEST_PORT").parse().expect("STRATA_TEST_PORT is a port"),
+            data_dir: var("STRATA_TEST_DATA").into(),
+            pg_bin: var("STRATA_PG_BIN").into(),
+        }
+    }
+
+    pub fn connect(&self, dbname: &str) -> Client {
+        Client::connect(
+            &format!("host={} port={} user=postgres dbname={dbname}", self.host, self.port),
+            NoTls,
+        )
+        .unwrap_or_else(|e| panic!("connect to {dbname}: {e}"))
+    }
+
+    /// Drops and creates `dbname` with the extension installed, and returns a
+    /// connection to it.
+    pub fn fresh_database(&self, dbname: &str) -> Client {
+        let mut admin = self.connect("postgres");
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{dbname}\" WITH (FORCE); CREATE DATABASE \"{dbname}\""
+            ))
+            .expect("create test database");
+        let mut client = self.connect(dbname);
+        client.batch_execute("CREATE EXTENSION strata").expect("create extension");
+        client
+    }
+}
