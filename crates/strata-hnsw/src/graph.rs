@@ -1,0 +1,485 @@
+//! The in-memory graph and its (parallel) construction.
+//!
+//! # Memory layout and cost
+//!
+//! For `n` vectors of `d` elements of `e` bytes and parameter `m`
+//! (`m0 = 2m` neighbours on layer 0, `m` above):
+//!
+//! | part                         | bytes per vector                      |
+//! |------------------------------|---------------------------------------|
+//! | vector                       | `d * e`                               |
+//! | layer-0 list (count + slots) | `4 * (2m + 1)`                        |
+//! | upper lists (expected)       | `4 * (m + 1) / (m - 1)`               |
+//! | level, upper offset, payload | `1 + 4 + 8`                           |
+//! | deleted mark                 | `1`                                   |
+//!
+//! so `d*e + 8m + 18 + 4(m+1)/(m-1)` bytes, about `d*e + 151` for m = 16.
+//! During construction add 4 bytes per vector for the per-node locks and
+//! `2n` bytes of visited marks per building thread.
+//! [`Hnsw::memory_bytes`] reports the exact figure of a graph.
+//!
+//! # Determinism
+//!
+//! Node levels are a pure function of `(seed, node id)`. With one thread the
+//! whole graph is a pure function of the input and [`Params`]. With more
+//! threads the levels and the entry point's level are still fixed, but which
+//! edges are kept depends on how the insertions interleave, so two runs can
+//! differ in edges (not in quality).
+
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering::*};
+use std::sync::Mutex;
+
+use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
+use crate::space::Space;
+
+/// Highest level a node may get (the upper-list block of a node must fit in
+/// a page, see [`crate::page`]).
+pub const MAX_LEVEL: u8 = 15;
+/// Bounds of `m`.
+pub const MIN_M: usize = 2;
+pub const MAX_M: usize = 100;
+
+/// Build parameters.
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// Neighbours per node on the upper layers; layer 0 keeps `2 * m`.
+    pub m: usize,
+    /// Search width while inserting.
+    pub ef_construction: usize,
+    /// Seed of the level generator.
+    pub seed: u64,
+    /// Building threads; 0 means all available cores.
+    pub threads: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params { m: 16, ef_construction: 64, seed: 0x5eed_5eed, threads: 0 }
+    }
+}
+
+impl Params {
+    pub(crate) fn threads(&self) -> usize {
+        if self.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.threads
+        }
+    }
+    pub(crate) fn check(&self) {
+        assert!((MIN_M..=MAX_M).contains(&self.m), "m must be in {MIN_M}..={MAX_M}");
+        assert!(self.ef_construction >= 1, "ef_construction must be positive");
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The level of a node: `floor(-ln(U) / ln(m))`, U uniform in (0, 1] drawn
+/// from `(seed, salt)`.
+pub(crate) fn random_level(seed: u64, salt: u64, m: usize) -> u8 {
+    let r = splitmix64(seed ^ splitmix64(salt));
+    let u = ((r >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let l = (-u.ln() / (m as f64).ln()).floor();
+    (l as u64).min(MAX_LEVEL as u64) as u8
+}
+
+/// An HNSW graph held in memory, over the vectors of space `S`.
+pub struct Hnsw<S: Space> {
+    pub(crate) m: usize,
+    pub(crate) m0: usize,
+    pub(crate) ef_construction: usize,
+    pub(crate) seed: u64,
+    pub(crate) dim: usize,
+    pub(crate) vectors: Vec<S::Elem>,
+    pub(crate) payloads: Vec<u64>,
+    pub(crate) levels: Vec<u8>,
+    /// `n * (m0 + 1)`: per node a count then `m0` slots.
+    pub(crate) links0: Box<[AtomicU32]>,
+    /// Per node, the start of its block in `upper`: `level` lists of
+    /// `m + 1` words (count, then `m` slots) for layers `1..=level`.
+    pub(crate) upper_off: Vec<u32>,
+    pub(crate) upper: Box<[AtomicU32]>,
+    pub(crate) deleted: Vec<AtomicU8>,
+    pub(crate) entry: Option<(u32, u8)>,
+}
+
+/// Shared state of a construction: per-node locks and the entry point.
+pub(crate) struct BuildCtx {
+    locks: Vec<Mutex<()>>,
+    entry: Mutex<Option<(u32, u8)>>,
+}
+
+/// Per-thread buffers of a construction.
+#[derive(Default)]
+pub(crate) struct BuildScratch {
+    search: SearchScratch,
+    cands: Vec<Neighbour>,
+    selected: Vec<Neighbour>,
+    pruned: Vec<Neighbour>,
+}
+
+impl<S: Space> Hnsw<S> {
+    /// Allocates a graph over `vectors` (already prepared) with the given
+    /// levels, no edges and no entry point.
+    pub(crate) fn alloc(params: &Params, dim: usize, vectors: Vec<S::Elem>, payloads: Vec<u64>, levels: Vec<u8>) -> Self {
+        params.check();
+        assert!(dim > 0, "vectors must have at least one element");
+        let n = levels.len();
+        assert_eq!(vectors.len(), n * dim);
+        assert_eq!(payloads.len(), n);
+        assert!(n < u32::MAX as usize, "too many vectors for one graph");
+        let m = params.m;
+        let m0 = 2 * m;
+        let mut upper_off = Vec::with_capacity(n);
+        let mut total = 0usize;
+        for &l in &levels {
+            upper_off.push(u32::try_from(total).expect("upper lists exceed u32 offsets"));
+            total += l as usize * (m + 1);
+        }
+        Hnsw {
+            m,
+            m0,
+            ef_construction: params.ef_construction,
+            seed: params.seed,
+            dim,
+            vectors,
+            payloads,
+            levels,
+            links0: (0..n * (m0 + 1)).map(|_| AtomicU32::new(0)).collect(),
+            upper_off,
+            upper: (0..total).map(|_| AtomicU32::new(0)).collect(),
+            deleted: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            entry: None,
+        }
+    }
+
+    /// Builds a graph over `vectors` (`n * dim` elements, row-major) with
+    /// payloads `payloads` (default: the node id). Node `i` is vector `i`.
+    pub fn build(params: &Params, dim: usize, vectors: &[S::Elem], payloads: Option<&[u64]>) -> Self {
+        assert!(dim > 0 && vectors.len() % dim == 0, "vectors length is not a multiple of dim");
+        let n = vectors.len() / dim;
+        let mut v = vectors.to_vec();
+        if S::PREPARES {
+            for row in v.chunks_exact_mut(dim) {
+                S::prepare(row);
+            }
+        }
+        let payloads = match payloads {
+            Some(p) => {
+                assert_eq!(p.len(), n);
+                p.to_vec()
+            }
+            None => (0..n as u64).collect(),
+        };
+        let levels = (0..n).map(|i| random_level(params.seed, i as u64, params.m)).collect();
+        let mut g = Self::alloc(params, dim, v, payloads, levels);
+        g.insert_range(0, n as u32, None, params.threads());
+        g
+    }
+
+    /// Inserts nodes `from..to` (vectors, levels already in place) into the
+    /// graph, on `threads` threads, starting from `entry`.
+    pub(crate) fn insert_range(&mut self, from: u32, to: u32, entry: Option<(u32, u8)>, threads: usize) {
+        let entry = entry.or(self.entry);
+        let ctx = BuildCtx {
+            locks: (0..self.len()).map(|_| Mutex::new(())).collect(),
+            entry: Mutex::new(entry),
+        };
+        let this = &*self;
+        let threads = threads.clamp(1, ((to - from) as usize).max(1));
+        if threads == 1 {
+            let mut s = BuildScratch::default();
+            for q in from..to {
+                this.insert_node(&ctx, q, &mut s);
+            }
+        } else {
+            let next = AtomicU32::new(from);
+            std::thread::scope(|sc| {
+                for _ in 0..threads {
+                    sc.spawn(|| {
+                        let mut s = BuildScratch::default();
+                        loop {
+                            let q = next.fetch_add(1, Relaxed);
+                            if q >= to {
+                                break;
+                            }
+                            this.insert_node(&ctx, q, &mut s);
+                        }
+                    });
+                }
+            });
+        }
+        self.entry = ctx.entry.into_inner().unwrap();
+    }
+
+    #[inline(always)]
+    pub(crate) fn vector(&self, id: u32) -> &[S::Elem] {
+        let i = id as usize * self.dim;
+        &self.vectors[i..i + self.dim]
+    }
+
+    #[inline(always)]
+    pub(crate) fn list(&self, id: u32, level: u8) -> &[AtomicU32] {
+        if level == 0 {
+            let w = self.m0 + 1;
+            let i = id as usize * w;
+            &self.links0[i..i + w]
+        } else {
+            let w = self.m + 1;
+            let i = self.upper_off[id as usize] as usize + (level as usize - 1) * w;
+            &self.upper[i..i + w]
+        }
+    }
+
+    pub(crate) fn cap(&self, level: u8) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.m
+        }
+    }
+
+    /// Copies the list of `id` on `level` into `out`. Safe to call while
+    /// other threads rewrite it: every slot holds a valid id.
+    #[inline(always)]
+    fn read_list(&self, id: u32, level: u8, out: &mut Vec<u32>) {
+        let l = self.list(id, level);
+        let n = (l[0].load(Acquire) as usize).min(l.len() - 1);
+        out.clear();
+        out.extend(l[1..=n].iter().map(|a| a.load(Relaxed)));
+    }
+
+    /// Overwrites a list; the caller holds the node's lock (or `&mut`).
+    pub(crate) fn write_list(&self, id: u32, level: u8, ids: impl IntoIterator<Item = u32>) {
+        let l = self.list(id, level);
+        let mut n = 0;
+        for x in ids {
+            l[1 + n].store(x, Relaxed);
+            n += 1;
+        }
+        l[0].store(n as u32, Release);
+    }
+
+    /// The HNSW neighbour-selection heuristic: walks `cands` (ascending by
+    /// distance to the base node) and keeps a candidate only if it is closer
+    /// to the base than to every candidate kept so far, up to `m`.
+    pub(crate) fn select_heuristic(&self, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+        out.clear();
+        for c in cands {
+            if out.len() >= m {
+                break;
+            }
+            let cv = self.vector(c.id);
+            let good = out.iter().all(|s| S::distance(cv, self.vector(s.id)) >= c.distance);
+            if good {
+                out.push(*c);
+            }
+        }
+    }
+
+    /// Inserts node `q` (its vector and level are in place).
+    pub(crate) fn insert_node(&self, ctx: &BuildCtx, q: u32, s: &mut BuildScratch) {
+        let level = self.levels[q as usize];
+        let mut guard = ctx.entry.lock().unwrap();
+        let Some((ep, top)) = *guard else {
+            *guard = Some((q, level));
+            return;
+        };
+        let raise = level > top;
+        let held = if raise {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        };
+        let qv = self.vector(q);
+        let mut nbrs = std::mem::take(&mut s.search.nbrs);
+        let (mut cur, _) = if top > level {
+            descend::<_, S>(self, qv, ep, top, level, &mut nbrs)
+        } else {
+            (ep, 0.0)
+        };
+        s.search.nbrs = nbrs;
+        for lc in (0..=level.min(top)).rev() {
+            search_layer::<_, S>(self, qv, &[cur], lc, self.ef_construction, false, Some(q), &mut s.search);
+            if let Some(first) = s.search.out.first() {
+                cur = first.id;
+            }
+            let cap_q = self.m;
+            let mut selected = std::mem::take(&mut s.selected);
+            self.select_heuristic(&s.search.out, cap_q, &mut selected);
+            {
+                let _l = ctx.locks[q as usize].lock().unwrap();
+                self.write_list(q, lc, selected.iter().map(|x| x.id));
+            }
+            for nb in &selected {
+                self.add_link(ctx, nb.id, q, nb.distance, lc, s);
+            }
+            s.selected = selected;
+        }
+        if let Some(mut g) = held {
+            *g = Some((q, level));
+        }
+    }
+
+    /// Adds `q` (at distance `d`) to the list of `n` on `level`, pruning with
+    /// the heuristic when the list is full.
+    fn add_link(&self, ctx: &BuildCtx, n: u32, q: u32, d: f32, level: u8, s: &mut BuildScratch) {
+        let _l = ctx.locks[n as usize].lock().unwrap();
+        let cap = self.cap(level);
+        let l = self.list(n, level);
+        let cnt = (l[0].load(Relaxed) as usize).min(cap);
+        if l[1..=cnt].iter().any(|a| a.load(Relaxed) == q) {
+            return;
+        }
+        if cnt < cap {
+            l[1 + cnt].store(q, Relaxed);
+            l[0].store(cnt as u32 + 1, Release);
+            return;
+        }
+        let nv = self.vector(n);
+        s.cands.clear();
+        s.cands.push(Neighbour { id: q, distance: d });
+        for a in &l[1..=cnt] {
+            let id = a.load(Relaxed);
+            s.cands.push(Neighbour { id, distance: S::distance(nv, self.vector(id)) });
+        }
+        s.cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        let mut kept = std::mem::take(&mut s.pruned);
+        self.select_heuristic(&s.cands, cap, &mut kept);
+        self.write_list(n, level, kept.iter().map(|x| x.id));
+        s.pruned = kept;
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+    /// Elements per vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    pub fn m(&self) -> usize {
+        self.m
+    }
+    pub fn ef_construction(&self) -> usize {
+        self.ef_construction
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Vector of a node as stored (prepared for the space).
+    pub fn stored_vector(&self, id: u32) -> &[S::Elem] {
+        self.vector(id)
+    }
+    pub fn node_payload(&self, id: u32) -> u64 {
+        self.payloads[id as usize]
+    }
+    pub fn node_level(&self, id: u32) -> u8 {
+        self.levels[id as usize]
+    }
+    /// Neighbours of `id` on `level`.
+    pub fn neighbour_ids(&self, id: u32, level: u8) -> Vec<u32> {
+        let mut v = Vec::new();
+        self.read_list(id, level, &mut v);
+        v
+    }
+
+    /// Replaces a neighbour list (tests and tools: e.g. to cut a graph).
+    pub fn write_list_for_test(&mut self, id: u32, level: u8, ids: &[u32]) {
+        assert!(ids.len() <= self.cap(level) && ids.iter().all(|&x| (x as usize) < self.len()));
+        self.write_list(id, level, ids.iter().copied());
+    }
+
+    /// Marks a node deleted: searches still traverse it but never return it,
+    /// and [`crate::merge`] drops it.
+    pub fn mark_deleted(&self, id: u32) {
+        self.deleted[id as usize].store(1, Relaxed);
+    }
+    pub fn is_deleted(&self, id: u32) -> bool {
+        self.deleted[id as usize].load(Relaxed) != 0
+    }
+    pub fn deleted_count(&self) -> usize {
+        self.deleted.iter().filter(|d| d.load(Relaxed) != 0).count()
+    }
+
+    /// Top-`k` search with width `ef`.
+    pub fn search(&self, query: &[S::Elem], k: usize, ef: usize) -> Vec<Neighbour> {
+        let mut s = SearchScratch::new();
+        self.search_with(query, k, ef, &mut s)
+    }
+
+    /// Top-`k` search reusing `scratch` (no allocation beyond the result).
+    pub fn search_with(&self, query: &[S::Elem], k: usize, ef: usize, scratch: &mut SearchScratch) -> Vec<Neighbour> {
+        crate::search::search::<_, S>(self, query, k, ef, scratch)
+    }
+
+    /// Streaming search: see [`crate::stream::StreamingSearch`].
+    pub fn search_stream(&self, query: &[S::Elem], ef: usize) -> crate::stream::StreamingSearch<&Self, S> {
+        crate::stream::StreamingSearch::new(self, query, ef)
+    }
+
+    /// Exact bytes held by the graph's arrays.
+    pub fn memory_bytes(&self) -> usize {
+        self.vectors.len() * std::mem::size_of::<S::Elem>()
+            + self.payloads.len() * 8
+            + self.levels.len()
+            + self.links0.len() * 4
+            + self.upper_off.len() * 4
+            + self.upper.len() * 4
+            + self.deleted.len()
+    }
+}
+
+impl<S: Space> GraphView for Hnsw<S> {
+    type Elem = S::Elem;
+    #[inline(always)]
+    fn len(&self) -> u32 {
+        self.levels.len() as u32
+    }
+    #[inline(always)]
+    fn entry_point(&self) -> Option<(u32, u8)> {
+        self.entry
+    }
+    #[inline(always)]
+    fn vector_len(&self) -> usize {
+        self.dim
+    }
+    #[inline(always)]
+    fn level(&self, id: u32) -> u8 {
+        self.levels[id as usize]
+    }
+    #[inline(always)]
+    fn neighbours(&self, id: u32, level: u8, out: &mut Vec<u32>) {
+        self.read_list(id, level, out)
+    }
+    #[inline(always)]
+    fn with_node<R>(&self, id: u32, f: impl FnOnce(&[S::Elem], bool) -> R) -> R {
+        f(self.vector(id), self.deleted[id as usize].load(Relaxed) != 0)
+    }
+    #[inline(always)]
+    fn payload(&self, id: u32) -> u64 {
+        self.payloads[id as usize]
+    }
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        let i = id as usize * self.dim;
+        if let Some(v) = self.vectors.get(i..i + self.dim) {
+            let p = v.as_ptr() as *const u8;
+            let bytes = std::mem::size_of_val(v);
+            let mut off = 0;
+            while off < bytes && off < 256 {
+                crate::search::prefetch_ptr(p.wrapping_add(off));
+                off += 64;
+            }
+        }
+    }
+}

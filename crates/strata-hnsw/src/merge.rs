@@ -1,0 +1,193 @@
+//! Merge: a new graph from an existing one (any [`GraphView`], in memory or
+//! in pages) plus a batch of new vectors, reusing the existing edges.
+//!
+//! 1. Live old nodes keep their relative order and become ids
+//!    `0..survivors`; deleted ones are dropped. The new vectors follow.
+//! 2. Every live node keeps its level and its neighbour lists, renumbered.
+//!    A list that pointed at deleted nodes is *repaired*: its candidates are
+//!    its live neighbours plus the live nodes reachable through the deleted
+//!    ones in one or two hops on the same layer, and the HNSW heuristic picks
+//!    the new list among them. (The same happens to lists longer than the new
+//!    graph's capacity, when `m` shrinks.) Repairs run on all build threads.
+//! 3. The entry point is kept if live, otherwise the first live node of the
+//!    highest level takes its place.
+//! 4. The new vectors are inserted as in a build, searching the repaired
+//!    graph.
+//!
+//! Old graphs are read by one thread (a page-backed view need not be
+//! `Sync`); distances and heuristics then run in parallel on the new graph.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::graph::{random_level, Hnsw, Params};
+use crate::search::{GraphView, Neighbour};
+use crate::space::Space;
+
+const GONE: u32 = u32::MAX;
+
+/// A list to rebuild: node (new id), layer, candidate new ids.
+struct Repair {
+    node: u32,
+    level: u8,
+    cands: Vec<u32>,
+}
+
+/// Merges `old` (without its deleted nodes) with `new_vectors`
+/// (`k * old.vector_len()` elements, not yet prepared). New nodes carry
+/// `new_payloads` (default: their new id). Returns the merged graph; old
+/// live node `i` becomes node `old_to_new[i]`, see [`merge_with_map`].
+pub fn merge<G, S>(old: &G, params: &Params, new_vectors: &[S::Elem], new_payloads: Option<&[u64]>) -> Hnsw<S>
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
+    merge_with_map(old, params, new_vectors, new_payloads).0
+}
+
+/// [`merge`], also returning the map from old ids to new ids (`u32::MAX` for
+/// dropped nodes).
+pub fn merge_with_map<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+) -> (Hnsw<S>, Vec<u32>)
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
+    params.check();
+    let dim = old.vector_len();
+    assert!(dim > 0 && new_vectors.len() % dim == 0, "new vectors do not match the old graph's length");
+    let n_old = old.len();
+    let n_new = new_vectors.len() / dim;
+
+    // 1. Survivors and their data.
+    let mut remap = vec![GONE; n_old as usize];
+    let mut vectors = Vec::new();
+    let mut payloads = Vec::new();
+    let mut levels = Vec::new();
+    let mut survivors = Vec::new();
+    for o in 0..n_old {
+        let live = old.with_node(o, |v, del| {
+            if !del {
+                vectors.extend_from_slice(v);
+            }
+            !del
+        });
+        if live {
+            remap[o as usize] = survivors.len() as u32;
+            survivors.push(o);
+            payloads.push(old.payload(o));
+            levels.push(old.level(o));
+        }
+    }
+    let n_surv = survivors.len();
+    let total = n_surv + n_new;
+    vectors.extend_from_slice(new_vectors);
+    if S::PREPARES {
+        for row in vectors[n_surv * dim..].chunks_exact_mut(dim) {
+            S::prepare(row);
+        }
+    }
+    match new_payloads {
+        Some(p) => {
+            assert_eq!(p.len(), n_new);
+            payloads.extend_from_slice(p);
+        }
+        None => payloads.extend(n_surv as u64..total as u64),
+    }
+    for i in n_surv..total {
+        levels.push(random_level(params.seed, i as u64 ^ 0xA5A5_0000_0000_0000, params.m));
+    }
+    let mut g = Hnsw::<S>::alloc(params, dim, vectors, payloads, levels);
+
+    // 2. Copy lists; collect the ones to repair (reads `old`, one thread).
+    let mut repairs = Vec::new();
+    let mut buf = Vec::new();
+    let mut hop = Vec::new();
+    let mut hop2 = Vec::new();
+    for (new_id, &o) in survivors.iter().enumerate() {
+        let new_id = new_id as u32;
+        for l in 0..=old.level(o) {
+            old.neighbours(o, l, &mut buf);
+            let clean = buf.len() <= g.cap(l) && buf.iter().all(|&x| remap[x as usize] != GONE);
+            if clean {
+                g.write_list(new_id, l, buf.iter().map(|&x| remap[x as usize]));
+                continue;
+            }
+            let mut cands = Vec::with_capacity(buf.len() * 2);
+            for &x in &buf {
+                if remap[x as usize] != GONE {
+                    cands.push(remap[x as usize]);
+                    continue;
+                }
+                old.neighbours(x, l, &mut hop);
+                for &y in &hop {
+                    if y == o {
+                        continue;
+                    }
+                    if remap[y as usize] != GONE {
+                        cands.push(remap[y as usize]);
+                    } else {
+                        old.neighbours(y, l, &mut hop2);
+                        cands.extend(
+                            hop2.iter().filter(|&&z| z != o && remap[z as usize] != GONE).map(|&z| remap[z as usize]),
+                        );
+                    }
+                }
+            }
+            cands.sort_unstable();
+            cands.dedup();
+            repairs.push(Repair { node: new_id, level: l, cands });
+        }
+    }
+
+    // Repairs in parallel: each writes its own (node, layer) list.
+    let threads = params.threads().clamp(1, repairs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = |g: &Hnsw<S>| {
+        let mut scored = Vec::new();
+        let mut kept = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Relaxed);
+            let Some(r) = repairs.get(i) else { break };
+            let base = g.vector(r.node);
+            scored.clear();
+            scored.extend(r.cands.iter().map(|&c| Neighbour { id: c, distance: S::distance(base, g.vector(c)) }));
+            scored.sort_unstable_by(|a: &Neighbour, b: &Neighbour| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+            g.select_heuristic(&scored, g.cap(r.level), &mut kept);
+            g.write_list(r.node, r.level, kept.iter().map(|x| x.id));
+        }
+    };
+    if threads == 1 {
+        work(&g);
+    } else {
+        let gr = &g;
+        std::thread::scope(|sc| {
+            for _ in 0..threads {
+                sc.spawn(|| work(gr));
+            }
+        });
+    }
+
+    // 3. Entry point.
+    let entry = match old.entry_point() {
+        Some((e, l)) if remap[e as usize] != GONE => Some((remap[e as usize], l)),
+        _ => {
+            let mut best: Option<(u32, u8)> = None;
+            for i in 0..n_surv as u32 {
+                let l = g.levels[i as usize];
+                if best.is_none_or(|(_, bl)| l > bl) {
+                    best = Some((i, l));
+                }
+            }
+            best
+        }
+    };
+    g.entry = entry;
+
+    // 4. Insert the new vectors.
+    g.insert_range(n_surv as u32, total as u32, entry, params.threads());
+    (g, remap)
+}

@@ -1,0 +1,589 @@
+//! Serialisation of a graph into fixed-size page payloads, and a
+//! [`GraphView`] that searches a graph straight from such pages.
+//!
+//! # Format (version 1)
+//!
+//! A serialised graph ("segment") is a sequence of pages numbered from 0.
+//! Each page is a Postgres page whose usable payload (after the 24-byte page
+//! header, before 16 bytes of special space) is [`PAGE_PAYLOAD`] = 8152
+//! bytes; all offsets below are within that payload. Integers are in native
+//! byte order (little-endian on every supported platform) and every vector
+//! starts 8-byte aligned, so a page in a (MAXALIGNed) buffer is read without
+//! copying. Page numbers stored in the format are relative to page 0.
+//!
+//! **Page 0, meta** (see [`Layout`]):
+//!
+//! | off | type | field                                                    |
+//! |-----|------|----------------------------------------------------------|
+//! | 0   | u32  | magic `0x4E53_4854` ("THSN")                             |
+//! | 4   | u16  | format version (1)                                       |
+//! | 6   | u8   | element kind ([`ElementKind`])                           |
+//! | 7   | u8   | metric ([`Metric`])                                      |
+//! | 8   | u32  | vector length in elements (`u64` words for bits)         |
+//! | 12  | u16  | m                                                        |
+//! | 14  | u16  | m0 (layer-0 capacity, `2m`)                              |
+//! | 16  | u16  | ef_construction                                          |
+//! | 18  | u8   | entry point level                                        |
+//! | 19  | u8   | flags: bit 0 = has an entry point                        |
+//! | 20  | u32  | node count                                               |
+//! | 24  | u32  | entry point node id                                      |
+//! | 28  | u32  | node record size                                         |
+//! | 32  | u32  | records per node page                                    |
+//! | 36  | u32  | first node page (1)                                      |
+//! | 40  | u32  | node page count                                          |
+//! | 44  | u32  | first upper-layer page                                   |
+//! | 48  | u32  | upper-layer page count                                   |
+//! | 52  | u32  | first overflow page                                      |
+//! | 56  | u32  | overflow pages per vector (0 = vectors are inline)       |
+//! | 60  | u32  | total page count                                         |
+//! | 64  | u64  | level seed                                               |
+//!
+//! **Node pages**: fixed-size records, node `i` in page
+//! `first_node_page + i / per_page` at offset `(i % per_page) * record_size`
+//! ([`Layout::node_location`]), so a node is found by arithmetic alone:
+//!
+//! | off | type      | field                                              |
+//! |-----|-----------|----------------------------------------------------|
+//! | 0   | u8        | flags: bit 0 = deleted (flipped in place by the AM)|
+//! | 1   | u8        | level                                              |
+//! | 2   | u16       | layer-0 neighbour count                            |
+//! | 4   | u16       | offset of the upper-layer block in its page        |
+//! | 6   | u16       | reserved (0)                                       |
+//! | 8   | u32       | page of the upper-layer block (level > 0)          |
+//! | 12  | u32       | reserved (0)                                       |
+//! | 16  | u64       | payload (opaque; the AM's heap TID)                |
+//! | 24  | u32 × m0  | layer-0 neighbour ids (unused slots 0)             |
+//! | A   | elements  | the vector, `A = align8(24 + 4*m0)`, when inline   |
+//!
+//! The record size is `align8(A + vector bytes)` when that fits in a page:
+//! one page read then gives the node's deleted mark, payload, layer-0
+//! neighbours and vector, which is all a layer-0 search needs per node
+//! (e.g. 50-d f32, m = 16: 352-byte records, 23 per page; 1536-d f32:
+//! 6296 bytes, one per page).
+//!
+//! **Overflow** (vectors too large for a record, e.g. 3072-d f32 = 12 KB, up
+//! to 65535 dims): the record is just the 24 + 4*m0 bytes above (aligned), and
+//! the vector of node `i` fills `k = ceil(bytes / 8152)` whole pages from
+//! `first_overflow_page + i * k`, contiguously. Reading such a node costs
+//! `1 + k` page accesses; the pages are sequential for read-ahead.
+//!
+//! **Upper-layer pages**: for every node with level > 0, in id order, a block
+//! of `level` lists (layers 1..=level), each a u32 count and `m` u32 slots.
+//! Blocks never straddle pages (the largest, 15 × 101 × 4 bytes, fits), and
+//! the record points to its block. Only the greedy descent reads them.
+
+use std::cell::RefCell;
+
+use crate::graph::Hnsw;
+use crate::search::GraphView;
+use crate::space::{cast_elems, Element, ElementKind, Metric, Space};
+
+pub const PAGE_SIZE: usize = 8192;
+/// Postgres page header (`SizeOfPageHeaderData`).
+pub const PAGE_HEADER_SIZE: usize = 24;
+/// Special space reserved at the end of every page for the AM.
+pub const PAGE_SPECIAL_SIZE: usize = 16;
+/// Bytes of each page the format uses.
+pub const PAGE_PAYLOAD: usize = PAGE_SIZE - PAGE_HEADER_SIZE - PAGE_SPECIAL_SIZE;
+
+const MAGIC: u32 = 0x4E53_4854;
+const VERSION: u16 = 1;
+const REC_HEADER: usize = 24;
+const FLAG_DELETED: u8 = 1;
+
+fn align8(x: usize) -> usize {
+    (x + 7) & !7
+}
+fn rd_u16(b: &[u8], o: usize) -> u16 {
+    u16::from_ne_bytes(b[o..o + 2].try_into().unwrap())
+}
+fn rd_u32(b: &[u8], o: usize) -> u32 {
+    u32::from_ne_bytes(b[o..o + 4].try_into().unwrap())
+}
+fn rd_u64(b: &[u8], o: usize) -> u64 {
+    u64::from_ne_bytes(b[o..o + 8].try_into().unwrap())
+}
+fn wr_u16(b: &mut [u8], o: usize, v: u16) {
+    b[o..o + 2].copy_from_slice(&v.to_ne_bytes());
+}
+fn wr_u32(b: &mut [u8], o: usize, v: u32) {
+    b[o..o + 4].copy_from_slice(&v.to_ne_bytes());
+}
+fn wr_u64(b: &mut [u8], o: usize, v: u64) {
+    b[o..o + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+/// A page payload buffer, 8-byte aligned.
+#[derive(Clone)]
+pub struct PageBuf(Box<[u64]>);
+
+impl Default for PageBuf {
+    fn default() -> Self {
+        PageBuf(vec![0u64; PAGE_PAYLOAD / 8].into_boxed_slice())
+    }
+}
+
+impl PageBuf {
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: u8 has no alignment or validity requirements.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr() as *const u8, PAGE_PAYLOAD) }
+    }
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above; any byte pattern is a valid u64.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut u8, PAGE_PAYLOAD) }
+    }
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+}
+
+/// Read access to the pages of one segment (page numbers relative to its
+/// meta page). The access method implements this over the buffer manager:
+/// pin and share-lock the block, call `f` on its payload, release.
+pub trait PageSource {
+    fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R;
+}
+
+impl PageSource for [PageBuf] {
+    fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(self[page as usize].bytes())
+    }
+}
+impl PageSource for Vec<PageBuf> {
+    fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(self[page as usize].bytes())
+    }
+}
+impl<P: PageSource + ?Sized> PageSource for &P {
+    fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        (**self).with_page(page, f)
+    }
+}
+
+/// Errors reading a meta page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageFormatError {
+    BadMagic,
+    UnsupportedVersion(u16),
+    WrongElement { stored: u8, expected: ElementKind },
+    WrongMetric { stored: u8, expected: Metric },
+}
+
+impl std::fmt::Display for PageFormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+impl std::error::Error for PageFormatError {}
+
+/// Everything the meta page records; locates every part of a segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub element: ElementKind,
+    pub metric: Metric,
+    pub vector_len: u32,
+    pub m: u16,
+    pub m0: u16,
+    pub ef_construction: u16,
+    pub node_count: u32,
+    pub entry: Option<(u32, u8)>,
+    pub record_size: u32,
+    pub records_per_page: u32,
+    pub first_node_page: u32,
+    pub node_pages: u32,
+    pub first_upper_page: u32,
+    pub upper_pages: u32,
+    pub first_overflow_page: u32,
+    pub overflow_pages_per_vector: u32,
+    pub total_pages: u32,
+    pub seed: u64,
+}
+
+impl Layout {
+    /// Page and in-page offset of node `id`'s record. Its first byte holds
+    /// the deleted flag, see [`set_deleted`].
+    pub fn node_location(&self, id: u32) -> (u32, usize) {
+        (
+            self.first_node_page + id / self.records_per_page,
+            (id % self.records_per_page) as usize * self.record_size as usize,
+        )
+    }
+
+    fn vector_bytes(&self, elem_size: usize) -> usize {
+        self.vector_len as usize * elem_size
+    }
+
+    fn vector_offset(&self) -> usize {
+        align8(REC_HEADER + 4 * self.m0 as usize)
+    }
+
+    /// Parses a meta page.
+    pub fn read(meta: &[u8]) -> Result<Layout, PageFormatError> {
+        if rd_u32(meta, 0) != MAGIC {
+            return Err(PageFormatError::BadMagic);
+        }
+        let v = rd_u16(meta, 4);
+        if v != VERSION {
+            return Err(PageFormatError::UnsupportedVersion(v));
+        }
+        let element = ElementKind::from_u8(meta[6])
+            .ok_or(PageFormatError::WrongElement { stored: meta[6], expected: ElementKind::F32 })?;
+        let metric =
+            Metric::from_u8(meta[7]).ok_or(PageFormatError::WrongMetric { stored: meta[7], expected: Metric::L2 })?;
+        Ok(Layout {
+            element,
+            metric,
+            vector_len: rd_u32(meta, 8),
+            m: rd_u16(meta, 12),
+            m0: rd_u16(meta, 14),
+            ef_construction: rd_u16(meta, 16),
+            entry: if meta[19] & 1 != 0 { Some((rd_u32(meta, 24), meta[18])) } else { None },
+            node_count: rd_u32(meta, 20),
+            record_size: rd_u32(meta, 28),
+            records_per_page: rd_u32(meta, 32),
+            first_node_page: rd_u32(meta, 36),
+            node_pages: rd_u32(meta, 40),
+            first_upper_page: rd_u32(meta, 44),
+            upper_pages: rd_u32(meta, 48),
+            first_overflow_page: rd_u32(meta, 52),
+            overflow_pages_per_vector: rd_u32(meta, 56),
+            total_pages: rd_u32(meta, 60),
+            seed: rd_u64(meta, 64),
+        })
+    }
+
+    fn write(&self, meta: &mut [u8]) {
+        wr_u32(meta, 0, MAGIC);
+        wr_u16(meta, 4, VERSION);
+        meta[6] = self.element as u8;
+        meta[7] = self.metric as u8;
+        wr_u32(meta, 8, self.vector_len);
+        wr_u16(meta, 12, self.m);
+        wr_u16(meta, 14, self.m0);
+        wr_u16(meta, 16, self.ef_construction);
+        meta[18] = self.entry.map_or(0, |e| e.1);
+        meta[19] = self.entry.is_some() as u8;
+        wr_u32(meta, 20, self.node_count);
+        wr_u32(meta, 24, self.entry.map_or(0, |e| e.0));
+        wr_u32(meta, 28, self.record_size);
+        wr_u32(meta, 32, self.records_per_page);
+        wr_u32(meta, 36, self.first_node_page);
+        wr_u32(meta, 40, self.node_pages);
+        wr_u32(meta, 44, self.first_upper_page);
+        wr_u32(meta, 48, self.upper_pages);
+        wr_u32(meta, 52, self.first_overflow_page);
+        wr_u32(meta, 56, self.overflow_pages_per_vector);
+        wr_u32(meta, 60, self.total_pages);
+        wr_u64(meta, 64, self.seed);
+    }
+}
+
+/// Sets or clears the deleted flag of the record at `offset` of a node page
+/// (see [`Layout::node_location`]). The access method does this in place
+/// under an exclusive buffer lock (and WAL-logs it).
+pub fn set_deleted(page: &mut [u8], offset: usize, deleted: bool) {
+    if deleted {
+        page[offset] |= FLAG_DELETED;
+    } else {
+        page[offset] &= !FLAG_DELETED;
+    }
+}
+
+/// Places upper-layer blocks in pages without straddling; returns
+/// `(page offset from the first upper page, in-page offset)` per node.
+fn place_upper(levels: &[u8], m: usize) -> (Vec<(u32, u16)>, u32) {
+    let mut page = 0u32;
+    let mut off = 0usize;
+    let mut any = false;
+    let mut pos = Vec::with_capacity(levels.len());
+    for &l in levels {
+        if l == 0 {
+            pos.push((0, 0));
+            continue;
+        }
+        let size = l as usize * (m + 1) * 4;
+        if off + size > PAGE_PAYLOAD {
+            page += 1;
+            off = 0;
+        }
+        any = true;
+        pos.push((page, off as u16));
+        off += size;
+    }
+    (pos, if any { page + 1 } else { 0 })
+}
+
+/// The layout `write_pages` would produce for `g`.
+pub fn layout_of<S: Space>(g: &Hnsw<S>) -> Layout {
+    layout_parts(g).0
+}
+
+fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
+    let n = g.len();
+    let m0 = g.m0;
+    let vbytes = g.dim * S::Elem::SIZE;
+    let voff = align8(REC_HEADER + 4 * m0);
+    let inline = voff + vbytes <= PAGE_PAYLOAD;
+    let record_size = if inline { align8(voff + vbytes) } else { voff };
+    let per_page = PAGE_PAYLOAD / record_size;
+    let node_pages = n.div_ceil(per_page) as u32;
+    let ov_per = if inline { 0 } else { vbytes.div_ceil(PAGE_PAYLOAD) as u32 };
+    let (upper_pos, upper_pages) = place_upper(&g.levels, g.m);
+    let first_upper = 1 + node_pages;
+    let first_overflow = first_upper + upper_pages;
+    let total = first_overflow as u64 + ov_per as u64 * n as u64;
+    assert!(total <= u32::MAX as u64, "segment too large for u32 page numbers");
+    let layout = Layout {
+        element: S::Elem::KIND,
+        metric: S::METRIC,
+        vector_len: g.dim as u32,
+        m: g.m as u16,
+        m0: m0 as u16,
+        ef_construction: g.ef_construction.min(u16::MAX as usize) as u16,
+        node_count: n as u32,
+        entry: g.entry,
+        record_size: record_size as u32,
+        records_per_page: per_page as u32,
+        first_node_page: 1,
+        node_pages,
+        first_upper_page: first_upper,
+        upper_pages,
+        first_overflow_page: first_overflow,
+        overflow_pages_per_vector: ov_per,
+        total_pages: total as u32,
+        seed: g.seed,
+    };
+    (layout, upper_pos)
+}
+
+/// Serialises `g` page by page: calls `sink(page_number, payload)` for pages
+/// `0..layout.total_pages` in order, each payload [`PAGE_PAYLOAD`] bytes.
+/// Uses one page of memory beyond the graph. Returns the layout.
+pub fn write_pages<S: Space>(g: &Hnsw<S>, mut sink: impl FnMut(u32, &[u8])) -> Layout {
+    let (lay, upper_pos) = layout_parts(g);
+    let mut buf = PageBuf::default();
+    let mut no = 0u32;
+    let mut emit = |buf: &mut PageBuf| {
+        sink(no, buf.bytes());
+        no += 1;
+        buf.clear();
+    };
+    lay.write(buf.bytes_mut());
+    emit(&mut buf);
+
+    let rs = lay.record_size as usize;
+    let per = lay.records_per_page as usize;
+    let voff = lay.vector_offset();
+    let inline = lay.overflow_pages_per_vector == 0;
+    let mut ids = Vec::new();
+    for first in (0..g.len()).step_by(per) {
+        let b = buf.bytes_mut();
+        for (slot, id) in (first..(first + per).min(g.len())).enumerate() {
+            let id = id as u32;
+            let r = &mut b[slot * rs..(slot + 1) * rs];
+            r[0] = if g.is_deleted(id) { FLAG_DELETED } else { 0 };
+            r[1] = g.levels[id as usize];
+            ids.clear();
+            GraphView::neighbours(g, id, 0, &mut ids);
+            wr_u16(r, 2, ids.len() as u16);
+            let (up, uo) = upper_pos[id as usize];
+            wr_u16(r, 4, uo);
+            wr_u32(r, 8, if r[1] > 0 { lay.first_upper_page + up } else { 0 });
+            wr_u64(r, 16, g.payloads[id as usize]);
+            for (j, &x) in ids.iter().enumerate() {
+                wr_u32(r, REC_HEADER + 4 * j, x);
+            }
+            if inline {
+                for (j, &e) in g.vector(id).iter().enumerate() {
+                    e.write_ne(&mut r[voff + j * S::Elem::SIZE..]);
+                }
+            }
+        }
+        emit(&mut buf);
+    }
+
+    let mut cur_page = 0u32;
+    let mut pending = false;
+    for id in 0..g.len() as u32 {
+        let l = g.levels[id as usize];
+        if l == 0 {
+            continue;
+        }
+        let (p, o) = upper_pos[id as usize];
+        while cur_page < p {
+            emit(&mut buf);
+            cur_page += 1;
+        }
+        pending = true;
+        let b = buf.bytes_mut();
+        let w = (g.m + 1) * 4;
+        for lv in 1..=l {
+            ids.clear();
+            GraphView::neighbours(g, id, lv, &mut ids);
+            let base = o as usize + (lv as usize - 1) * w;
+            wr_u32(b, base, ids.len() as u32);
+            for (j, &x) in ids.iter().enumerate() {
+                wr_u32(b, base + 4 + 4 * j, x);
+            }
+        }
+    }
+    if pending {
+        emit(&mut buf);
+    }
+
+    if !inline {
+        let vb = g.dim * S::Elem::SIZE;
+        let mut bytes = vec![0u8; vb];
+        for id in 0..g.len() as u32 {
+            for (j, &e) in g.vector(id).iter().enumerate() {
+                e.write_ne(&mut bytes[j * S::Elem::SIZE..]);
+            }
+            for chunk in bytes.chunks(PAGE_PAYLOAD) {
+                buf.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
+                emit(&mut buf);
+            }
+        }
+    }
+    debug_assert_eq!(no, lay.total_pages);
+    lay
+}
+
+/// Serialises `g` into owned page buffers (tests, tools).
+pub fn to_pages<S: Space>(g: &Hnsw<S>) -> Vec<PageBuf> {
+    let mut out = Vec::new();
+    write_pages(g, |_, b| {
+        let mut p = PageBuf::default();
+        p.bytes_mut().copy_from_slice(b);
+        out.push(p);
+    });
+    out
+}
+
+/// A serialised graph read through a [`PageSource`]: searchable with
+/// [`crate::search`], [`crate::stream::StreamingSearch`] and mergeable with
+/// [`crate::merge::merge`]. Not `Sync` (it keeps a scratch vector for
+/// vectors that cannot be read in place).
+pub struct PagedGraph<P: PageSource, S: Space> {
+    src: P,
+    layout: Layout,
+    scratch: RefCell<Vec<S::Elem>>,
+    _space: std::marker::PhantomData<S>,
+}
+
+impl<P: PageSource, S: Space> PagedGraph<P, S> {
+    /// Reads the meta page and checks it matches space `S`.
+    pub fn open(src: P) -> Result<Self, PageFormatError> {
+        let layout = src.with_page(0, Layout::read)?;
+        if layout.element != S::Elem::KIND {
+            return Err(PageFormatError::WrongElement { stored: layout.element as u8, expected: S::Elem::KIND });
+        }
+        if layout.metric != S::METRIC {
+            return Err(PageFormatError::WrongMetric { stored: layout.metric as u8, expected: S::METRIC });
+        }
+        Ok(PagedGraph { src, layout, scratch: RefCell::new(Vec::new()), _space: std::marker::PhantomData })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn source(&self) -> &P {
+        &self.src
+    }
+
+    fn with_record<R>(&self, id: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        assert!(id < self.layout.node_count, "node id out of range");
+        let (page, off) = self.layout.node_location(id);
+        let rs = self.layout.record_size as usize;
+        self.src.with_page(page, |b| f(&b[off..off + rs]))
+    }
+
+    fn decode_into(bytes: &[u8], out: &mut Vec<S::Elem>) {
+        out.clear();
+        out.extend(bytes.chunks_exact(S::Elem::SIZE).map(S::Elem::read_ne));
+    }
+}
+
+impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
+    type Elem = S::Elem;
+    fn len(&self) -> u32 {
+        self.layout.node_count
+    }
+    fn entry_point(&self) -> Option<(u32, u8)> {
+        self.layout.entry
+    }
+    fn vector_len(&self) -> usize {
+        self.layout.vector_len as usize
+    }
+    fn level(&self, id: u32) -> u8 {
+        self.with_record(id, |r| r[1])
+    }
+    fn neighbours(&self, id: u32, level: u8, out: &mut Vec<u32>) {
+        out.clear();
+        if level == 0 {
+            self.with_record(id, |r| {
+                let n = rd_u16(r, 2) as usize;
+                out.extend((0..n).map(|j| rd_u32(r, REC_HEADER + 4 * j)));
+            });
+            return;
+        }
+        let (lvl, page, off) = self.with_record(id, |r| (r[1], rd_u32(r, 8), rd_u16(r, 4) as usize));
+        if level > lvl {
+            return;
+        }
+        let base = off + (level as usize - 1) * (self.layout.m as usize + 1) * 4;
+        self.src.with_page(page, |b| {
+            let n = (rd_u32(b, base) as usize).min(self.layout.m as usize);
+            out.extend((0..n).map(|j| rd_u32(b, base + 4 + 4 * j)));
+        });
+    }
+    fn with_node<R>(&self, id: u32, f: impl FnOnce(&[S::Elem], bool) -> R) -> R {
+        let vb = self.layout.vector_bytes(S::Elem::SIZE);
+        if self.layout.overflow_pages_per_vector == 0 {
+            let voff = self.layout.vector_offset();
+            return self.with_record(id, |r| {
+                let del = r[0] & FLAG_DELETED != 0;
+                let bytes = &r[voff..voff + vb];
+                if let Some(v) = cast_elems::<S::Elem>(bytes) {
+                    return f(v, del);
+                }
+                match self.scratch.try_borrow_mut() {
+                    Ok(mut s) => {
+                        Self::decode_into(bytes, &mut s);
+                        f(&s, del)
+                    }
+                    Err(_) => {
+                        let mut s = Vec::new();
+                        Self::decode_into(bytes, &mut s);
+                        f(&s, del)
+                    }
+                }
+            });
+        }
+        let del = self.with_record(id, |r| r[0] & FLAG_DELETED != 0);
+        let k = self.layout.overflow_pages_per_vector;
+        let first = self.layout.first_overflow_page + id * k;
+        let mut local;
+        let mut guard = self.scratch.try_borrow_mut().ok();
+        let out: &mut Vec<S::Elem> = match guard.as_deref_mut() {
+            Some(s) => s,
+            None => {
+                local = Vec::new();
+                &mut local
+            }
+        };
+        out.clear();
+        let mut left = vb;
+        for p in 0..k {
+            let take = left.min(PAGE_PAYLOAD);
+            self.src.with_page(first + p, |b| {
+                out.extend(b[..take].chunks_exact(S::Elem::SIZE).map(S::Elem::read_ne));
+            });
+            left -= take;
+        }
+        f(out, del)
+    }
+    fn payload(&self, id: u32) -> u64 {
+        self.with_record(id, |r| rd_u64(r, 16))
+    }
+}

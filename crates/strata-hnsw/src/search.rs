@@ -1,0 +1,331 @@
+//! The storage abstraction ([`GraphView`]) and the search algorithms written
+//! against it: greedy descent through the upper layers and the ef-bounded
+//! best-first search of one layer. The in-memory [`crate::Hnsw`] and the
+//! page reader [`crate::page::PagedGraph`] both implement `GraphView`, so the
+//! same code searches a graph being built and a graph in Postgres pages.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::space::{prepared_query, Element, Space};
+
+/// Where a graph's vectors, neighbour lists and deleted marks live.
+///
+/// Node ids are dense `u32` in `0..len()`. Implementations may be backed by
+/// memory or by pages behind a buffer manager; accessors take closures so a
+/// page can stay pinned only while it is read. Searches are single-threaded
+/// per view, so implementations may use interior mutability for scratch
+/// space.
+pub trait GraphView {
+    type Elem: Element;
+    /// Number of nodes (deleted ones included).
+    fn len(&self) -> u32;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Entry point and its level (the graph's top layer), `None` when empty.
+    fn entry_point(&self) -> Option<(u32, u8)>;
+    /// Elements per vector (`u64` words for bits).
+    fn vector_len(&self) -> usize;
+    /// Highest layer the node is part of.
+    fn level(&self, id: u32) -> u8;
+    /// Replaces `out` with the neighbours of `id` on `level`
+    /// (`level <= self.level(id)`).
+    fn neighbours(&self, id: u32, level: u8, out: &mut Vec<u32>);
+    /// Calls `f` with the node's vector and its deleted mark: the one access
+    /// per discovered node a search makes.
+    fn with_node<R>(&self, id: u32, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R;
+    /// The opaque payload carried for the node (the access method's TID).
+    fn payload(&self, id: u32) -> u64;
+    /// Hint that `id` will be read soon.
+    #[inline(always)]
+    fn prefetch(&self, _id: u32) {}
+}
+
+impl<G: GraphView + ?Sized> GraphView for &G {
+    type Elem = G::Elem;
+    #[inline(always)]
+    fn len(&self) -> u32 {
+        (**self).len()
+    }
+    #[inline(always)]
+    fn entry_point(&self) -> Option<(u32, u8)> {
+        (**self).entry_point()
+    }
+    #[inline(always)]
+    fn vector_len(&self) -> usize {
+        (**self).vector_len()
+    }
+    #[inline(always)]
+    fn level(&self, id: u32) -> u8 {
+        (**self).level(id)
+    }
+    #[inline(always)]
+    fn neighbours(&self, id: u32, level: u8, out: &mut Vec<u32>) {
+        (**self).neighbours(id, level, out)
+    }
+    #[inline(always)]
+    fn with_node<R>(&self, id: u32, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R {
+        (**self).with_node(id, f)
+    }
+    #[inline(always)]
+    fn payload(&self, id: u32) -> u64 {
+        (**self).payload(id)
+    }
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        (**self).prefetch(id)
+    }
+}
+
+/// A search result: node id and distance to the query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Neighbour {
+    pub id: u32,
+    pub distance: f32,
+}
+
+/// Heap entry ordered so that a `BinaryHeap` pops the *nearest* first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Near(pub f32, pub u32);
+/// Heap entry ordered so that a `BinaryHeap` pops the *farthest* first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Far(pub f32, pub u32);
+
+impl PartialEq for Near {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Near {}
+impl PartialOrd for Near {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Near {
+    #[inline(always)]
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+    }
+}
+impl PartialEq for Far {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Far {}
+impl PartialOrd for Far {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Far {
+    #[inline(always)]
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// Visited marks by epoch: clearing is O(1) except once every 65535 uses.
+#[derive(Default)]
+pub(crate) struct EpochVisited {
+    marks: Vec<u16>,
+    epoch: u16,
+}
+
+impl EpochVisited {
+    pub(crate) fn reset(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.marks.fill(0);
+            self.epoch = 1;
+        }
+    }
+    /// Marks `id`; returns whether it was unmarked.
+    #[inline(always)]
+    pub(crate) fn insert(&mut self, id: u32) -> bool {
+        let m = &mut self.marks[id as usize];
+        if *m == self.epoch {
+            false
+        } else {
+            *m = self.epoch;
+            true
+        }
+    }
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, id: u32) {
+        prefetch_ptr(self.marks.as_ptr().wrapping_add(id as usize));
+    }
+}
+
+#[inline(always)]
+pub(crate) fn prefetch_ptr<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint and never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch(p as *const i8, _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Reusable buffers of a search; keep one per thread to avoid allocations.
+#[derive(Default)]
+pub struct SearchScratch {
+    pub(crate) visited: EpochVisited,
+    pub(crate) candidates: BinaryHeap<Near>,
+    pub(crate) results: BinaryHeap<Far>,
+    pub(crate) nbrs: Vec<u32>,
+    /// Output of [`search_layer`], ascending by distance.
+    pub(crate) out: Vec<Neighbour>,
+}
+
+impl SearchScratch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[inline(always)]
+fn dist<G: GraphView, S: Space<Elem = G::Elem>>(g: &G, q: &[G::Elem], id: u32) -> (f32, bool) {
+    g.with_node(id, |v, del| (S::distance(q, v), del))
+}
+
+/// Greedy descent from `(ep, ep_level)` down to `to_level` (exclusive of
+/// nothing: it stops *on* `to_level` without searching it). Returns the
+/// closest node found and its distance.
+pub(crate) fn descend<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    q: &[G::Elem],
+    ep: u32,
+    ep_level: u8,
+    to_level: u8,
+    nbrs: &mut Vec<u32>,
+) -> (u32, f32) {
+    let mut cur = ep;
+    let mut cur_d = dist::<G, S>(g, q, ep).0;
+    let mut level = ep_level;
+    while level > to_level {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            g.neighbours(cur, level, nbrs);
+            for &n in nbrs.iter() {
+                let d = dist::<G, S>(g, q, n).0;
+                if d < cur_d {
+                    cur_d = d;
+                    cur = n;
+                    changed = true;
+                }
+            }
+        }
+        level -= 1;
+    }
+    (cur, cur_d)
+}
+
+/// ef-bounded best-first search of one layer from `entries`. Deleted nodes
+/// are traversed but, when `skip_deleted`, never returned. The result is left
+/// in `s.out`, ascending by distance, at most `ef` long.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    q: &[G::Elem],
+    entries: &[u32],
+    level: u8,
+    ef: usize,
+    skip_deleted: bool,
+    exclude: Option<u32>,
+    s: &mut SearchScratch,
+) {
+    let ef = ef.max(1);
+    s.visited.reset(g.len() as usize);
+    s.candidates.clear();
+    s.results.clear();
+    s.out.clear();
+    for &e in entries {
+        if !s.visited.insert(e) {
+            continue;
+        }
+        let (d, del) = dist::<G, S>(g, q, e);
+        s.candidates.push(Near(d, e));
+        if !(skip_deleted && del) && Some(e) != exclude {
+            s.results.push(Far(d, e));
+        }
+    }
+    if let Some(x) = exclude {
+        s.visited.insert(x);
+    }
+    while s.results.len() > ef {
+        s.results.pop();
+    }
+    let mut nbrs = std::mem::take(&mut s.nbrs);
+    while let Some(Near(cd, c)) = s.candidates.pop() {
+        if s.results.len() >= ef {
+            if let Some(w) = s.results.peek() {
+                if cd > w.0 {
+                    break;
+                }
+            }
+        }
+        g.neighbours(c, level, &mut nbrs);
+        for &n in nbrs.iter() {
+            s.visited.prefetch(n);
+        }
+        for i in 0..nbrs.len() {
+            let n = nbrs[i];
+            if let Some(&next) = nbrs.get(i + 1) {
+                g.prefetch(next);
+            }
+            if !s.visited.insert(n) {
+                continue;
+            }
+            let (d, del) = dist::<G, S>(g, q, n);
+            let full = s.results.len() >= ef;
+            if !full || d < s.results.peek().map_or(f32::INFINITY, |w| w.0) {
+                s.candidates.push(Near(d, n));
+                if !(skip_deleted && del) {
+                    s.results.push(Far(d, n));
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+        }
+    }
+    s.nbrs = nbrs;
+    let mut res = std::mem::take(&mut s.results).into_vec();
+    res.sort_unstable();
+    s.out.extend(res.iter().map(|f| Neighbour { id: f.1, distance: f.0 }));
+    res.clear();
+    s.results = BinaryHeap::from(res);
+}
+
+/// Top-`k` search of any graph view with search width `ef` (raised to `k`
+/// when smaller). Deleted nodes are skipped in the results. The query is
+/// prepared for the space here (e.g. normalised for cosine).
+pub fn search<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    query: &[G::Elem],
+    k: usize,
+    ef: usize,
+    s: &mut SearchScratch,
+) -> Vec<Neighbour> {
+    assert_eq!(query.len(), g.vector_len(), "query has the wrong length");
+    let Some((ep, top)) = g.entry_point() else {
+        return Vec::new();
+    };
+    let q = prepared_query::<S>(query);
+    let mut nbrs = std::mem::take(&mut s.nbrs);
+    let (cur, _) = descend::<G, S>(g, &q, ep, top, 0, &mut nbrs);
+    s.nbrs = nbrs;
+    search_layer::<G, S>(g, &q, &[cur], 0, ef.max(k), true, None, s);
+    let mut out = std::mem::take(&mut s.out);
+    out.truncate(k);
+    out
+}

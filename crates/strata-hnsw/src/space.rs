@@ -1,0 +1,241 @@
+//! Element types and metrics ("spaces") the graph can be built over.
+//!
+//! A [`Space`] fixes the element type of the stored vectors and the distance
+//! the graph orders by (smaller is closer). Every space calls the public
+//! kernels of `strata_core::distance`, so SIMD versions there speed up the
+//! engine without changes here.
+//!
+//! | space          | element | distance                                   |
+//! |----------------|---------|--------------------------------------------|
+//! | [`L2F32`]      | `f32`   | squared Euclidean                          |
+//! | [`DotF32`]     | `f32`   | negative inner product                     |
+//! | [`CosineF32`]  | `f32`   | `1 - cos`; vectors are pre-normalised, see below |
+//! | [`L2F16`]      | `f16`   | squared Euclidean                          |
+//! | [`DotF16`]     | `f16`   | negative inner product                     |
+//! | [`CosineF16`]  | `f16`   | `1 - cos` (`1.0` when a norm is zero)       |
+//! | [`HammingBits`]| `u64`   | differing bits (= squared L2 on 0/1)       |
+//! | [`DotBits`]    | `u64`   | negative count of common bits              |
+//! | [`CosineBits`] | `u64`   | `1 - cos` over 0/1                         |
+//! | [`JaccardBits`]| `u64`   | `1 - |a&b| / |a|b|`                        |
+//!
+//! Bit vectors are packed little-endian into `u64` words, bits past the
+//! logical dimension zero; the engine only sees the word count.
+//!
+//! `CosineF32` normalises every stored vector and every query to unit length
+//! once ([`Space::prepare`]) and then uses `1 - dot`, which equals
+//! `cosine_f32` up to rounding and costs one accumulator instead of three. A
+//! zero vector stays zero and so gets distance `1.0`, as `cosine_f32` defines.
+//! The stored (and serialised) copy of such a vector is therefore the
+//! normalised one.
+
+use half::f16;
+use strata_core::distance as k;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for half::f16 {}
+    impl Sealed for u64 {}
+}
+
+/// Kind of element, as recorded in the page format's meta page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ElementKind {
+    F32 = 1,
+    F16 = 2,
+    /// Packed bits, little-endian `u64` words.
+    Bits = 3,
+}
+
+impl ElementKind {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            1 => Some(Self::F32),
+            2 => Some(Self::F16),
+            3 => Some(Self::Bits),
+            _ => None,
+        }
+    }
+}
+
+/// Metric, as recorded in the page format's meta page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Metric {
+    /// Squared Euclidean (Hamming on bits).
+    L2 = 1,
+    /// Negative inner product.
+    Dot = 2,
+    Cosine = 3,
+    Jaccard = 4,
+}
+
+impl Metric {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            1 => Some(Self::L2),
+            2 => Some(Self::Dot),
+            3 => Some(Self::Cosine),
+            4 => Some(Self::Jaccard),
+            _ => None,
+        }
+    }
+}
+
+/// A vector element: `f32`, `half::f16` or a `u64` word of packed bits.
+///
+/// Sealed: the engine reinterprets page bytes as slices of these types, which
+/// is sound only because every bit pattern of them is a valid value and they
+/// have no padding.
+pub trait Element: sealed::Sealed + Copy + Send + Sync + Default + PartialEq + std::fmt::Debug + 'static {
+    const SIZE: usize;
+    const KIND: ElementKind;
+    /// Native-endian bytes (little-endian on every platform strata supports).
+    fn write_ne(self, out: &mut [u8]);
+    fn read_ne(b: &[u8]) -> Self;
+}
+
+impl Element for f32 {
+    const SIZE: usize = 4;
+    const KIND: ElementKind = ElementKind::F32;
+    fn write_ne(self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.to_ne_bytes());
+    }
+    fn read_ne(b: &[u8]) -> Self {
+        f32::from_ne_bytes(b[..4].try_into().unwrap())
+    }
+}
+
+impl Element for f16 {
+    const SIZE: usize = 2;
+    const KIND: ElementKind = ElementKind::F16;
+    fn write_ne(self, out: &mut [u8]) {
+        out[..2].copy_from_slice(&self.to_bits().to_ne_bytes());
+    }
+    fn read_ne(b: &[u8]) -> Self {
+        f16::from_bits(u16::from_ne_bytes(b[..2].try_into().unwrap()))
+    }
+}
+
+impl Element for u64 {
+    const SIZE: usize = 8;
+    const KIND: ElementKind = ElementKind::Bits;
+    fn write_ne(self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.to_ne_bytes());
+    }
+    fn read_ne(b: &[u8]) -> Self {
+        u64::from_ne_bytes(b[..8].try_into().unwrap())
+    }
+}
+
+/// Reinterprets `bytes` as elements when the slice is suitably aligned and
+/// sized, without copying.
+pub(crate) fn cast_elems<E: Element>(bytes: &[u8]) -> Option<&[E]> {
+    // SAFETY: `E` is sealed to f32, f16 (a transparent u16) and u64: plain
+    // old data without padding for which every bit pattern is valid.
+    let (pre, mid, post) = unsafe { bytes.align_to::<E>() };
+    if pre.is_empty() && post.is_empty() {
+        Some(mid)
+    } else {
+        None
+    }
+}
+
+/// Element type plus distance function. Smaller distances are closer.
+pub trait Space: Copy + Clone + Default + Send + Sync + 'static {
+    type Elem: Element;
+    const METRIC: Metric;
+    /// Whether [`Space::prepare`] changes vectors (queries are then copied).
+    const PREPARES: bool = false;
+    fn distance(a: &[Self::Elem], b: &[Self::Elem]) -> f32;
+    /// Transformation applied once to every stored vector and every query.
+    fn prepare(_v: &mut [Self::Elem]) {}
+}
+
+macro_rules! space {
+    ($(#[$doc:meta])* $name:ident, $elem:ty, $metric:expr, |$a:ident, $b:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+        impl Space for $name {
+            type Elem = $elem;
+            const METRIC: Metric = $metric;
+            #[inline(always)]
+            fn distance($a: &[$elem], $b: &[$elem]) -> f32 {
+                $body
+            }
+        }
+    };
+}
+
+space!(/// Squared Euclidean over `f32`.
+    L2F32, f32, Metric::L2, |a, b| k::l2_f32(a, b));
+space!(/// Negative inner product over `f32`.
+    DotF32, f32, Metric::Dot, |a, b| -k::dot_f32(a, b));
+space!(/// Squared Euclidean over `f16`.
+    L2F16, f16, Metric::L2, |a, b| k::l2_f16(a, b));
+space!(/// Negative inner product over `f16`.
+    DotF16, f16, Metric::Dot, |a, b| -k::dot_f16(a, b));
+space!(/// Cosine distance over `f16`.
+    CosineF16, f16, Metric::Cosine, |a, b| k::cosine_f16(a, b));
+space!(/// Hamming distance over packed bits.
+    HammingBits, u64, Metric::L2, |a, b| k::hamming(a, b) as f32);
+space!(/// Negative number of common bits.
+    DotBits, u64, Metric::Dot, |a, b| -(k::dot_bits(a, b) as f32));
+space!(/// Cosine distance over packed bits.
+    CosineBits, u64, Metric::Cosine, |a, b| k::cosine_bits(a, b));
+space!(/// Jaccard distance over packed bits.
+    JaccardBits, u64, Metric::Jaccard, |a, b| k::jaccard(a, b));
+
+/// Cosine distance over `f32`, computed as `1 - dot` of unit vectors.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CosineF32;
+
+impl Space for CosineF32 {
+    type Elem = f32;
+    const METRIC: Metric = Metric::Cosine;
+    const PREPARES: bool = true;
+    #[inline(always)]
+    fn distance(a: &[f32], b: &[f32]) -> f32 {
+        1.0 - k::dot_f32(a, b)
+    }
+    fn prepare(v: &mut [f32]) {
+        let norm = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            for x in v.iter_mut() {
+                *x = (*x as f64 / norm) as f32;
+            }
+        }
+    }
+}
+
+/// A query made ready for a space: borrowed when the space does not prepare.
+pub(crate) fn prepared_query<S: Space>(q: &[S::Elem]) -> std::borrow::Cow<'_, [S::Elem]> {
+    if S::PREPARES {
+        let mut v = q.to_vec();
+        S::prepare(&mut v);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_prepared_matches_kernel() {
+        let a = [1.0f32, 2.0, -3.0, 0.5];
+        let b = [0.3f32, -1.0, 2.0, 4.0];
+        let (mut pa, mut pb) = (a, b);
+        CosineF32::prepare(&mut pa);
+        CosineF32::prepare(&mut pb);
+        let d = CosineF32::distance(&pa, &pb);
+        assert!((d - k::cosine_f32(&a, &b)).abs() < 1e-6);
+        let mut z = [0.0f32; 4];
+        CosineF32::prepare(&mut z);
+        assert_eq!(CosineF32::distance(&z, &pa), 1.0);
+    }
+}
