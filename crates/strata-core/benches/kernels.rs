@@ -7,8 +7,8 @@
 //! A small harness instead of criterion, to keep the run short on a busy
 //! machine and the dependency tree unchanged. Each case is timed in many
 //! short samples (a calibrated number of back-to-back calls, about
-//! `STRATA_BENCH_SAMPLE_US` microseconds, default 300), and every round
-//! samples all cases in turn (`STRATA_BENCH_ROUNDS`, default 60), so load
+//! `STRATA_BENCH_SAMPLE_US` microseconds, default 200), and every round
+//! samples all cases in turn (`STRATA_BENCH_ROUNDS`, default 150), so load
 //! from other processes falls on all cases alike. The tables report the
 //! best sample's ns per call, the usual estimate of a kernel's own cost on
 //! a shared machine (a sample that was preempted or shared its core only
@@ -265,31 +265,46 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `model name (family F, model M)` from /proc/cpuinfo, where present.
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some(name))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|v| v.trim().to_string())
+    };
+    match (field("model name"), field("cpu family"), field("model")) {
+        (Some(name), Some(family), Some(model)) => {
+            format!("{name} (family {family}, model {model})")
+        }
+        (Some(name), _, _) => name,
+        _ => "unknown".to_string(),
+    }
+}
+
+/// The 1-minute load average, to show how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let rounds = if full {
-        env_num("STRATA_BENCH_ROUNDS", 60).max(1)
+        env_num("STRATA_BENCH_ROUNDS", 150).max(1)
     } else {
         1
     };
     let sample_ns = if full {
-        env_num("STRATA_BENCH_SAMPLE_US", 300).max(1) * 1_000
+        env_num("STRATA_BENCH_SAMPLE_US", 200).max(1) * 1_000
     } else {
         20_000
     };
 
+    let load_before = load_average();
     let mut cases = build_cases();
     // Calibrate: iterations per sample so that one sample takes ~sample_ns.
     for c in &mut cases {
@@ -316,6 +331,10 @@ fn main() {
     }
 
     let k = kernels();
+    println!(
+        "load average (1 min) before / after: {load_before} / {}",
+        load_average()
+    );
     println!(
         "CPU: {} ({} logical CPUs)",
         cpu_model(),

@@ -19,8 +19,9 @@ impl Widen for f32 {
 
 impl Widen for f16 {
     /// Exact conversion without branches or tables, so that it vectorises
-    /// (`half`'s own software fallback, used when the build target lacks a
-    /// conversion instruction, does not). Placing the 15 exponent-and-
+    /// (`half`'s `to_f32` does not: without a compile-time F16C or FP16
+    /// target feature it checks the CPU at run time and converts one value
+    /// per out-of-line call). Placing the 15 exponent-and-
     /// mantissa bits at the top of an f32's exponent and mantissa fields
     /// gives the right significand with the exponent 112 too small, for
     /// subnormal halves too (they become f32 subnormals), so one exact
