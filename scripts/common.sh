@@ -58,7 +58,8 @@ install_extension() {
 # inside the repo when every parent directory is traversable, else a private
 # directory under /tmp named after the repo path (linked from .strata/).
 cluster_base() {
-    local name="$1" local_dir="$ROOT/.strata/$name"
+    local name="$1"
+    local local_dir="$ROOT/.strata/$name"
     mkdir -p "$ROOT/.strata"
     if runuser -u postgres -- test -x "$ROOT/.strata" 2>/dev/null && runuser -u postgres -- test -w "$ROOT/.strata" 2>/dev/null \
         || { chown postgres "$ROOT/.strata" 2>/dev/null && runuser -u postgres -- test -x "$ROOT/.strata"; }; then
