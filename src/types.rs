@@ -451,7 +451,7 @@ unsafe fn array_as_f32s(datum: pg_sys::Datum) -> Result<Vec<f32>, StrataError> {
             for c in data.chunks_exact(8) {
                 let x = f64::from_ne_bytes(c.try_into().unwrap());
                 if x.is_finite() && (x as f32).is_infinite() {
-                    return Err(StrataError::OutOfRange { type_name: VECTOR, value: x.to_string() });
+                    return Err(StrataError::OutOfRange { type_name: VECTOR, value: format!("{x:e}") });
                 }
                 out.push(x as f32);
             }

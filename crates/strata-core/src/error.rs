@@ -12,6 +12,8 @@ pub enum StrataError {
     InvalidSyntaxDetail { type_name: &'static str, input: String, detail: String },
     /// A number that does not fit the element type.
     OutOfRange { type_name: &'static str, value: String },
+    /// Arithmetic whose result does not fit the element type.
+    Overflow { type_name: &'static str },
     /// NaN or infinity where only finite numbers make sense.
     NotFinite { type_name: &'static str },
     /// Zero dimensions.
@@ -36,7 +38,7 @@ impl StrataError {
         use StrataError::*;
         match self {
             InvalidSyntax { .. } | InvalidSyntaxDetail { .. } => "22P02", // invalid_text_representation
-            OutOfRange { .. } => "22003",                                  // numeric_value_out_of_range
+            OutOfRange { .. } | Overflow { .. } => "22003",                                  // numeric_value_out_of_range
             NotFinite { .. } => "22023",                                   // invalid_parameter_value
             Empty { .. } | TooManyDimensions { .. } => "22023",
             InvalidTypmod { .. } => "22023",
@@ -61,6 +63,7 @@ impl fmt::Display for StrataError {
             OutOfRange { type_name, value } => {
                 write!(f, "\"{value}\" is out of range for type {type_name}")
             }
+            Overflow { type_name } => write!(f, "{type_name} value out of range: overflow"),
             NotFinite { type_name } => write!(f, "NaN or Infinity is not allowed in type {type_name}"),
             Empty { type_name } => write!(f, "{type_name} must have at least 1 dimension"),
             TooManyDimensions { type_name, dims, max } => {

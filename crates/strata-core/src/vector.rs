@@ -188,7 +188,7 @@ pub fn elementwise_f32(
     check_same_dims(a.len(), b.len())?;
     let out: Vec<f32> = a.iter().zip(b).map(|(x, y)| op(*x, *y)).collect();
     if out.iter().any(|v| !v.is_finite()) {
-        return Err(StrataError::OutOfRange { type_name, value: "result".into() });
+        return Err(StrataError::Overflow { type_name });
     }
     Ok(out)
 }
@@ -202,7 +202,7 @@ pub fn elementwise_f16(
     check_same_dims(a.len(), b.len())?;
     let out: Vec<f16> = a.iter().zip(b).map(|(x, y)| f16::from_f32(op(x.to_f32(), y.to_f32()))).collect();
     if out.iter().any(|v| !v.is_finite()) {
-        return Err(StrataError::OutOfRange { type_name, value: "result".into() });
+        return Err(StrataError::Overflow { type_name });
     }
     Ok(out)
 }

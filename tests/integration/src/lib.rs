@@ -41,11 +41,12 @@ impl Server {
     /// connection to it.
     pub fn fresh_database(&self, dbname: &str) -> Client {
         let mut admin = self.connect("postgres");
+        // Separate statements: DROP/CREATE DATABASE refuse to run in the
+        // implicit transaction of a multi-statement batch.
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{dbname}\" WITH (FORCE); CREATE DATABASE \"{dbname}\""
-            ))
-            .expect("create test database");
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{dbname}\" WITH (FORCE)"))
+            .expect("drop test database");
+        admin.batch_execute(&format!("CREATE DATABASE \"{dbname}\"")).expect("create test database");
         let mut client = self.connect(dbname);
         client.batch_execute("CREATE EXTENSION strata").expect("create extension");
         client
