@@ -11,6 +11,7 @@ mod types;
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/types.sql", name = "types", bootstrap);
+pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// The version of the extension library, as built.
 #[pg_extern(immutable, parallel_safe)]
