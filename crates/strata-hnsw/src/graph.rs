@@ -26,7 +26,7 @@
 //! edges are kept depends on how the insertions interleave, so two runs can
 //! differ in edges (not in quality).
 
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
 use std::sync::Mutex;
 
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
@@ -105,6 +105,9 @@ pub struct Hnsw<S: Space> {
     pub(crate) upper_off: Vec<u32>,
     pub(crate) upper: Box<[AtomicU32]>,
     pub(crate) deleted: Vec<AtomicU8>,
+    /// Whether any node was ever marked deleted (saves a memory access per
+    /// visited node in the common case).
+    pub(crate) any_deleted: AtomicBool,
     pub(crate) entry: Option<(u32, u8)>,
 }
 
@@ -154,6 +157,7 @@ impl<S: Space> Hnsw<S> {
             upper_off,
             upper: (0..total).map(|_| AtomicU32::new(0)).collect(),
             deleted: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            any_deleted: AtomicBool::new(false),
             entry: None,
         }
     }
@@ -403,6 +407,7 @@ impl<S: Space> Hnsw<S> {
     /// and [`crate::merge`] drops it.
     pub fn mark_deleted(&self, id: u32) {
         self.deleted[id as usize].store(1, Relaxed);
+        self.any_deleted.store(true, Relaxed);
     }
     pub fn is_deleted(&self, id: u32) -> bool {
         self.deleted[id as usize].load(Relaxed) != 0
@@ -463,7 +468,8 @@ impl<S: Space> GraphView for Hnsw<S> {
     }
     #[inline(always)]
     fn with_node<R>(&self, id: u32, f: impl FnOnce(&[S::Elem], bool) -> R) -> R {
-        f(self.vector(id), self.deleted[id as usize].load(Relaxed) != 0)
+        let del = self.any_deleted.load(Relaxed) && self.deleted[id as usize].load(Relaxed) != 0;
+        f(self.vector(id), del)
     }
     #[inline(always)]
     fn payload(&self, id: u32) -> u64 {
@@ -480,6 +486,15 @@ impl<S: Space> GraphView for Hnsw<S> {
                 crate::search::prefetch_ptr(p.wrapping_add(off));
                 off += 64;
             }
+        }
+    }
+    #[inline(always)]
+    fn prefetch_links(&self, id: u32) {
+        let i = id as usize * (self.m0 + 1);
+        if let Some(l) = self.links0.get(i..i + self.m0 + 1) {
+            let p = l.as_ptr() as *const u8;
+            crate::search::prefetch_ptr(p);
+            crate::search::prefetch_ptr(p.wrapping_add(64));
         }
     }
 }

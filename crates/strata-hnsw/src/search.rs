@@ -37,9 +37,12 @@ pub trait GraphView {
     fn with_node<R>(&self, id: u32, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R;
     /// The opaque payload carried for the node (the access method's TID).
     fn payload(&self, id: u32) -> u64;
-    /// Hint that `id` will be read soon.
+    /// Hint that the vector of `id` will be read soon.
     #[inline(always)]
     fn prefetch(&self, _id: u32) {}
+    /// Hint that the layer-0 neighbour list of `id` will be read soon.
+    #[inline(always)]
+    fn prefetch_links(&self, _id: u32) {}
 }
 
 impl<G: GraphView + ?Sized> GraphView for &G {
@@ -75,6 +78,10 @@ impl<G: GraphView + ?Sized> GraphView for &G {
     #[inline(always)]
     fn prefetch(&self, id: u32) {
         (**self).prefetch(id)
+    }
+    #[inline(always)]
+    fn prefetch_links(&self, id: u32) {
+        (**self).prefetch_links(id)
     }
 }
 
@@ -289,6 +296,11 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
             let full = s.results.len() >= ef;
             if !full || d < s.results.peek().map_or(f32::INFINITY, |w| w.0) {
                 s.candidates.push(Near(d, n));
+                if level == 0 {
+                    if let Some(top) = s.candidates.peek() {
+                        g.prefetch_links(top.1);
+                    }
+                }
                 if !(skip_deleted && del) {
                     s.results.push(Far(d, n));
                     if s.results.len() > ef {
