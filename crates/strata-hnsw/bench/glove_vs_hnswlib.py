@@ -88,6 +88,8 @@ def run_hnswlib(dirpath, m, efc, efs, k=10):
     idx.add_items(base, np.arange(base.shape[0]), num_threads=1)
     build = time.perf_counter() - t
     curve = []
+    idx.set_ef(efs[0])
+    idx.knn_query(queries, k=k, num_threads=1)  # warm-up
     for ef in efs:
         idx.set_ef(ef)
         best = float("inf")

@@ -76,6 +76,12 @@ fn main() {
     }
     let g = graph.expect("no build");
     let mut s = SearchScratch::new();
+    // Warm-up pass (page faults, caches), as the Python side does.
+    if let Some(&ef) = efs.first() {
+        for q in queries.chunks_exact(dim) {
+            std::hint::black_box(g.search_with(q, k, ef, &mut s));
+        }
+    }
     for &ef in &efs {
         let mut best = f64::INFINITY;
         let mut hits = 0usize;

@@ -14,7 +14,7 @@ use strata_hnsw::*;
 const K: usize = 10;
 const EF: usize = 64;
 const FLOOR: f64 = 0.95;
-const N: usize = 2000;
+const N: usize = 3000;
 const NQ: usize = 100;
 
 fn mean_recall<G: GraphView, S: Space<Elem = G::Elem>>(g: &G, queries: &[G::Elem], dim: usize, ef: usize) -> f64 {
@@ -95,14 +95,14 @@ fn scenario<S: Space>(name: &str, all: &[S::Elem], dim: usize) {
     check(name, "20% deleted, merged + new", mean_recall::<_, S>(&g4, queries, dim, EF));
 }
 
-const DIM: usize = 32;
+const DIM: usize = 48;
 
 fn f32_data() -> Vec<f32> {
-    clustered_f32(N + NQ, DIM, 24, 1)
+    clustered_f32_spread(N + NQ, DIM, 24, 0.7, 1)
 }
 
 fn bits_data() -> Vec<u64> {
-    clustered_bits(N + NQ, 4, 30, 0.15, 2)
+    clustered_bits(N + NQ, 4, 30, 0.3, 2)
 }
 
 #[test]

@@ -28,8 +28,13 @@ impl Rng {
 
 /// `n` points in `dim` dimensions around `clusters` Gaussian centres.
 pub fn clustered_f32(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<f32> {
+    clustered_f32_spread(n, dim, clusters, 2.0, seed)
+}
+
+/// As [`clustered_f32`], centres spread `spread` times the noise.
+pub fn clustered_f32_spread(n: usize, dim: usize, clusters: usize, spread: f32, seed: u64) -> Vec<f32> {
     let mut r = Rng::new(seed);
-    let centres: Vec<f32> = (0..clusters * dim).map(|_| r.gauss() * 2.0).collect();
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| r.gauss() * spread).collect();
     let mut out = Vec::with_capacity(n * dim);
     for _ in 0..n {
         let c = (r.next_u64() % clusters as u64) as usize;
