@@ -80,18 +80,26 @@ impl<'a> VecView<'a> {
     pub fn words(&self) -> Cow<'a, [u64]> {
         typed(self.payload)
     }
+    /// The stored elements as raw bytes.
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
 }
 
-/// Detoasts argument `n` (which must not be NULL) and views it.
-pub unsafe fn arg_vec<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> VecView<'a> {
+/// Detoasts a vector datum (which must not be NULL) and views it.
+pub unsafe fn datum_vec<'a>(datum: pg_sys::Datum) -> VecView<'a> {
     unsafe {
-        let datum = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n);
         let ptr = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const u8;
         let total = pgrx::varlena::varsize_any(ptr as *const pg_sys::varlena);
         let bytes = std::slice::from_raw_parts(ptr, total);
         let dims = u16::from_ne_bytes([bytes[4], bytes[5]]) as usize;
         VecView { dims, payload: &bytes[HEADER_BYTES..] }
     }
+}
+
+/// Detoasts argument `n` (which must not be NULL) and views it.
+pub unsafe fn arg_vec<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> VecView<'a> {
+    unsafe { datum_vec(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n)) }
 }
 
 pub unsafe fn arg_i32(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i32 {

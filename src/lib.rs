@@ -4,6 +4,7 @@
 
 use pgrx::prelude::*;
 
+mod am;
 mod datum;
 mod error;
 mod types;
@@ -11,10 +12,26 @@ mod types;
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/types.sql", name = "types", bootstrap);
+pgrx::extension_sql_file!("../sql/am.sql", name = "am", requires = ["types"]);
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// The version of the extension library, as built.
 #[pg_extern(immutable, parallel_safe)]
 fn strata_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
+}
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    pgrx::GucRegistry::define_int_guc(
+        c"strata.ef_search",
+        c"Search width (ef) of vectors index scans.",
+        c"Larger values find more of the true nearest neighbours and cost more time; a scan can still return more rows than this when the query keeps asking.",
+        &am::scan::EF_SEARCH,
+        1,
+        10000,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::default(),
+    );
+    am::options::register();
 }

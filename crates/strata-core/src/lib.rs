@@ -5,6 +5,7 @@
 
 pub mod distance;
 pub mod error;
+pub mod options;
 pub mod vector;
 
 pub use error::StrataError;

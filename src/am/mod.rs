@@ -1,0 +1,557 @@
+//! The index access method `vectors`: glue between PostgreSQL's index AM API
+//! and the pgrx-free HNSW engine (`strata-hnsw`). Storage is in `storage.rs`.
+//!
+//! An index has one sealed HNSW segment, built by CREATE INDEX, and a writing
+//! segment that INSERT appends to without any graph work. A scan streams the
+//! sealed segment (approximate, in increasing distance) and the writing
+//! segment (exact), merged by distance, and can be pulled until every row has
+//! been returned, so filtered `ORDER BY ... LIMIT k` queries get k rows.
+
+pub mod options;
+pub mod scan;
+pub mod storage;
+
+use crate::datum::datum_vec;
+use crate::error::raise;
+use pgrx::pg_sys;
+use pgrx::{PgSqlErrorCode, PgBox};
+use storage::*;
+use strata_core::StrataError;
+use strata_hnsw::{ElementKind, Metric, Params, Space};
+
+/// Runs `$body` with `$S` bound to the engine space of an (element, metric) pair.
+macro_rules! with_space {
+    ($kind:expr, $metric:expr, |$S:ident| $body:expr) => {{
+        use strata_hnsw::{ElementKind as K, Metric as M};
+        match ($kind, $metric) {
+            (K::F32, M::L2) => { type $S = strata_hnsw::L2F32; $body }
+            (K::F32, M::Dot) => { type $S = strata_hnsw::DotF32; $body }
+            (K::F32, M::Cosine) => { type $S = strata_hnsw::CosineF32; $body }
+            (K::F16, M::L2) => { type $S = strata_hnsw::L2F16; $body }
+            (K::F16, M::Dot) => { type $S = strata_hnsw::DotF16; $body }
+            (K::F16, M::Cosine) => { type $S = strata_hnsw::CosineF16; $body }
+            (K::Bits, M::L2) => { type $S = strata_hnsw::HammingBits; $body }
+            (K::Bits, M::Dot) => { type $S = strata_hnsw::DotBits; $body }
+            (K::Bits, M::Cosine) => { type $S = strata_hnsw::CosineBits; $body }
+            (K::Bits, M::Jaccard) => { type $S = strata_hnsw::JaccardBits; $body }
+            (k, m) => panic!("no space for {k:?} with {m:?}"),
+        }
+    }};
+}
+pub(crate) use with_space;
+
+/// Copies raw bytes into a vector of elements (any alignment).
+pub fn elems_from_bytes<E: Copy>(bytes: &[u8]) -> Vec<E> {
+    let n = bytes.len() / std::mem::size_of::<E>();
+    let mut v = Vec::<E>::with_capacity(n);
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr() as *mut u8, n * std::mem::size_of::<E>());
+        v.set_len(n);
+    }
+    v
+}
+
+pub fn elems_as_bytes<E: Copy>(v: &[E]) -> &[u8] {
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+}
+
+/// The vector bytes a space stores for `raw` (normalised for f32 cosine).
+pub fn prepared_bytes<S: Space>(raw: &[u8]) -> Vec<u8> {
+    let mut v: Vec<S::Elem> = elems_from_bytes(raw);
+    S::prepare(&mut v);
+    elems_as_bytes(&v).to_vec()
+}
+
+pub fn tid_to_u64(tid: &pg_sys::ItemPointerData) -> u64 {
+    let block = ((tid.ip_blkid.bi_hi as u64) << 16) | tid.ip_blkid.bi_lo as u64;
+    (block << 16) | tid.ip_posid as u64
+}
+
+pub fn u64_to_tid(v: u64, tid: &mut pg_sys::ItemPointerData) {
+    let block = (v >> 16) as u32;
+    tid.ip_blkid.bi_hi = (block >> 16) as u16;
+    tid.ip_blkid.bi_lo = (block & 0xffff) as u16;
+    tid.ip_posid = (v & 0xffff) as u16;
+}
+
+/// The (element, metric) of an index, from the name of its operator class's
+/// distance function (support function 1).
+unsafe fn opclass_space(index: pg_sys::Relation) -> (ElementKind, Metric) {
+    unsafe {
+        let proc = pg_sys::index_getprocid(index, 1, 1);
+        let name_ptr = pg_sys::get_func_name(proc);
+        let name = if name_ptr.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(name_ptr).to_string_lossy().into_owned()
+        };
+        use ElementKind::*;
+        use Metric::*;
+        match name.as_str() {
+            "vector_l2" => (F32, L2),
+            "vector_negative_dot" => (F32, Dot),
+            "vector_cosine" => (F32, Cosine),
+            "vecf16_l2" => (F16, L2),
+            "vecf16_negative_dot" => (F16, Dot),
+            "vecf16_cosine" => (F16, Cosine),
+            "bvector_hamming" => (Bits, L2),
+            "bvector_negative_dot" => (Bits, Dot),
+            "bvector_cosine" => (Bits, Cosine),
+            "bvector_jaccard" => (Bits, Jaccard),
+            other => raise_feature(&format!("operator class support function {other:?} is not a strata distance")),
+        }
+    }
+}
+
+fn raise_feature(msg: &str) -> ! {
+    pgrx::pg_sys::panic::ErrorReport::new(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, msg.to_string(), "strata")
+        .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+    unreachable!()
+}
+
+unsafe fn column_dims(index: pg_sys::Relation) -> u32 {
+    unsafe {
+        let desc = (*index).rd_att;
+        let attr = (*desc).attrs.as_slice(1)[0];
+        let typmod = attr.atttypmod;
+        if typmod < 1 {
+            pgrx::pg_sys::panic::ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "column does not have dimensions".to_string(),
+                "strata",
+            )
+            .set_hint("Declare the column with its dimensions, e.g. vector(768), to index it.".to_string())
+            .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        }
+        typmod as u32
+    }
+}
+
+// ------------------------------------------------------------------- handler
+
+crate::datum::pg_v1! {
+    fn strata_vectors_amhandler(_fcinfo) {
+        let mut am = unsafe { PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine) };
+        am.amstrategies = 1;
+        am.amsupport = 1;
+        am.amoptsprocnum = 0;
+        am.amcanorder = false;
+        am.amcanorderbyop = true;
+        am.amcanbackward = false;
+        am.amcanunique = false;
+        am.amcanmulticol = false;
+        am.amoptionalkey = true;
+        am.amsearcharray = false;
+        am.amsearchnulls = false;
+        am.amstorage = false;
+        am.amclusterable = false;
+        am.ampredlocks = false;
+        am.amcanparallel = false;
+        am.amcaninclude = false;
+        am.amusemaintenanceworkmem = true;
+        am.amparallelvacuumoptions = pg_sys::VACUUM_OPTION_PARALLEL_BULKDEL as u8;
+        am.amkeytype = pg_sys::InvalidOid;
+        am.ambuild = Some(ambuild);
+        am.ambuildempty = Some(ambuildempty);
+        am.aminsert = Some(aminsert);
+        am.ambulkdelete = Some(ambulkdelete);
+        am.amvacuumcleanup = Some(amvacuumcleanup);
+        am.amcostestimate = Some(amcostestimate);
+        am.amoptions = Some(options::amoptions);
+        am.ambuildphasename = Some(ambuildphasename);
+        am.amvalidate = Some(amvalidate);
+        am.ambeginscan = Some(scan::ambeginscan);
+        am.amrescan = Some(scan::amrescan);
+        am.amgettuple = Some(scan::amgettuple);
+        am.amendscan = Some(scan::amendscan);
+        am.into_pg().into()
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn amvalidate(_opclass: pg_sys::Oid) -> bool {
+    true
+}
+
+const PHASE_LOADING: i64 = 1;
+const PHASE_BUILDING: i64 = 2;
+const PHASE_WRITING: i64 = 3;
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c_char {
+    let name: &'static std::ffi::CStr = match phase {
+        PHASE_LOADING => c"loading tuples",
+        PHASE_BUILDING => c"building HNSW graph",
+        PHASE_WRITING => c"writing index pages",
+        _ => return std::ptr::null_mut(),
+    };
+    name.as_ptr() as *mut _
+}
+
+fn progress(param: u32, value: i64) {
+    unsafe { pg_sys::pgstat_progress_update_param(param as i32, value) };
+}
+
+// --------------------------------------------------------------------- build
+
+struct BuildState {
+    dims: u32,
+    vector_bytes: usize,
+    data: Vec<u8>,
+    tids: Vec<u64>,
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn build_callback(
+    _index: pg_sys::Relation,
+    tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    _alive: bool,
+    state: *mut std::ffi::c_void,
+) {
+    unsafe {
+        let state = &mut *(state as *mut BuildState);
+        if *isnull {
+            return;
+        }
+        let v = datum_vec(*values);
+        if v.dims != state.dims as usize {
+            raise(StrataError::WrongDimensions { expected: state.dims as usize, actual: v.dims });
+        }
+        let bytes = v.payload();
+        state.data.extend_from_slice(&bytes[..state.vector_bytes]);
+        state.tids.push(tid_to_u64(&*tid));
+        if state.tids.len() % 1024 == 0 {
+            pg_sys::check_for_interrupts!();
+        }
+    }
+}
+
+unsafe fn new_meta(index: pg_sys::Relation) -> Meta {
+    unsafe {
+        let (kind, metric) = opclass_space(index);
+        let dims = column_dims(index);
+        let opts = options::index_options(index);
+        Meta {
+            kind: kind as u8,
+            metric: metric as u8,
+            dims,
+            m: opts.m as u16,
+            ef_construction: opts.ef_construction as u16,
+            ..Meta::default()
+        }
+    }
+}
+
+/// Writes a fresh metapage into block 0 of `fork` (which must be empty).
+unsafe fn write_new_metapage(index: pg_sys::Relation, meta: &Meta, fork: pg_sys::ForkNumber::Type) {
+    unsafe {
+        let buf = pg_sys::ReadBufferExtended(index, fork, pg_sys::InvalidBlockNumber, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut());
+        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        if pg_sys::BufferGetBlockNumber(buf) != META_BLOCK {
+            pg_sys::UnlockReleaseBuffer(buf);
+            pgrx::error!("strata: metapage must be the first block of a new index");
+        }
+        let state = pg_sys::GenericXLogStart(index);
+        let page = pg_sys::GenericXLogRegisterBuffer(state, buf, pg_sys::GENERIC_XLOG_FULL_IMAGE as i32);
+        write_meta_page(page, meta, true);
+        pg_sys::GenericXLogFinish(state);
+        pg_sys::UnlockReleaseBuffer(buf);
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn ambuild(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> *mut pg_sys::IndexBuildResult {
+    unsafe {
+        let mut meta = new_meta(index);
+        let mut state = BuildState {
+            dims: meta.dims,
+            vector_bytes: meta.vector_bytes(),
+            data: Vec::new(),
+            tids: Vec::new(),
+        };
+        progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOADING);
+        let heap_tuples = pg_sys::table_index_build_scan(
+            heap,
+            index,
+            index_info,
+            true,
+            true,
+            Some(build_callback),
+            &mut state as *mut BuildState as *mut std::ffi::c_void,
+            std::ptr::null_mut(),
+        );
+
+        // Block 0: the metapage, rewritten at the end with the segment's place.
+        let meta_buf = new_buffer(index);
+        init_page(pg_sys::BufferGetPage(meta_buf), KIND_META);
+        let n = state.tids.len();
+        if n > 0 {
+            progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_BUILDING);
+            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, n as i64);
+            let params = Params {
+                m: meta.m as usize,
+                ef_construction: meta.ef_construction as usize,
+                ..Params::default()
+            };
+            let vector_len = meta.vector_len();
+            let (pages, nodes) = with_space!(meta.element_kind(), meta.metric(), |S| {
+                let elems: Vec<<S as Space>::Elem> = elems_from_bytes(&state.data);
+                state.data = Vec::new();
+                let graph = strata_hnsw::Hnsw::<S>::build(&params, vector_len, &elems, Some(&state.tids));
+                drop(elems);
+                pg_sys::check_for_interrupts!();
+                progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITING);
+                let mut written = 0u32;
+                let layout = strata_hnsw::page::write_pages(&graph, |no, payload| {
+                    let buf = new_buffer(index);
+                    debug_assert_eq!(pg_sys::BufferGetBlockNumber(buf), 1 + no);
+                    let page = pg_sys::BufferGetPage(buf);
+                    init_page(page, KIND_SEALED);
+                    content(page).copy_from_slice(payload);
+                    pg_sys::MarkBufferDirty(buf);
+                    pg_sys::UnlockReleaseBuffer(buf);
+                    written += 1;
+                    if written % 64 == 0 {
+                        progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, (written as u64 * n as u64 / (written as u64 + 1)) as i64);
+                    }
+                });
+                (layout.total_pages, layout.node_count)
+            });
+            meta.sealed_start = 1;
+            meta.sealed_pages = pages;
+            meta.sealed_nodes = nodes;
+            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, n as i64);
+        }
+        write_meta_page(pg_sys::BufferGetPage(meta_buf), &meta, false);
+        pg_sys::MarkBufferDirty(meta_buf);
+        pg_sys::UnlockReleaseBuffer(meta_buf);
+        // One WAL record per page for the whole freshly built relation.
+        if (*(*index).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8 {
+            let nblocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+            pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, 0, nblocks, true);
+        }
+
+        let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
+        result.heap_tuples = heap_tuples;
+        result.index_tuples = n as f64;
+        result.into_pg()
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn ambuildempty(index: pg_sys::Relation) {
+    unsafe {
+        let meta = new_meta(index);
+        write_new_metapage(index, &meta, pg_sys::ForkNumber::INIT_FORKNUM);
+    }
+}
+
+// -------------------------------------------------------------------- insert
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    unsafe {
+        if *isnull {
+            return false;
+        }
+        let meta = read_meta(index);
+        let v = datum_vec(*values);
+        if v.dims != meta.dims as usize {
+            raise(StrataError::WrongDimensions { expected: meta.dims as usize, actual: v.dims });
+        }
+        let raw = &v.payload()[..meta.vector_bytes()];
+        let stored = with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(raw));
+        append_entry(index, tid_to_u64(&*heap_tid), &stored);
+        false
+    }
+}
+
+// -------------------------------------------------------------------- vacuum
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn ambulkdelete(
+    info: *mut pg_sys::IndexVacuumInfo,
+    stats: *mut pg_sys::IndexBulkDeleteResult,
+    callback: pg_sys::IndexBulkDeleteCallback,
+    callback_state: *mut std::ffi::c_void,
+) -> *mut pg_sys::IndexBulkDeleteResult {
+    unsafe {
+        let index = (*info).index;
+        let stats = if stats.is_null() { PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg() } else { stats };
+        let callback = callback.expect("ambulkdelete needs a callback");
+        let meta = read_meta(index);
+        let mut is_dead = |tid: u64| {
+            let mut t = pg_sys::ItemPointerData::default();
+            u64_to_tid(tid, &mut t);
+            callback(&mut t, callback_state)
+        };
+        let (live, removed) = vacuum_mark_deleted(index, &meta, &mut is_dead);
+        (*stats).num_index_tuples = live as f64;
+        (*stats).tuples_removed += removed as f64;
+        stats
+    }
+}
+
+/// Marks every entry whose heap TID is dead, in the sealed and the writing
+/// segments. Returns (live entries, newly deleted entries).
+unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mut dyn FnMut(u64) -> bool) -> (u64, u64) {
+    let mut live = 0u64;
+    let mut removed = 0u64;
+    unsafe {
+        // Sealed segment: node records carry (flags, payload); pages are
+        // visited in order and only locked exclusively when something dies.
+        if meta.sealed_start != 0 {
+            let src = SegmentPages { index, start: meta.sealed_start, pages: meta.sealed_pages };
+            let layout = strata_hnsw::page::PageSource::with_page(&src, 0, |p| strata_hnsw::page::Layout::read(p))
+                .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
+            let per_page = layout.records_per_page.max(1);
+            for page_no in 0..layout.node_pages {
+                pg_sys::vacuum_delay_point();
+                let first = page_no * per_page;
+                let last = (first + per_page).min(layout.node_count);
+                if first >= last {
+                    break;
+                }
+                let block = meta.sealed_start + layout.first_node_page + page_no;
+                let buf = read_buffer(index, block);
+                pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+                let mut dying = Vec::new();
+                {
+                    let c = content(pg_sys::BufferGetPage(buf));
+                    for id in first..last {
+                        let (_, off) = layout.node_location(id);
+                        if c[off] & 1 != 0 {
+                            continue;
+                        }
+                        let tid = u64::from_ne_bytes(c[off + 16..off + 24].try_into().unwrap());
+                        if is_dead(tid) {
+                            dying.push(off);
+                        } else {
+                            live += 1;
+                        }
+                    }
+                }
+                pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+                if !dying.is_empty() {
+                    pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+                    let state = pg_sys::GenericXLogStart(index);
+                    let page = pg_sys::GenericXLogRegisterBuffer(state, buf, 0);
+                    for off in &dying {
+                        strata_hnsw::page::set_deleted(content(page), *off, true);
+                    }
+                    pg_sys::GenericXLogFinish(state);
+                    pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+                    removed += dying.len() as u64;
+                }
+                pg_sys::ReleaseBuffer(buf);
+            }
+        }
+        // Writing segment: find the dead headers, then flip them page by page.
+        let mut dying: Vec<(u32, usize)> = Vec::new();
+        read_log(index, meta, |e| {
+            if !e.deleted {
+                if is_dead(e.tid) {
+                    dying.push((e.block, e.offset));
+                } else {
+                    live += 1;
+                }
+            }
+        });
+        dying.sort_unstable();
+        for chunk in dying.chunk_by(|a, b| a.0 == b.0) {
+            pg_sys::vacuum_delay_point();
+            let buf = read_buffer(index, chunk[0].0);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            let state = pg_sys::GenericXLogStart(index);
+            let page = pg_sys::GenericXLogRegisterBuffer(state, buf, 0);
+            for (_, off) in chunk {
+                content(page)[off + 8] |= FLAG_DELETED;
+            }
+            pg_sys::GenericXLogFinish(state);
+            pg_sys::UnlockReleaseBuffer(buf);
+            removed += chunk.len() as u64;
+        }
+    }
+    (live, removed)
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn amvacuumcleanup(
+    info: *mut pg_sys::IndexVacuumInfo,
+    stats: *mut pg_sys::IndexBulkDeleteResult,
+) -> *mut pg_sys::IndexBulkDeleteResult {
+    unsafe {
+        if (*info).analyze_only {
+            return stats;
+        }
+        let index = (*info).index;
+        let stats = if stats.is_null() {
+            // No bulkdelete pass ran (nothing to delete): count the live entries.
+            let stats = PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg();
+            let meta = read_meta(index);
+            let (live, _) = vacuum_mark_deleted(index, &meta, &mut |_| false);
+            (*stats).num_index_tuples = live as f64;
+            stats
+        } else {
+            stats
+        };
+        (*stats).num_pages = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+        stats
+    }
+}
+
+// ---------------------------------------------------------------------- cost
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn amcostestimate(
+    _root: *mut pg_sys::PlannerInfo,
+    path: *mut pg_sys::IndexPath,
+    _loop_count: f64,
+    startup: *mut pg_sys::Cost,
+    total: *mut pg_sys::Cost,
+    selectivity: *mut pg_sys::Selectivity,
+    correlation: *mut f64,
+    pages: *mut f64,
+) {
+    unsafe {
+        // Only useful for ORDER BY distance; never for plain predicates.
+        if (*path).indexorderbys.is_null() {
+            *startup = f64::MAX;
+            *total = f64::MAX;
+            *selectivity = 0.0;
+            *correlation = 0.0;
+            *pages = 0.0;
+            return;
+        }
+        let info = (*path).indexinfo;
+        let tuples = (*info).tuples.max(1.0);
+        let index_pages = (*info).pages.max(1) as f64;
+        let ef = scan::ef_search() as f64;
+        // A search expands about ef nodes, measuring their neighbours (a few
+        // distance computations each), and touches pages that are usually
+        // cached; all of it is paid before the first row comes out.
+        let measured = (ef * 8.0).min(tuples);
+        let page_reads = (ef / 2.0).min(index_pages);
+        let cost = page_reads * pg_sys::seq_page_cost + measured * pg_sys::cpu_operator_cost * 4.0;
+        *startup = cost;
+        *total = cost + tuples * pg_sys::cpu_index_tuple_cost;
+        *selectivity = 1.0;
+        *correlation = 0.0;
+        *pages = page_reads;
+    }
+}

@@ -1,0 +1,208 @@
+//! Index scans: `ORDER BY col <op> query` streamed from the sealed segment
+//! (approximately increasing distance, as far as the executor pulls) merged
+//! with the writing segment (exact distances, sorted).
+
+use super::storage::*;
+use super::{elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
+use crate::datum::datum_vec;
+use crate::error::raise;
+use pgrx::guc::GucSetting;
+use pgrx::pg_sys;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use strata_core::StrataError;
+use strata_hnsw::page::PagedGraph;
+use strata_hnsw::{GraphView, Space, StreamingSearch};
+
+pub static EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(100);
+
+pub fn ef_search() -> usize {
+    EF_SEARCH.get().max(1) as usize
+}
+
+/// A candidate: distance and heap TID, ordered by distance then TID.
+#[derive(Clone, Copy, PartialEq)]
+struct Candidate(f32, u64);
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+trait CandidateStream {
+    fn next_candidate(&mut self) -> Option<Candidate>;
+}
+
+struct SealedStream<S: Space> {
+    inner: StreamingSearch<PagedGraph<SegmentPages, S>, S>,
+}
+
+impl<S: Space> CandidateStream for SealedStream<S> {
+    fn next_candidate(&mut self) -> Option<Candidate> {
+        let n = self.inner.next()?;
+        Some(Candidate(n.distance, self.inner.graph().payload(n.id)))
+    }
+}
+
+struct ScanState {
+    index: pg_sys::Relation,
+    /// The query's stored form (normalised for cosine), `None` for a NULL query.
+    query: Option<Vec<u8>>,
+    started: bool,
+    sealed: Option<Box<dyn CandidateStream>>,
+    /// Look-ahead buffer over the sealed stream, nearest first.
+    pending: BinaryHeap<Reverse<Candidate>>,
+    /// Writing-segment candidates, farthest first (popped from the end).
+    exact: Vec<Candidate>,
+}
+
+/// Holds the scan state so that both `amendscan` and the memory context's
+/// reset (after an ERROR, when `amendscan` is not called) can free it.
+struct Slot(Option<Box<ScanState>>);
+
+unsafe extern "C-unwind" fn free_slot(arg: *mut std::ffi::c_void) {
+    unsafe { (*(arg as *mut Slot)).0.take() };
+}
+
+unsafe fn slot<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut Slot {
+    unsafe { &mut *((*scan).opaque as *mut Slot) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn ambeginscan(index: pg_sys::Relation, nkeys: i32, norderbys: i32) -> pg_sys::IndexScanDesc {
+    unsafe {
+        let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+        let slot = pg_sys::palloc0(std::mem::size_of::<Slot>()) as *mut Slot;
+        std::ptr::write(slot, Slot(None));
+        let cb = pg_sys::palloc0(std::mem::size_of::<pg_sys::MemoryContextCallback>()) as *mut pg_sys::MemoryContextCallback;
+        (*cb).func = Some(free_slot);
+        (*cb).arg = slot as *mut std::ffi::c_void;
+        pg_sys::MemoryContextRegisterResetCallback(pg_sys::CurrentMemoryContext, cb);
+        (*scan).opaque = slot as *mut std::ffi::c_void;
+        scan
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amrescan(
+    scan: pg_sys::IndexScanDesc,
+    _keys: pg_sys::ScanKey,
+    _nkeys: i32,
+    orderbys: pg_sys::ScanKey,
+    norderbys: i32,
+) {
+    unsafe {
+        let index = (*scan).indexRelation;
+        let meta = read_meta(index);
+        let mut query = None;
+        if norderbys > 0 {
+            // The executor fills orderByData itself when orderbys is NULL.
+            if !orderbys.is_null() && orderbys != (*scan).orderByData {
+                std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
+            }
+            let key = &*(*scan).orderByData;
+            if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
+                let v = datum_vec(key.sk_argument);
+                if v.dims != meta.dims as usize {
+                    raise(StrataError::DimensionMismatch { left: meta.dims as usize, right: v.dims });
+                }
+                let raw = &v.payload()[..meta.vector_bytes()];
+                query = Some(with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(raw)));
+            }
+        }
+        slot(scan).0 = Some(Box::new(ScanState {
+            index,
+            query,
+            started: false,
+            sealed: None,
+            pending: BinaryHeap::new(),
+            exact: Vec::new(),
+        }));
+    }
+}
+
+unsafe fn start(st: &mut ScanState) {
+    let Some(query) = st.query.as_deref() else { return };
+    unsafe {
+        let meta = read_meta(st.index);
+        let index = st.index;
+        with_space!(meta.element_kind(), meta.metric(), |S| {
+            let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
+            if meta.sealed_start != 0 {
+                let pages = SegmentPages { index, start: meta.sealed_start, pages: meta.sealed_pages };
+                let graph = PagedGraph::<SegmentPages, S>::open(pages)
+                    .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
+                if graph.vector_len() != meta.vector_len() {
+                    corrupted(index, "sealed segment dimensions differ from the metapage");
+                }
+                let inner = StreamingSearch::<_, S>::new(graph, &q, ef_search());
+                st.sealed = Some(Box::new(SealedStream { inner }));
+            }
+            // The writing segment is scanned exactly; vectors there are
+            // already in stored (prepared) form.
+            read_log(index, &meta, |e| {
+                if !e.deleted {
+                    let v: Vec<<S as Space>::Elem> = elems_from_bytes(e.vector);
+                    st.exact.push(Candidate(S::distance(&q, &v), e.tid));
+                }
+            });
+        });
+        st.exact.sort_unstable_by(|a, b| b.cmp(a));
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg_sys::ScanDirection::Type) -> bool {
+    unsafe {
+        let Some(st) = slot(scan).0.as_deref_mut() else { return false };
+        if !st.started {
+            st.started = true;
+            start(st);
+        }
+        // Keep ef candidates of look-ahead from the sealed stream, so its
+        // approximate order is corrected within that window.
+        let lookahead = ef_search();
+        if let Some(stream) = st.sealed.as_mut() {
+            while st.pending.len() < lookahead {
+                match stream.next_candidate() {
+                    Some(c) => st.pending.push(Reverse(c)),
+                    None => {
+                        st.sealed = None;
+                        break;
+                    }
+                }
+            }
+        }
+        let from_sealed = st.pending.peek().map(|r| r.0);
+        let from_exact = st.exact.last().copied();
+        let next = match (from_sealed, from_exact) {
+            (Some(a), Some(b)) if b < a => st.exact.pop(),
+            (Some(_), _) => st.pending.pop().map(|r| r.0),
+            (None, Some(_)) => st.exact.pop(),
+            (None, None) => None,
+        };
+        let Some(Candidate(distance, tid)) = next else { return false };
+        u64_to_tid(tid, &mut (*scan).xs_heaptid);
+        (*scan).xs_recheck = false;
+        (*scan).xs_recheckorderby = false;
+        if !(*scan).xs_orderbyvals.is_null() {
+            *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
+            *(*scan).xs_orderbynulls = false;
+        }
+        if pg_sys::InterruptPending != 0 {
+            pg_sys::check_for_interrupts!();
+        }
+        true
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
+    unsafe { slot(scan).0.take() };
+}

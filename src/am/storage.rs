@@ -1,0 +1,463 @@
+//! Pages of a `vectors` index and how they are read and written.
+//!
+//! Every page is a standard PostgreSQL page whose whole content area (the
+//! 8152 bytes between the 24-byte header and the 16-byte special space) is
+//! ours: `pd_lower` is set equal to `pd_upper`, so neither full-page images
+//! nor generic WAL records drop any of it as a "hole". Every change goes
+//! through the buffer manager and is WAL-logged (generic WAL records for
+//! small changes, `log_newpage_range` for a freshly built segment), so the
+//! index survives a crash and replays on a streaming standby.
+//!
+//! Special space (16 bytes): u16 page kind, u16 reserved, u32 next block (log
+//! pages), u32 used bytes (log pages), u32 magic.
+//!
+//! Block 0 is the metapage (see [`Meta`]). The sealed segment occupies a
+//! contiguous run of blocks in the format of `strata_hnsw::page`. The writing
+//! segment ("log") is a linked list of pages holding an append-only byte
+//! stream of entries:
+//!
+//! ```text
+//! u64 heap TID (block << 16 | offset), u8 flags (bit 0: deleted), 7 bytes 0,
+//! then the vector's bytes padded to 8
+//! ```
+//! An entry header never straddles pages (a page with only 8 bytes left is
+//! closed); the vector bytes may continue on the next page, so vectors of any
+//! size (65535-dimensional f32 is 256 KiB) are stored.
+
+use pgrx::pg_sys;
+use strata_hnsw::page::{PageSource, PAGE_PAYLOAD, PAGE_SIZE};
+use strata_hnsw::{ElementKind, Metric};
+
+pub const META_BLOCK: pg_sys::BlockNumber = 0;
+pub const MAGIC: u32 = 0x5354_5241; // "STRA"
+pub const FORMAT_VERSION: u16 = 1;
+pub const SPECIAL_SIZE: usize = 16;
+pub const CONTENT_OFFSET: usize = 24;
+
+pub const KIND_META: u16 = 1;
+pub const KIND_SEALED: u16 = 2;
+pub const KIND_LOG: u16 = 3;
+
+pub const ENTRY_HEADER: usize = 16;
+pub const FLAG_DELETED: u8 = 1;
+
+const _: () = assert!(CONTENT_OFFSET + PAGE_PAYLOAD + SPECIAL_SIZE == PAGE_SIZE);
+
+/// The metapage content.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Meta {
+    pub kind: u8,
+    pub metric: u8,
+    pub dims: u32,
+    pub m: u16,
+    pub ef_construction: u16,
+    /// First block of the sealed segment (0: none).
+    pub sealed_start: u32,
+    pub sealed_pages: u32,
+    pub sealed_nodes: u32,
+    /// First and last page of the writing segment (0: none), and the bytes
+    /// used in the last page: entries past that are not committed yet.
+    pub log_head: u32,
+    pub log_tail: u32,
+    pub log_tail_used: u32,
+    pub log_entries: u64,
+}
+
+fn rd<const N: usize>(b: &[u8], o: usize) -> [u8; N] {
+    b[o..o + N].try_into().unwrap()
+}
+
+impl Meta {
+    pub fn element_kind(&self) -> ElementKind {
+        ElementKind::from_u8(self.kind).expect("validated when read")
+    }
+    pub fn metric(&self) -> Metric {
+        Metric::from_u8(self.metric).expect("validated when read")
+    }
+    /// Elements of a stored vector: dims, or u64 words for bits.
+    pub fn vector_len(&self) -> usize {
+        match self.element_kind() {
+            ElementKind::Bits => (self.dims as usize).div_ceil(64),
+            _ => self.dims as usize,
+        }
+    }
+    pub fn vector_bytes(&self) -> usize {
+        let elem = match self.element_kind() {
+            ElementKind::F32 => 4,
+            ElementKind::F16 => 2,
+            ElementKind::Bits => 8,
+        };
+        self.vector_len() * elem
+    }
+    pub fn entry_bytes(&self) -> usize {
+        ENTRY_HEADER + self.vector_bytes().next_multiple_of(8)
+    }
+
+    fn write(&self, c: &mut [u8]) {
+        c[..64].fill(0);
+        c[0..4].copy_from_slice(&MAGIC.to_ne_bytes());
+        c[4..6].copy_from_slice(&FORMAT_VERSION.to_ne_bytes());
+        c[6] = self.kind;
+        c[7] = self.metric;
+        c[8..12].copy_from_slice(&self.dims.to_ne_bytes());
+        c[12..14].copy_from_slice(&self.m.to_ne_bytes());
+        c[14..16].copy_from_slice(&self.ef_construction.to_ne_bytes());
+        c[16..20].copy_from_slice(&self.sealed_start.to_ne_bytes());
+        c[20..24].copy_from_slice(&self.sealed_pages.to_ne_bytes());
+        c[24..28].copy_from_slice(&self.sealed_nodes.to_ne_bytes());
+        c[28..32].copy_from_slice(&self.log_head.to_ne_bytes());
+        c[32..36].copy_from_slice(&self.log_tail.to_ne_bytes());
+        c[36..40].copy_from_slice(&self.log_tail_used.to_ne_bytes());
+        c[40..48].copy_from_slice(&self.log_entries.to_ne_bytes());
+    }
+
+    fn read(c: &[u8]) -> Option<Meta> {
+        if u32::from_ne_bytes(rd(c, 0)) != MAGIC || u16::from_ne_bytes(rd(c, 4)) != FORMAT_VERSION {
+            return None;
+        }
+        let meta = Meta {
+            kind: c[6],
+            metric: c[7],
+            dims: u32::from_ne_bytes(rd(c, 8)),
+            m: u16::from_ne_bytes(rd(c, 12)),
+            ef_construction: u16::from_ne_bytes(rd(c, 14)),
+            sealed_start: u32::from_ne_bytes(rd(c, 16)),
+            sealed_pages: u32::from_ne_bytes(rd(c, 20)),
+            sealed_nodes: u32::from_ne_bytes(rd(c, 24)),
+            log_head: u32::from_ne_bytes(rd(c, 28)),
+            log_tail: u32::from_ne_bytes(rd(c, 32)),
+            log_tail_used: u32::from_ne_bytes(rd(c, 36)),
+            log_entries: u64::from_ne_bytes(rd(c, 40)),
+        };
+        (ElementKind::from_u8(meta.kind).is_some()
+            && Metric::from_u8(meta.metric).is_some()
+            && meta.log_tail_used as usize <= PAGE_PAYLOAD)
+            .then_some(meta)
+    }
+}
+
+pub unsafe fn relation_name(index: pg_sys::Relation) -> String {
+    unsafe {
+        let name = &(*(*index).rd_rel).relname;
+        std::ffi::CStr::from_ptr(name.data.as_ptr()).to_string_lossy().into_owned()
+    }
+}
+
+/// Reports an index whose pages are not what this version wrote.
+pub unsafe fn corrupted(index: pg_sys::Relation, what: &str) -> ! {
+    let name = unsafe { relation_name(index) };
+    pgrx::pg_sys::panic::ErrorReport::new(
+        pgrx::PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
+        format!("index \"{name}\" is corrupted"),
+        "strata",
+    )
+    .set_detail(what.to_string())
+    .set_hint(format!("REINDEX INDEX \"{name}\"."))
+    .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+    unreachable!()
+}
+
+pub unsafe fn content<'a>(page: pg_sys::Page) -> &'a mut [u8] {
+    unsafe { std::slice::from_raw_parts_mut((page as *mut u8).add(CONTENT_OFFSET), PAGE_PAYLOAD) }
+}
+
+fn special<'a>(page: pg_sys::Page) -> &'a mut [u8] {
+    unsafe { std::slice::from_raw_parts_mut((page as *mut u8).add(PAGE_SIZE - SPECIAL_SIZE), SPECIAL_SIZE) }
+}
+
+/// Initialises `page` as an empty page of `kind` with the whole content area in use.
+pub unsafe fn init_page(page: pg_sys::Page, kind: u16) {
+    unsafe {
+        pg_sys::PageInit(page, PAGE_SIZE, SPECIAL_SIZE);
+        let header = page as *mut pg_sys::PageHeaderData;
+        (*header).pd_lower = (*header).pd_upper;
+    }
+    let s = special(page);
+    s.fill(0);
+    s[0..2].copy_from_slice(&kind.to_ne_bytes());
+    s[12..16].copy_from_slice(&MAGIC.to_ne_bytes());
+}
+
+pub fn page_kind(page: pg_sys::Page) -> Option<u16> {
+    let s = special(page);
+    (u32::from_ne_bytes(rd(s, 12)) == MAGIC).then(|| u16::from_ne_bytes(rd(s, 0)))
+}
+
+pub fn log_next(page: pg_sys::Page) -> u32 {
+    u32::from_ne_bytes(rd(special(page), 4))
+}
+pub fn set_log_next(page: pg_sys::Page, next: u32) {
+    special(page)[4..8].copy_from_slice(&next.to_ne_bytes());
+}
+pub fn log_used(page: pg_sys::Page) -> u32 {
+    u32::from_ne_bytes(rd(special(page), 8))
+}
+pub fn set_log_used(page: pg_sys::Page, used: u32) {
+    special(page)[8..12].copy_from_slice(&used.to_ne_bytes());
+}
+
+pub unsafe fn read_buffer(index: pg_sys::Relation, block: pg_sys::BlockNumber) -> pg_sys::Buffer {
+    unsafe {
+        pg_sys::ReadBufferExtended(index, pg_sys::ForkNumber::MAIN_FORKNUM, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut())
+    }
+}
+
+/// Extends the relation by one page, returned pinned and exclusively locked.
+pub unsafe fn new_buffer(index: pg_sys::Relation) -> pg_sys::Buffer {
+    unsafe {
+        pg_sys::LockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
+        let buf = read_buffer(index, pg_sys::InvalidBlockNumber);
+        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        pg_sys::UnlockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
+        buf
+    }
+}
+
+pub unsafe fn read_meta(index: pg_sys::Relation) -> Meta {
+    unsafe {
+        if pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) == 0 {
+            corrupted(index, "the index has no metapage");
+        }
+        let buf = read_buffer(index, META_BLOCK);
+        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+        let page = pg_sys::BufferGetPage(buf);
+        let meta = if page_kind(page) == Some(KIND_META) { Meta::read(content(page)) } else { None };
+        pg_sys::UnlockReleaseBuffer(buf);
+        meta.unwrap_or_else(|| corrupted(index, "the metapage has a wrong magic number or version"))
+    }
+}
+
+/// Reads the metapage of an exclusively locked meta buffer.
+pub unsafe fn meta_of_page(index: pg_sys::Relation, page: pg_sys::Page) -> Meta {
+    let meta = if page_kind(page) == Some(KIND_META) { Meta::read(unsafe { content(page) }) } else { None };
+    meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number or version") })
+}
+
+pub unsafe fn write_meta_page(page: pg_sys::Page, meta: &Meta, init: bool) {
+    unsafe {
+        if init {
+            init_page(page, KIND_META);
+        }
+        meta.write(content(page));
+    }
+}
+
+/// Pages of a sealed segment, read through shared buffers.
+pub struct SegmentPages {
+    pub index: pg_sys::Relation,
+    pub start: u32,
+    pub pages: u32,
+}
+
+impl PageSource for SegmentPages {
+    fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        unsafe {
+            if page >= self.pages {
+                corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.pages));
+            }
+            let buf = read_buffer(self.index, self.start + page);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let p = pg_sys::BufferGetPage(buf);
+            if page_kind(p) != Some(KIND_SEALED) {
+                pg_sys::UnlockReleaseBuffer(buf);
+                corrupted(self.index, &format!("block {} is not a segment page", self.start + page));
+            }
+            let r = f(content(p));
+            pg_sys::UnlockReleaseBuffer(buf);
+            r
+        }
+    }
+}
+
+/// One entry of the writing segment, as read by [`read_log`].
+pub struct LogEntry<'a> {
+    pub block: u32,
+    pub offset: usize,
+    pub tid: u64,
+    pub deleted: bool,
+    pub vector: &'a [u8],
+}
+
+/// Calls `f` for every committed entry of the writing segment as of `meta`.
+pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(LogEntry<'_>)) {
+    if meta.log_head == 0 {
+        return;
+    }
+    let entry = meta.entry_bytes();
+    let vbytes = meta.vector_bytes();
+    let mut vector = vec![0u8; vbytes];
+    let mut page_copy = vec![0u8; PAGE_PAYLOAD];
+    let mut block = meta.log_head;
+    // An entry whose vector continues on later pages: (header fields, bytes still to read).
+    let mut pending: Option<(u32, usize, u64, bool, usize)> = None;
+    let mut seen = 0u64;
+    loop {
+        let (used, next) = unsafe {
+            let buf = read_buffer(index, block);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = pg_sys::BufferGetPage(buf);
+            if page_kind(page) != Some(KIND_LOG) {
+                pg_sys::UnlockReleaseBuffer(buf);
+                corrupted(index, &format!("block {block} is not a writing-segment page"));
+            }
+            let used = if block == meta.log_tail { meta.log_tail_used } else { log_used(page) } as usize;
+            let next = log_next(page);
+            page_copy[..used].copy_from_slice(&content(page)[..used]);
+            pg_sys::UnlockReleaseBuffer(buf);
+            (used, next)
+        };
+        let mut pos = 0usize;
+        if let Some((b, o, tid, deleted, filled)) = pending.take() {
+            let take = (vbytes - filled).min(used);
+            vector[filled..filled + take].copy_from_slice(&page_copy[..take]);
+            pos = (take).next_multiple_of(8).min(used);
+            if filled + take == vbytes {
+                f(LogEntry { block: b, offset: o, tid, deleted, vector: &vector });
+                seen += 1;
+            } else {
+                pending = Some((b, o, tid, deleted, filled + take));
+            }
+        }
+        while pending.is_none() && pos + ENTRY_HEADER <= used {
+            let tid = u64::from_ne_bytes(rd(&page_copy, pos));
+            let deleted = page_copy[pos + 8] & FLAG_DELETED != 0;
+            let start = pos + ENTRY_HEADER;
+            let avail = used - start;
+            if avail >= vbytes {
+                f(LogEntry { block, offset: pos, tid, deleted, vector: &page_copy[start..start + vbytes] });
+                seen += 1;
+                pos += entry;
+            } else {
+                vector[..avail].copy_from_slice(&page_copy[start..used]);
+                pending = Some((block, pos, tid, deleted, avail));
+                pos = used;
+            }
+        }
+        if block == meta.log_tail {
+            break;
+        }
+        if next == 0 {
+            unsafe { corrupted(index, &format!("writing segment ends at block {block} before its tail {}", meta.log_tail)) };
+        }
+        block = next;
+    }
+    if pending.is_some() || seen != meta.log_entries {
+        unsafe {
+            corrupted(index, &format!("writing segment holds {seen} complete entries, the metapage says {}", meta.log_entries))
+        };
+    }
+}
+
+/// Appends one entry (header + vector) to the writing segment. Inserts are
+/// serialised by the metapage's exclusive lock, held for the duration of the
+/// append (a memcpy into at most a few pages). The metapage update is the
+/// commit point: it goes into the last WAL record, together with the page
+/// holding the entry's end, so a crash leaves either the whole entry or none.
+pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
+    unsafe {
+        let meta_buf = read_buffer(index, META_BLOCK);
+        pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        let mut meta = meta_of_page(index, pg_sys::BufferGetPage(meta_buf));
+        if vector.len() != meta.vector_bytes() {
+            pg_sys::UnlockReleaseBuffer(meta_buf);
+            corrupted(index, "vector size differs from the metapage's dimensions");
+        }
+        let mut bytes = Vec::with_capacity(meta.entry_bytes());
+        bytes.extend_from_slice(&tid.to_ne_bytes());
+        bytes.extend_from_slice(&[0u8; 8]);
+        bytes.extend_from_slice(vector);
+        bytes.resize(meta.entry_bytes(), 0);
+
+        // Plan which pages receive which bytes: the current tail (if it has room
+        // for a header), then as many new pages as needed.
+        struct Target {
+            buf: pg_sys::Buffer,
+            is_new: bool,
+            start: usize, // offset in the page content
+            range: std::ops::Range<usize>,
+        }
+        let mut targets: Vec<Target> = Vec::new();
+        let mut written = 0usize;
+        if meta.log_head != 0 && meta.log_tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
+            let buf = read_buffer(index, meta.log_tail);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            let take = (PAGE_PAYLOAD - meta.log_tail_used as usize).min(bytes.len());
+            targets.push(Target { buf, is_new: false, start: meta.log_tail_used as usize, range: 0..take });
+            written = take;
+        }
+        let mut old_tail_closed = None;
+        if targets.is_empty() && meta.log_head != 0 {
+            // The tail is full: it gets a next pointer, which must be logged too.
+            let buf = read_buffer(index, meta.log_tail);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            old_tail_closed = Some(buf);
+        }
+        while written < bytes.len() {
+            let buf = new_buffer(index);
+            let take = PAGE_PAYLOAD.min(bytes.len() - written);
+            targets.push(Target { buf, is_new: true, start: 0, range: written..written + take });
+            written += take;
+        }
+
+        // WAL records of at most MAX_GENERIC_XLOG_PAGES (4) buffers; the last
+        // one also carries the metapage.
+        let mut all: Vec<(pg_sys::Buffer, Option<usize>)> = Vec::new(); // (buffer, index into targets)
+        if let Some(b) = old_tail_closed {
+            all.push((b, None));
+        }
+        for (i, t) in targets.iter().enumerate() {
+            all.push((t.buf, Some(i)));
+        }
+        let n = all.len();
+        let mut i = 0;
+        while i < n {
+            let remaining = n - i;
+            let last_group = remaining <= 3;
+            // Leave at least one page for the last group, which also holds the metapage.
+            let group_end = if last_group { n } else { i + 4.min(remaining - 1) };
+            let state = pg_sys::GenericXLogStart(index);
+            for j in i..group_end {
+                let (buf, ti) = all[j];
+                let is_new = ti.map(|t| targets[t].is_new).unwrap_or(false);
+                let flags = if is_new { pg_sys::GENERIC_XLOG_FULL_IMAGE as i32 } else { 0 };
+                let page = pg_sys::GenericXLogRegisterBuffer(state, buf, flags);
+                if is_new {
+                    init_page(page, KIND_LOG);
+                }
+                let next_block = if j + 1 < n { pg_sys::BufferGetBlockNumber(all[j + 1].0) } else { 0 };
+                match ti {
+                    None => {
+                        set_log_next(page, next_block);
+                    }
+                    Some(t) => {
+                        let t = &targets[t];
+                        let c = content(page);
+                        c[t.start..t.start + t.range.len()].copy_from_slice(&bytes[t.range.clone()]);
+                        set_log_used(page, (t.start + t.range.len()) as u32);
+                        if j + 1 < n {
+                            set_log_next(page, next_block);
+                        }
+                    }
+                }
+            }
+            if last_group {
+                let meta_page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
+                let last = targets.last().expect("an entry always has a target");
+                let tail_block = pg_sys::BufferGetBlockNumber(last.buf);
+                if meta.log_head == 0 {
+                    meta.log_head = pg_sys::BufferGetBlockNumber(targets[0].buf);
+                }
+                meta.log_tail = tail_block;
+                meta.log_tail_used = (last.start + last.range.len()) as u32;
+                meta.log_entries += 1;
+                write_meta_page(meta_page, &meta, false);
+            }
+            pg_sys::GenericXLogFinish(state);
+            i = group_end;
+        }
+        for (buf, _) in all {
+            pg_sys::UnlockReleaseBuffer(buf);
+        }
+        pg_sys::UnlockReleaseBuffer(meta_buf);
+    }
+}
