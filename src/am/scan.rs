@@ -78,6 +78,10 @@ unsafe fn slot<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut Slot {
 pub unsafe extern "C-unwind" fn ambeginscan(index: pg_sys::Relation, nkeys: i32, norderbys: i32) -> pg_sys::IndexScanDesc {
     unsafe {
         let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+        // The AM owns the arrays the executor reads ORDER BY values from.
+        let n = norderbys.max(1) as usize;
+        (*scan).xs_orderbyvals = pg_sys::palloc0(n * std::mem::size_of::<pg_sys::Datum>()) as *mut pg_sys::Datum;
+        (*scan).xs_orderbynulls = pg_sys::palloc0(n * std::mem::size_of::<bool>()) as *mut bool;
         let slot = pg_sys::palloc0(std::mem::size_of::<Slot>()) as *mut Slot;
         std::ptr::write(slot, Slot(None));
         let cb = pg_sys::palloc0(std::mem::size_of::<pg_sys::MemoryContextCallback>()) as *mut pg_sys::MemoryContextCallback;
@@ -191,10 +195,8 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         u64_to_tid(tid, &mut (*scan).xs_heaptid);
         (*scan).xs_recheck = false;
         (*scan).xs_recheckorderby = false;
-        if !(*scan).xs_orderbyvals.is_null() {
-            *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
-            *(*scan).xs_orderbynulls = false;
-        }
+        *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
+        *(*scan).xs_orderbynulls = false;
         if pg_sys::InterruptPending != 0 {
             pg_sys::check_for_interrupts!();
         }
