@@ -14,8 +14,10 @@
 //! | deleted mark                 | `1`                                   |
 //!
 //! so `d*e + 8m + 18 + 4(m+1)/(m-1)` bytes, about `d*e + 151` for m = 16.
-//! During construction add 4 bytes per vector for the per-node locks and
-//! `2n` bytes of visited marks per building thread.
+//! During construction add 8 bytes per vector for the per-node locks
+//! (`Mutex<()>`) and 2 bytes per vector of visited marks per building
+//! thread. [`Hnsw::build`] copies its input; [`Hnsw::build_owned`] takes
+//! ownership of it instead, so the input is not held twice.
 //! [`Hnsw::memory_bytes`] reports the exact figure of a graph.
 //!
 //! # Determinism
@@ -165,9 +167,14 @@ impl<S: Space> Hnsw<S> {
     /// Builds a graph over `vectors` (`n * dim` elements, row-major) with
     /// payloads `payloads` (default: the node id). Node `i` is vector `i`.
     pub fn build(params: &Params, dim: usize, vectors: &[S::Elem], payloads: Option<&[u64]>) -> Self {
-        assert!(dim > 0 && vectors.len() % dim == 0, "vectors length is not a multiple of dim");
-        let n = vectors.len() / dim;
-        let mut v = vectors.to_vec();
+        Self::build_owned(params, dim, vectors.to_vec(), payloads.map(|p| p.to_vec()))
+    }
+
+    /// [`Hnsw::build`] taking ownership of the vectors (prepared in place)
+    /// and payloads.
+    pub fn build_owned(params: &Params, dim: usize, mut v: Vec<S::Elem>, payloads: Option<Vec<u64>>) -> Self {
+        assert!(dim > 0 && v.len() % dim == 0, "vectors length is not a multiple of dim");
+        let n = v.len() / dim;
         if S::PREPARES {
             for row in v.chunks_exact_mut(dim) {
                 S::prepare(row);
@@ -175,8 +182,8 @@ impl<S: Space> Hnsw<S> {
         }
         let payloads = match payloads {
             Some(p) => {
-                assert_eq!(p.len(), n);
-                p.to_vec()
+                assert_eq!(p.len(), n, "one payload per vector");
+                p
             }
             None => (0..n as u64).collect(),
         };

@@ -14,6 +14,38 @@
 //! Everything is generic over a [`Space`] (element type and metric, see
 //! [`space`]). Node ids are dense `u32` per graph; every node carries an
 //! opaque `u64` payload for the access method's heap TID.
+//!
+//! # How the access method uses it
+//!
+//! ```
+//! use strata_hnsw::page::{set_deleted, to_pages, PagedGraph};
+//! use strata_hnsw::{merge, CosineF32, GraphView, Hnsw, Params, StreamingSearch};
+//!
+//! // CREATE INDEX: build in memory (payload = heap TID), write pages.
+//! let dim = 4;
+//! let vectors: Vec<f32> = (0..400).map(|i| ((i * 7919) % 101) as f32).collect();
+//! let tids: Vec<u64> = (1000..1100).collect();
+//! let g = Hnsw::<CosineF32>::build(&Params::default(), dim, &vectors, Some(&tids));
+//! let mut pages = to_pages(&g); // or write_pages(&g, |no, payload| ...)
+//!
+//! // Scan: search straight from the pages, pulling until enough rows pass.
+//! let seg = PagedGraph::<_, CosineF32>::open(&pages[..]).unwrap();
+//! let query = [1.0, 2.0, 3.0, 4.0];
+//! let mut stream = StreamingSearch::<_, CosineF32>::new(&seg, &query, 40);
+//! let first = stream.next().unwrap();
+//! let tid = stream.graph().payload(first.id);
+//! assert!((1000..1100).contains(&tid));
+//!
+//! // DELETE/VACUUM: flip the node's flag in its page.
+//! let (page, offset) = seg.layout().node_location(first.id);
+//! drop(stream);
+//! set_deleted(pages[page as usize].bytes_mut(), offset, true);
+//!
+//! // Merge: old segment minus deleted nodes plus new vectors, new pages.
+//! let seg = PagedGraph::<_, CosineF32>::open(&pages[..]).unwrap();
+//! let merged = merge::<_, CosineF32>(&seg, &Params::default(), &[0.5; 8], Some(&[7, 8]));
+//! assert_eq!(merged.len(), 101);
+//! ```
 
 pub mod graph;
 pub mod merge;
