@@ -2,6 +2,8 @@
 //! and exports where it is; each test gets a database of its own so tests can
 //! run in parallel without seeing each other's tables.
 
+pub mod cluster;
+
 use postgres::{Client, NoTls};
 use std::path::PathBuf;
 
