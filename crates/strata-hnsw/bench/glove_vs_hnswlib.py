@@ -102,20 +102,17 @@ def run_hnswlib(dirpath, m, efc, efs, k=10):
     return build, curve
 
 
-def run_strata(dirpath, m, efc, threads, efs):
+def run_strata(dirpath, m, efc, threads, efs, merge_test):
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", os.path.join(REPO, "target", "hnsw"))
     cmd = ["cargo", "run", "-q", "--profile", "perf", "-p", "strata-hnsw", "--example", "glove_bench", "--",
            dirpath, "--m", str(m), "--efc", str(efc), "--threads", threads,
-           "--ef", ",".join(map(str, efs))]
+           "--ef", ",".join(map(str, efs)), "--merge-test", str(merge_test)]
     subprocess.check_call(["cargo", "build", "-q", "--profile", "perf", "-p", "strata-hnsw", "--example",
                            "glove_bench"], cwd=REPO, env=env)
     out = subprocess.check_output(cmd, cwd=REPO, env=env, text=True)
-    builds, curve = [], []
-    for line in out.splitlines():
-        rec = json.loads(line)
-        (builds if rec["kind"] == "build" else curve).append(rec)
-    return builds, curve
+    recs = [json.loads(line) for line in out.splitlines()]
+    return recs
 
 
 def interp_qps(curve, target=0.95):
@@ -134,6 +131,8 @@ def main():
     ap.add_argument("--threads", default="1,2", help="strata build thread counts; curves use the first")
     ap.add_argument("--ef", default="10,20,40,80,160,320")
     ap.add_argument("--skip-hnswlib", action="store_true")
+    ap.add_argument("--merge-test", type=int, default=2,
+                    help="threads for the strata delete+merge test (0 = skip)")
     a = ap.parse_args()
     efs = [int(x) for x in a.ef.split(",")]
     dirpath = os.path.join(REPO, "target", "bench-data", "glove50")
@@ -142,7 +141,11 @@ def main():
     print(f"GloVe 6B 50d cosine, 399000 base / 1000 queries, m={a.m} ef_construction={a.efc}, CPU: {cpu}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     hb, hc = (None, []) if a.skip_hnswlib else run_hnswlib(dirpath, a.m, a.efc, efs)
-    sb, sc = run_strata(dirpath, a.m, a.efc, a.threads, efs)
+    recs = run_strata(dirpath, a.m, a.efc, a.threads, efs, a.merge_test)
+    sb = [r for r in recs if r["kind"] == "build"]
+    sc = [r for r in recs if r["kind"] == "search"]
+    mc = [r for r in recs if r["kind"] == "search_merged"]
+    mg = [r for r in recs if r["kind"] == "merge"]
     if hb is not None:
         print(f"build hnswlib (1 thread): {hb:.1f} s")
     for b in sb:
@@ -162,8 +165,16 @@ def main():
     if hq and sq:
         print(f"QPS at recall@10 = 0.95 (interpolated): hnswlib {hq:.0f}, strata {sq:.0f}, ratio {sq / hq:.2f}")
     if hb is not None and sb:
-        print(f"build time ratio strata/hnswlib: " + ", ".join(
+        print("build time ratio strata/hnswlib: " + ", ".join(
             f"{b['threads']} thr {b['seconds'] / hb:.2f}" for b in sb))
+    for g in mg:
+        print()
+        print(f"strata delete + merge: {g['deleted']} random nodes (20%) and the last {g['inserted']} marked deleted, "
+              f"then merged with those {g['inserted']} vectors as new ({g['threads']} threads): "
+              f"{g['seconds']:.1f} s, {g['nodes']} nodes; recall against the exact top-10 of the live set:")
+        print(f"{'ef':>5} | {'R@10':>7} {'QPS':>9}")
+        for c in mc:
+            print(f"{c['ef']:>5} | {c['recall']:>7.4f} {c['qps']:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@
 
 use std::time::Instant;
 
-use strata_hnsw::{CosineF32, Hnsw, Params, SearchScratch};
+use strata_hnsw::page::{write_pages, PageBuf, PagedGraph, PAGE_PAYLOAD};
+use strata_hnsw::{merge, CosineF32, Hnsw, Params, SearchScratch};
 
 fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Vec<T>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -31,6 +32,9 @@ fn main() {
     let dir = args.get(1).expect("usage: glove_bench DIR [options]").clone();
     let (mut m, mut efc, mut threads, mut efs, mut k) = (16, 200, vec![1, 2], vec![10, 20, 40, 80, 160, 320], 10);
     let mut limit = usize::MAX;
+    let mut merge_test = false;
+    let mut merge_threads = 2usize;
+    let (mut save, mut load): (Option<String>, Option<String>) = (None, None);
     let mut i = 2;
     while i + 1 < args.len() {
         let v = &args[i + 1];
@@ -43,6 +47,16 @@ fn main() {
             // Build over the first N vectors only and skip the searches
             // (profiling the build).
             "--limit" => limit = v.parse().unwrap(),
+            // Write the first graph's pages to a file / read a graph from
+            // such a file instead of building (profiling the searches).
+            "--save" => save = Some(v.clone()),
+            "--load" => load = Some(v.clone()),
+            // After the curve: delete 20% + the last 10%, merge the last 10%
+            // back in (N threads), and measure the merged graph's curve.
+            "--merge-test" => {
+                merge_test = v != "0";
+                merge_threads = v.parse().unwrap();
+            }
             o => panic!("unknown option {o}"),
         }
         i += 2;
@@ -61,6 +75,21 @@ fn main() {
 
     // Build once per thread count; search the graph of the first count.
     let mut graph: Option<Hnsw<CosineF32>> = None;
+    if let Some(path) = &load {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let pages: Vec<PageBuf> = bytes
+            .chunks_exact(PAGE_PAYLOAD)
+            .map(|c| {
+                let mut p = PageBuf::default();
+                p.bytes_mut().copy_from_slice(c);
+                p
+            })
+            .collect();
+        let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
+        let params = Params { m, ef_construction: efc, ..Params::default() };
+        graph = Some(merge::<_, CosineF32>(&paged, &params, &[], None));
+        threads.clear();
+    }
     for &t in &threads {
         let params = Params { m, ef_construction: efc, threads: t, ..Params::default() };
         let start = Instant::now();
@@ -71,10 +100,56 @@ fn main() {
             g.memory_bytes()
         );
         if graph.is_none() {
+            if let Some(path) = &save {
+                let mut out = Vec::new();
+                write_pages(&g, |_, p| out.extend_from_slice(p));
+                std::fs::write(path, out).unwrap_or_else(|e| panic!("{path}: {e}"));
+            }
             graph = Some(g);
         }
     }
     let g = graph.expect("no build");
+    let truth: Vec<Vec<u32>> = gt.chunks_exact(gk).map(|row| row[..k].to_vec()).collect();
+    curve(&g, &queries, dim, &truth, &efs, k, "search");
+
+    if merge_test {
+        // Mark the last 10% of the base and a random 20% of the rest
+        // deleted, then merge: the deleted nodes are dropped (neighbours
+        // repaired) and the last 10% come back as a batch of new vectors.
+        let cut = n * 9 / 10;
+        let mut live = vec![true; n];
+        let mut x = 0x1234_5678_u64;
+        for id in 0..n as u32 {
+            let p = g.node_payload(id) as usize;
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if p >= cut || (x >> 33).is_multiple_of(5) {
+                g.mark_deleted(id);
+                live[p] = p >= cut;
+            }
+        }
+        let params = Params { m, ef_construction: efc, threads: merge_threads, ..Params::default() };
+        let payloads: Vec<u64> = (cut as u64..n as u64).collect();
+        let start = Instant::now();
+        let merged = merge::<_, CosineF32>(&g, &params, &base[cut * dim..], Some(&payloads));
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{{\"kind\":\"merge\",\"threads\":{},\"seconds\":{secs:.3},\"deleted\":{},\"inserted\":{},\"nodes\":{}}}",
+            params.threads,
+            g.deleted_count() - (n - cut),
+            n - cut,
+            merged.len()
+        );
+        let truth: Vec<Vec<u32>> = gt
+            .chunks_exact(gk)
+            .map(|row| row.iter().copied().filter(|&p| live[p as usize]).take(k).collect())
+            .collect();
+        curve(&merged, &queries, dim, &truth, &efs, k, "search_merged");
+    }
+}
+
+/// Recall@k and single-thread QPS per ef; `truth` holds payloads.
+fn curve(g: &Hnsw<CosineF32>, queries: &[f32], dim: usize, truth: &[Vec<u32>], efs: &[usize], k: usize, kind: &str) {
+    let nq = queries.len() / dim;
     let mut s = SearchScratch::new();
     // Warm-up pass (page faults, caches), as the Python side does.
     if let Some(&ef) = efs.first() {
@@ -82,22 +157,25 @@ fn main() {
             std::hint::black_box(g.search_with(q, k, ef, &mut s));
         }
     }
-    for &ef in &efs {
+    for &ef in efs {
         let mut best = f64::INFINITY;
         let mut hits = 0usize;
+        let mut total = 0usize;
         for _rep in 0..2 {
             hits = 0;
+            total = 0;
             let start = Instant::now();
             for (qi, q) in queries.chunks_exact(dim).enumerate() {
                 let r = g.search_with(q, k, ef, &mut s);
-                let truth = &gt[qi * gk..qi * gk + k];
-                hits += r.iter().filter(|x| truth.contains(&(g.node_payload(x.id) as u32))).count();
+                let t = &truth[qi];
+                total += t.len();
+                hits += r.iter().filter(|x| t.contains(&(g.node_payload(x.id) as u32))).count();
             }
             best = best.min(start.elapsed().as_secs_f64());
         }
-        let recall = hits as f64 / (nq * k) as f64;
+        let recall = hits as f64 / total as f64;
         println!(
-            "{{\"kind\":\"search\",\"ef\":{ef},\"recall\":{recall:.4},\"qps\":{:.1}}}",
+            "{{\"kind\":\"{kind}\",\"ef\":{ef},\"recall\":{recall:.4},\"qps\":{:.1}}}",
             nq as f64 / best
         );
     }

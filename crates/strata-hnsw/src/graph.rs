@@ -281,6 +281,12 @@ impl<S: Space> Hnsw<S> {
     /// to the base than to every candidate kept so far, up to `m`.
     pub(crate) fn select_heuristic(&self, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
         out.clear();
+        self.extend_heuristic(cands, m, out);
+    }
+
+    /// The heuristic continued from an already selected `out` (whose
+    /// distances are not used).
+    pub(crate) fn extend_heuristic(&self, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
         for c in cands {
             if out.len() >= m {
                 break;

@@ -4,11 +4,14 @@
 //! 1. Live old nodes keep their relative order and become ids
 //!    `0..survivors`; deleted ones are dropped. The new vectors follow.
 //! 2. Every live node keeps its level and its neighbour lists, renumbered.
-//!    A list that pointed at deleted nodes is *repaired*: its candidates are
-//!    its live neighbours plus the live nodes reachable through the deleted
-//!    ones in one or two hops on the same layer, and the HNSW heuristic picks
-//!    the new list among them. (The same happens to lists longer than the new
-//!    graph's capacity, when `m` shrinks.) Repairs run on all build threads.
+//!    A list that pointed at deleted nodes is *repaired*: it keeps its live
+//!    neighbours, and the freed slots are offered to the live nodes reachable
+//!    through the deleted ones in one hop on the same layer (two hops when
+//!    one gives fewer than `2 * capacity` candidates): the `2 * capacity`
+//!    nearest of them, in order of distance, each accepted by the HNSW
+//!    heuristic against the list so far. Lists longer than the
+//!    new graph's capacity (when `m` shrinks) are re-selected entirely.
+//!    Repairs run on all build threads.
 //! 3. The entry point is kept if live, otherwise the first live node of the
 //!    highest level takes its place.
 //! 4. The new vectors are inserted as in a build, searching the repaired
@@ -25,10 +28,12 @@ use crate::space::Space;
 
 const GONE: u32 = u32::MAX;
 
-/// A list to rebuild: node (new id), layer, candidate new ids.
+/// A list to rebuild: node (new id), layer, the live neighbours it keeps,
+/// and candidate new ids for the freed slots.
 struct Repair {
     node: u32,
     level: u8,
+    kept: Vec<u32>,
     cands: Vec<u32>,
 }
 
@@ -107,6 +112,7 @@ where
     let mut buf = Vec::new();
     let mut hop = Vec::new();
     let mut hop2 = Vec::new();
+    let mut second = Vec::new();
     for (new_id, &o) in survivors.iter().enumerate() {
         let new_id = new_id as u32;
         for l in 0..=old.level(o) {
@@ -116,10 +122,19 @@ where
                 g.write_list(new_id, l, buf.iter().map(|&x| remap[x as usize]));
                 continue;
             }
+            // Live neighbours stay (they passed the heuristic before and
+            // removing nodes does not invalidate that) unless the list is
+            // over capacity, when everything is re-selected.
+            let over = buf.len() > g.cap(l);
+            let mut kept = Vec::new();
             let mut cands = Vec::with_capacity(buf.len() * 2);
             for &x in &buf {
                 if remap[x as usize] != GONE {
-                    cands.push(remap[x as usize]);
+                    if over {
+                        cands.push(remap[x as usize]);
+                    } else {
+                        kept.push(remap[x as usize]);
+                    }
                     continue;
                 }
                 old.neighbours(x, l, &mut hop);
@@ -130,16 +145,27 @@ where
                     if remap[y as usize] != GONE {
                         cands.push(remap[y as usize]);
                     } else {
-                        old.neighbours(y, l, &mut hop2);
-                        cands.extend(
-                            hop2.iter().filter(|&&z| z != o && remap[z as usize] != GONE).map(|&z| remap[z as usize]),
-                        );
+                        second.push(y);
                     }
                 }
             }
+            // Two hops only when one left the list thin: the second hop
+            // multiplies the candidates (and distances) by the degree.
+            if kept.len() + cands.len() < 2 * g.cap(l) {
+                second.sort_unstable();
+                second.dedup();
+                for &y in &second {
+                    old.neighbours(y, l, &mut hop2);
+                    cands.extend(
+                        hop2.iter().filter(|&&z| z != o && remap[z as usize] != GONE).map(|&z| remap[z as usize]),
+                    );
+                }
+            }
+            second.clear();
             cands.sort_unstable();
             cands.dedup();
-            repairs.push(Repair { node: new_id, level: l, cands });
+            cands.retain(|c| !kept.contains(c));
+            repairs.push(Repair { node: new_id, level: l, kept, cands });
         }
     }
 
@@ -156,7 +182,12 @@ where
             scored.clear();
             scored.extend(r.cands.iter().map(|&c| Neighbour { id: c, distance: S::distance(base, g.vector(c)) }));
             scored.sort_unstable_by(|a: &Neighbour, b: &Neighbour| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-            g.select_heuristic(&scored, g.cap(r.level), &mut kept);
+            // Only the nearest few candidates can matter for the freed slots.
+            let cap = g.cap(r.level);
+            scored.truncate(2 * cap);
+            kept.clear();
+            kept.extend(r.kept.iter().map(|&id| Neighbour { id, distance: 0.0 }));
+            g.extend_heuristic(&scored, cap, &mut kept);
             g.write_list(r.node, r.level, kept.iter().map(|x| x.id));
         }
     };
