@@ -1,2 +1,1028 @@
--- strata: Bring Your Own Vectors (schema strata). See tests/sql/byov_*.sql.
+-- strata: Bring Your Own Vectors (schema strata). User documentation: docs/byov.md;
+-- tests: tests/sql/byov_*.sql. Everything here is SQL and PL/pgSQL.
+--
+-- Storage. Every registered index owns one table strata.vectors_<id> (record_id, vec, updated_at)
+-- owned by the extension owner; the label table is never altered. Instead of a foreign key (which
+-- would make a plain TRUNCATE of the label fail) the tie between a record and its vectors is kept
+-- by triggers running with the extension owner's rights:
+--   on the label:         AFTER DELETE (statement, transition table) deletes the vectors,
+--                         AFTER TRUNCATE truncates them,
+--                         AFTER UPDATE OF <pk> (row, only when the key changes) re-keys them;
+--   on the vector table:  AFTER INSERT (statement) and AFTER UPDATE OF record_id (row) check that
+--                         the records exist and lock them FOR KEY SHARE until commit (as a
+--                         foreign key check does), so a concurrent DELETE cannot leave orphans.
+--
+-- Privileges. The API functions are SECURITY INVOKER. Vector tables grant SELECT, INSERT, UPDATE,
+-- DELETE to PUBLIC and enable row level security with policies that mirror the caller's current
+-- privileges on the label table: you can read an index's vectors exactly when you can read the
+-- label. The catalog is protected by row level security too: only an owner of the label can
+-- register or unregister an index on it. Three small SECURITY DEFINER functions do what the
+-- caller cannot: _create_storage/_drop_storage (they only ever make storage match the catalog,
+-- which the caller could change only through those policies) and the trigger functions above.
+-- Nothing running with the extension owner's rights executes code owned by other roles: record
+-- id types are restricted to built-in types, and vector tables belong to the extension owner.
+
 CREATE SCHEMA strata;
+COMMENT ON SCHEMA strata IS 'strata Bring Your Own Vectors: external embedding indexes (see docs/byov.md)';
+GRANT USAGE ON SCHEMA strata TO PUBLIC;
+
+-- ====================================================================== catalog
+CREATE SEQUENCE strata.indexes_catalog_id_seq;
+CREATE TABLE strata.indexes_catalog (
+    id           bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('strata.indexes_catalog_id_seq'::pg_catalog.regclass),
+    label        regclass    NOT NULL,
+    property     name        NOT NULL,
+    source_type  text        NOT NULL DEFAULT 'external' CHECK (source_type = 'external'),
+    similarity   text        NOT NULL CHECK (similarity IN ('cosine', 'euclidean', 'dot')),
+    dimensions   integer     NOT NULL CHECK (dimensions BETWEEN 1 AND 65535),
+    status       text        NOT NULL DEFAULT 'awaiting_vectors' CHECK (status IN ('awaiting_vectors', 'ready')),
+    vector_table regclass    UNIQUE,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT indexes_catalog_signature UNIQUE (label, property, source_type, similarity, dimensions)
+);
+ALTER SEQUENCE strata.indexes_catalog_id_seq OWNED BY strata.indexes_catalog.id;
+COMMENT ON TABLE strata.indexes_catalog IS
+    'Registered external indexes; use strata.create_index / strata.drop_index and the view strata.indexes';
+-- pg_dump keeps the registrations and the id counter. The vector tables are created later by a
+-- function, so they are ordinary tables (not extension members) that pg_dump dumps in full.
+SELECT pg_catalog.pg_extension_config_dump('strata.indexes_catalog', '');
+SELECT pg_catalog.pg_extension_config_dump('strata.indexes_catalog_id_seq', '');
+
+-- True when the current user has the privileges of the owner of rel (as for ALTER TABLE).
+CREATE FUNCTION strata._owns(rel regclass) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c WHERE c.oid = rel $$;
+
+GRANT SELECT, DELETE ON strata.indexes_catalog TO PUBLIC;
+GRANT INSERT (label, property, source_type, similarity, dimensions) ON strata.indexes_catalog TO PUBLIC;
+GRANT UPDATE (status) ON strata.indexes_catalog TO PUBLIC;
+GRANT USAGE ON SEQUENCE strata.indexes_catalog_id_seq TO PUBLIC;
+ALTER TABLE strata.indexes_catalog ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON strata.indexes_catalog FOR SELECT USING (true);
+CREATE POLICY register ON strata.indexes_catalog FOR INSERT
+    WITH CHECK (strata._owns(label) AND status = 'awaiting_vectors' AND vector_table IS NULL);
+-- Writers flip an index to ready (never back).
+CREATE POLICY mark_ready ON strata.indexes_catalog FOR UPDATE
+    USING (pg_catalog.has_table_privilege(label, 'INSERT')) WITH CHECK (status = 'ready');
+CREATE POLICY unregister ON strata.indexes_catalog FOR DELETE
+    USING (NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = label) OR strata._owns(label));
+
+-- What create_index returns.
+CREATE TYPE strata.index_info AS (
+    id bigint, label regclass, property name, source_type text, similarity text,
+    dimensions integer, status text, created_at timestamptz
+);
+
+-- ====================================================================== helpers
+-- RAISE with an optional DETAIL and HINT (RAISE ... USING refuses NULL options).
+CREATE FUNCTION strata._raise(errcode text, message text, detail text DEFAULT NULL, hint text DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    detail := nullif(detail, '');
+    hint := nullif(hint, '');
+    IF detail IS NULL AND hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = errcode, MESSAGE = message;
+    ELSIF hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = errcode, MESSAGE = message, DETAIL = detail;
+    ELSIF detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = errcode, MESSAGE = message, HINT = hint;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = errcode, MESSAGE = message, DETAIL = detail, HINT = hint;
+    END IF;
+END $$;
+
+-- Canonical similarity name: cosine, euclidean (alias l2) or dot (alias inner_product, ip).
+CREATE FUNCTION strata._similarity(similarity text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    CASE lower(btrim(similarity))
+        WHEN 'cosine' THEN RETURN 'cosine';
+        WHEN 'euclidean', 'l2' THEN RETURN 'euclidean';
+        WHEN 'dot', 'inner_product', 'ip' THEN RETURN 'dot';
+        ELSE RAISE EXCEPTION 'unknown similarity "%"', similarity
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use cosine, euclidean (or l2) or dot.';
+    END CASE;
+END $$;
+
+-- The label's record id: its single-column primary key, whose (base) type must be built in.
+-- Returns the column name, the type to store it as and its COLLATE clause ('' if none).
+CREATE FUNCTION strata._record_key(rel regclass, OUT attname name, OUT typname text, OUT collate_clause text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_relkind "char";
+    v_cols    name[];
+    v_type    oid;
+    v_coll    oid;
+BEGIN
+    SELECT c.relkind INTO v_relkind FROM pg_class c WHERE c.oid = rel;
+    IF v_relkind = 'p' THEN
+        RAISE EXCEPTION 'partitioned table % cannot be a label', rel
+            USING ERRCODE = 'feature_not_supported', HINT = 'Use an ordinary table.';
+    ELSIF v_relkind IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT array_agg(a.attname ORDER BY k.ord), min(a.atttypid), min(a.attcollation)
+      INTO v_cols, v_type, v_coll
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = rel AND i.indisprimary;
+    IF v_cols IS NULL THEN
+        RAISE EXCEPTION 'table % has no primary key', rel USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'strata uses a single-column primary key as the record id.';
+    ELSIF cardinality(v_cols) > 1 THEN
+        RAISE EXCEPTION 'table % has a primary key of % columns', rel, cardinality(v_cols)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'strata uses a single-column primary key as the record id.';
+    END IF;
+    attname := v_cols[1];
+    -- domains: store the base type
+    WHILE (SELECT t.typtype = 'd' FROM pg_type t WHERE t.oid = v_type) LOOP
+        SELECT t.typbasetype INTO v_type FROM pg_type t WHERE t.oid = v_type;
+    END LOOP;
+    IF v_type NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                      'text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'uuid'::regtype) THEN
+        RAISE EXCEPTION 'primary key %.% has type %, which strata does not support as a record id',
+                rel, attname, format_type(v_type, NULL)
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Record ids can be smallint, integer, bigint, numeric, text, varchar, char or uuid.';
+    END IF;
+    typname := format_type(v_type, NULL);
+    collate_clause := '';
+    IF v_coll <> 0 AND v_coll <> 'default'::regcollation THEN
+        SELECT format(' COLLATE %I.%I', n.nspname, co.collname) INTO collate_clause
+          FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE co.oid = v_coll;
+    END IF;
+END $$;
+
+-- The `vectors` access method (HNSW segments) is being written. When it lands, switch this to
+-- `SELECT true`: create_index then builds `CREATE INDEX ... USING vectors (vec <opclass>)` on
+-- every new vector table (see _ann_index_ddl); strata.search needs no change, its
+-- ORDER BY vec <op> $1 is what the index serves.
+CREATE FUNCTION strata._ann_enabled() RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$ SELECT false $$;
+
+-- The CREATE INDEX statement for a vector table (also usable by hand on older indexes).
+CREATE FUNCTION strata._ann_index_ddl(vector_table regclass, similarity text) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('CREATE INDEX ON %s USING vectors (vec @extschema@.%s)', vector_table,
+                  CASE similarity WHEN 'cosine' THEN 'vector_cos_ops'
+                                  WHEN 'euclidean' THEN 'vector_l2_ops'
+                                  WHEN 'dot' THEN 'vector_dot_ops' END)
+$$;
+
+-- Whether the current user has a privilege on the label of an index: the policies of the
+-- vector tables. It names the label through the catalog (not a regclass constant) so that the
+-- policies do not stop DROP TABLE of the label, and it is inlined (an init plan: evaluated
+-- once per query, not per row).
+CREATE FUNCTION strata._label_privilege(index_id bigint, privilege text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce((SELECT pg_catalog.has_table_privilege(c.label, privilege)
+                             FROM strata.indexes_catalog c WHERE c.id OPERATOR(pg_catalog.=) index_id), false) $$;
+
+-- ====================================================================== storage (definer)
+-- Creates the storage of a registered index that has none yet. Anyone may call it: it only
+-- makes storage match the catalog, whose rows only label owners can insert.
+CREATE FUNCTION strata._create_storage(index_id bigint) RETURNS regclass
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r   strata.indexes_catalog;
+    k   record;
+    vt  text := format('strata.%I', 'vectors_' || index_id);
+    pol text;
+BEGIN
+    SELECT * INTO r FROM strata.indexes_catalog c WHERE c.id = index_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
+    ELSIF r.vector_table IS NOT NULL THEN
+        RETURN r.vector_table;
+    END IF;
+    k := strata._record_key(r.label);
+    EXECUTE format('CREATE TABLE %s (record_id %s%s PRIMARY KEY, vec @extschema@.vector(%s) NOT NULL, '
+                   'updated_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
+                   vt, k.typname, k.collate_clause, r.dimensions);
+    EXECUTE format('COMMENT ON TABLE %s IS %L', vt,
+                   format('strata vectors of index %s (%s.%s, %s); managed by strata, do not alter',
+                          index_id, r.label, r.property, r.similarity));
+    -- Access mirrors the caller's current privileges on the label.
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO PUBLIC', vt);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', vt);
+    FOR pol IN SELECT unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) LOOP
+        EXECUTE format('CREATE POLICY %I ON %s FOR %s %s (strata._label_privilege(%s, %L))',
+                       'label_' || lower(pol), vt, pol, CASE pol WHEN 'INSERT' THEN 'WITH CHECK' ELSE 'USING' END,
+                       index_id, pol);
+    END LOOP;
+    -- Records must exist (and stay, until commit) for their vectors.
+    EXECUTE format('CREATE TRIGGER records_exist AFTER INSERT ON %s REFERENCING NEW TABLE AS strata_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION strata._vectors_inserted(%L)', vt, index_id);
+    EXECUTE format('CREATE TRIGGER record_exists AFTER UPDATE OF record_id ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION strata._vector_rekeyed(%L)', vt, index_id);
+    -- Deleting, truncating or re-keying records does the same to their vectors.
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS strata_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION strata._label_deleted(%L)',
+                   format('strata_vectors_%s_delete', index_id), r.label, index_id);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION strata._label_truncated(%L)',
+                   format('strata_vectors_%s_truncate', index_id), r.label, index_id);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %I ON %s FOR EACH ROW '
+                   'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) EXECUTE FUNCTION strata._label_rekeyed(%L)',
+                   format('strata_vectors_%s_rekey', index_id), k.attname, r.label,
+                   k.attname, k.attname, index_id);
+    IF strata._ann_enabled() THEN
+        EXECUTE strata._ann_index_ddl(vt::regclass, r.similarity);
+    END IF;
+    UPDATE strata.indexes_catalog c SET vector_table = vt::regclass WHERE c.id = index_id;
+    RETURN vt::regclass;
+END $$;
+
+-- Drops the storage of an index that is no longer registered (no-op for registered ones).
+CREATE FUNCTION strata._drop_storage(index_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+BEGIN
+    IF EXISTS (SELECT FROM strata.indexes_catalog c WHERE c.id = index_id) THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS rel FROM pg_trigger tg
+              WHERE tg.tgname IN (format('strata_vectors_%s_delete', index_id),
+                                  format('strata_vectors_%s_truncate', index_id),
+                                  format('strata_vectors_%s_rekey', index_id))
+                AND tg.tgfoid IN ('strata._label_deleted()'::regprocedure,
+                                  'strata._label_truncated()'::regprocedure,
+                                  'strata._label_rekeyed()'::regprocedure) LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
+    END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS strata.%I', 'vectors_' || index_id);
+END $$;
+
+-- The catalog row a strata trigger works for; refuses triggers attached to other tables.
+CREATE FUNCTION strata._trigger_index(arg text, relid oid, on_label boolean) RETURNS strata.indexes_catalog
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog;
+BEGIN
+    SELECT * INTO r FROM strata.indexes_catalog c WHERE c.id = arg::bigint;
+    IF FOUND AND relid IS DISTINCT FROM (CASE WHEN on_label THEN r.label ELSE r.vector_table END) THEN
+        RAISE EXCEPTION 'strata trigger for index % fired on table %', arg, relid::regclass
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN r;  -- all NULL when the index is gone (being dropped): nothing to maintain
+END $$;
+
+CREATE FUNCTION strata._label_deleted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog := strata._trigger_index(TG_ARGV[0], TG_RELID, true);
+BEGIN
+    IF r.vector_table IS NOT NULL THEN
+        EXECUTE format('DELETE FROM %s v USING strata_old o WHERE v.record_id = o.%I',
+                       r.vector_table, (strata._record_key(r.label)).attname);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION strata._label_truncated() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog := strata._trigger_index(TG_ARGV[0], TG_RELID, true);
+BEGIN
+    IF r.vector_table IS NOT NULL THEN
+        EXECUTE format('TRUNCATE %s', r.vector_table);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION strata._label_rekeyed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r   strata.indexes_catalog := strata._trigger_index(TG_ARGV[0], TG_RELID, true);
+    key name;
+BEGIN
+    IF r.vector_table IS NOT NULL THEN
+        key := (strata._record_key(r.label)).attname;
+        EXECUTE format('UPDATE %s SET record_id = ($1).%I WHERE record_id = ($2).%I', r.vector_table, key, key)
+            USING NEW, OLD;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Locks the records of new vectors FOR KEY SHARE and fails (23503) when one does not exist.
+CREATE FUNCTION strata._lock_records(r strata.indexes_catalog, ids text[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k       record := strata._record_key(r.label);
+    locked  bigint;
+    missing text;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM (SELECT FROM %s l WHERE l.%I = ANY ($1::%s[]) FOR KEY SHARE OF l) s',
+                   r.label, k.attname, k.typname)
+        USING ids INTO locked;
+    IF locked < cardinality(ids) THEN
+        EXECUTE format('SELECT n.id FROM unnest($1) n(id) WHERE NOT EXISTS (SELECT FROM %s l WHERE l.%I = n.id::%s) '
+                       'ORDER BY 1 LIMIT 1', r.label, k.attname, k.typname)
+            USING ids INTO missing;
+        RAISE EXCEPTION 'record % does not exist in table %', coalesce(missing, '?'), r.label
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Vectors of index %s need an existing record.', r.id);
+    END IF;
+END $$;
+
+CREATE FUNCTION strata._vectors_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog := strata._trigger_index(TG_ARGV[0], TG_RELID, false);
+BEGIN
+    IF r.id IS NOT NULL THEN
+        -- record_id is the vector table's primary key: the ids are distinct
+        PERFORM strata._lock_records(r, ARRAY(SELECT n.record_id::text FROM strata_new n));
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION strata._vector_rekeyed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog := strata._trigger_index(TG_ARGV[0], TG_RELID, false);
+BEGIN
+    IF r.id IS NOT NULL AND OLD.record_id IS DISTINCT FROM NEW.record_id THEN
+        PERFORM strata._lock_records(r, ARRAY[NEW.record_id::text]);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- ====================================================================== index lifecycle
+CREATE FUNCTION strata.create_index(label regclass, property name, dimensions integer,
+                                    similarity text DEFAULT 'cosine', source_type text DEFAULT 'external')
+    RETURNS strata.index_info
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_sim  text;
+    v_id   bigint;
+    v_info strata.index_info;
+BEGIN
+    IF label IS NULL OR property IS NULL OR dimensions IS NULL OR similarity IS NULL OR source_type IS NULL THEN
+        RAISE EXCEPTION 'strata.create_index: arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF lower(source_type) = 'managed' THEN
+        RAISE EXCEPTION 'managed indexes are not supported' USING ERRCODE = 'feature_not_supported',
+            HINT = 'strata does not compute embeddings: create an external index and write your own vectors.';
+    ELSIF lower(source_type) <> 'external' THEN
+        RAISE EXCEPTION 'unknown source_type "%"', source_type USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use external.';
+    END IF;
+    v_sim := strata._similarity(similarity);
+    IF dimensions NOT BETWEEN 1 AND 65535 THEN
+        RAISE EXCEPTION 'dimensions must be between 1 and 65535, not %', dimensions
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM strata._record_key(create_index.label);
+    IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = create_index.label
+                      AND a.attname = create_index.property AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', property, label
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF NOT strata._owns(create_index.label) THEN
+        RAISE EXCEPTION 'must be owner of table %', label USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT c.id INTO v_id FROM strata.indexes_catalog c
+     WHERE c.label = create_index.label AND c.property = create_index.property AND c.source_type = 'external'
+       AND c.similarity = v_sim AND c.dimensions = create_index.dimensions;
+    IF FOUND THEN
+        RAISE EXCEPTION 'index % already exists for %.% (external, %, % dimensions)',
+                v_id, label, property, v_sim, dimensions
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    BEGIN
+        INSERT INTO strata.indexes_catalog (label, property, source_type, similarity, dimensions)
+        VALUES (create_index.label, create_index.property, 'external', v_sim, create_index.dimensions)
+        RETURNING id INTO v_id;
+    EXCEPTION WHEN unique_violation THEN  -- created concurrently
+        RAISE EXCEPTION 'index for %.% (external, %, % dimensions) already exists', label, property,
+                v_sim, dimensions
+            USING ERRCODE = 'unique_violation';
+    END;
+    PERFORM strata._create_storage(v_id);
+    SELECT c.id, c.label, c.property, c.source_type, c.similarity, c.dimensions, c.status, c.created_at
+      INTO v_info FROM strata.indexes_catalog c WHERE c.id = v_id;
+    RETURN v_info;
+END $$;
+
+CREATE FUNCTION strata.drop_index(index_id bigint, if_exists boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog;
+BEGIN
+    SELECT * INTO r FROM strata.indexes_catalog c WHERE c.id = index_id;
+    IF NOT FOUND THEN
+        IF if_exists THEN
+            RAISE NOTICE 'index % does not exist, skipping', index_id;
+            RETURN;
+        END IF;
+        RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT strata._owns(r.label) THEN
+        RAISE EXCEPTION 'must be owner of table %', r.label USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    DELETE FROM strata.indexes_catalog c WHERE c.id = index_id;
+    PERFORM strata._drop_storage(index_id);
+END $$;
+
+-- Unregisters indexes whose label, property column or vector table is dropped.
+CREATE FUNCTION strata._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF to_regclass('strata.indexes_catalog') IS NULL THEN
+        RETURN;  -- the extension itself is being dropped
+    END IF;
+    FOR v_id IN
+        SELECT DISTINCT c.id FROM strata.indexes_catalog c
+          JOIN pg_event_trigger_dropped_objects() d ON d.classid = 'pg_class'::regclass
+         WHERE (d.objsubid = 0 AND d.objid IN (c.label, c.vector_table))
+            OR (d.object_type = 'table column' AND d.objid = c.label AND d.address_names[3] = c.property)
+    LOOP
+        DELETE FROM strata.indexes_catalog c WHERE c.id = v_id;
+        PERFORM strata._drop_storage(v_id);
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER strata_byov_sql_drop ON sql_drop EXECUTE FUNCTION strata._on_sql_drop();
+
+-- ====================================================================== index lookup
+-- The index a write or search means: by label and property, then similarity (required when
+-- several indexes cover the property), then dimensions (when given and still ambiguous).
+CREATE FUNCTION strata._resolve_index(label regclass, property name, similarity text, dims integer)
+    RETURNS strata.indexes_catalog
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_sim   text := CASE WHEN similarity IS NOT NULL THEN strata._similarity(similarity) END;
+    v_all   strata.indexes_catalog[];
+    v_cands strata.indexes_catalog[];
+    r       strata.indexes_catalog;
+BEGIN
+    SELECT array_agg(c ORDER BY c.id) INTO v_all FROM strata.indexes_catalog c
+     WHERE c.label = _resolve_index.label AND c.property = _resolve_index.property;
+    IF v_all IS NULL THEN
+        RAISE EXCEPTION 'no index on %.%', label, property USING ERRCODE = 'undefined_object',
+            HINT = 'Create one with strata.create_index.';
+    END IF;
+    IF v_sim IS NULL THEN
+        IF cardinality(v_all) > 1 THEN
+            RAISE EXCEPTION 'several indexes on %.%: specify similarity', label, property
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = (SELECT string_agg(format('index %s: %s, %s dimensions', x.id, x.similarity,
+                                                         x.dimensions), '; ' ORDER BY x.id)
+                                  FROM unnest(v_all) x);
+        END IF;
+        v_cands := v_all;
+    ELSE
+        SELECT array_agg(x ORDER BY x.id) INTO v_cands FROM unnest(v_all) x WHERE x.similarity = v_sim;
+        IF v_cands IS NULL THEN
+            RAISE EXCEPTION 'no % index on %.%', v_sim, label, property USING ERRCODE = 'undefined_object',
+                DETAIL = (SELECT string_agg(format('index %s: %s, %s dimensions', x.id, x.similarity,
+                                                   x.dimensions), '; ' ORDER BY x.id) FROM unnest(v_all) x);
+        END IF;
+    END IF;
+    IF cardinality(v_cands) > 1 AND dims IS NOT NULL THEN
+        SELECT array_agg(x ORDER BY x.id) INTO v_cands FROM unnest(v_cands) x WHERE x.dimensions = dims;
+        IF v_cands IS NULL THEN
+            RAISE EXCEPTION 'no % index on %.% has % dimensions', v_sim, label, property, dims
+                USING ERRCODE = 'data_exception';
+        END IF;
+    END IF;
+    IF cardinality(v_cands) > 1 THEN
+        RAISE EXCEPTION 'several % indexes on %.%: specify dimensions', v_sim, label, property
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := v_cands[1];
+    IF dims IS NOT NULL AND dims <> r.dimensions THEN
+        RAISE EXCEPTION 'expected % dimensions, not %', r.dimensions, dims USING ERRCODE = 'data_exception',
+            DETAIL = format('Index %s (%s.%s, %s) has %s dimensions.', r.id, r.label, r.property,
+                            r.similarity, r.dimensions);
+    END IF;
+    IF r.vector_table IS NULL THEN
+        RAISE EXCEPTION 'index % has no storage', r.id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Register indexes with strata.create_index.';
+    END IF;
+    RETURN r;
+END $$;
+
+CREATE FUNCTION strata._check_privileges(rel regclass, privileges text[], caller text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM unnest(privileges) p WHERE NOT has_table_privilege(rel, p)) THEN
+        RAISE EXCEPTION 'permission denied for table %', rel USING ERRCODE = 'insufficient_privilege',
+            DETAIL = format('%s needs %s on the label table.', caller, array_to_string(privileges, ', '));
+    END IF;
+END $$;
+
+-- ====================================================================== writing vectors
+-- Writes (record id as text, vector) pairs into an index after validating the whole batch;
+-- nothing is written when any pair is invalid. ids_what/vecs_what/base name the items in
+-- messages (items[0] for JSON, record_ids[1] for SQL arrays). upsert = false is for records
+-- inserted by this call (plain INSERT, no existence check needed). Last duplicate wins.
+CREATE FUNCTION strata._write_vectors(r strata.indexes_catalog, ids text[], vecs @extschema@.vector[],
+                                      ids_what text, vecs_what text, base integer, upsert boolean)
+    RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k       record := strata._record_key(r.label);
+    n       integer := coalesce(cardinality(ids), 0);
+    i       integer;
+    v_count bigint;
+    v_state text;
+    v_msg   text;
+BEGIN
+    IF n <> coalesce(cardinality(vecs), 0) THEN
+        RAISE EXCEPTION '% and % have different lengths (% and %)', ids_what, vecs_what, n,
+                coalesce(cardinality(vecs), 0)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT min(o) INTO i FROM unnest(ids) WITH ORDINALITY u(id, o) WHERE id IS NULL;
+    IF i IS NOT NULL THEN
+        RAISE EXCEPTION '%[%]: record id is null', ids_what, i - 1 + base USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT min(o) INTO i FROM unnest(vecs) WITH ORDINALITY u(v, o) WHERE v IS NULL;
+    IF i IS NOT NULL THEN
+        RAISE EXCEPTION '%[%] (record %): vector is null', vecs_what, i - 1 + base, ids[i]
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT min(o) INTO i FROM unnest(vecs) WITH ORDINALITY u(v, o)
+     WHERE @extschema@.vector_dims(v) <> r.dimensions;
+    IF i IS NOT NULL THEN
+        RAISE EXCEPTION '%[%] (record %): expected % dimensions, not %', vecs_what, i - 1 + base, ids[i],
+                r.dimensions, @extschema@.vector_dims(vecs[i])
+            USING ERRCODE = 'data_exception';
+    END IF;
+    -- Record ids must parse as the key type, and (for upserts) name existing records.
+    BEGIN
+        EXECUTE format('SELECT min(u.o) FROM unnest($1) WITH ORDINALITY u(id, o) '
+                       'WHERE %s AND NOT EXISTS (SELECT FROM %s l WHERE l.%I = u.id::%s)',
+                       upsert::text, r.label, k.attname, k.typname)
+            USING ids INTO i;
+    EXCEPTION WHEN OTHERS THEN
+        FOR j IN 1 .. n LOOP
+            BEGIN
+                EXECUTE format('SELECT $1::%s', k.typname) USING ids[j];
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+                RAISE EXCEPTION '%[%]: %', ids_what, j - 1 + base, v_msg USING ERRCODE = v_state;
+            END;
+        END LOOP;
+        RAISE;
+    END;
+    IF i IS NOT NULL THEN
+        RAISE EXCEPTION '%[%]: record % does not exist in table %', ids_what, i - 1 + base, ids[i], r.label
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    -- Sorted by record id, so that concurrent batches lock rows in the same order.
+    EXECUTE format('INSERT INTO %s AS v (record_id, vec, updated_at) '
+                   'SELECT DISTINCT ON (s.id) s.id, s.vec, pg_catalog.now() '
+                   'FROM (SELECT u.id::%s AS id, u.vec, u.o FROM unnest($1, $2) WITH ORDINALITY u(id, vec, o)) s '
+                   'ORDER BY s.id, s.o DESC %s',
+                   r.vector_table, k.typname,
+                   CASE WHEN upsert THEN 'ON CONFLICT (record_id) DO UPDATE SET vec = EXCLUDED.vec, '
+                                         'updated_at = EXCLUDED.updated_at' ELSE '' END)
+        USING ids, vecs;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count > 0 AND r.status = 'awaiting_vectors' THEN
+        UPDATE strata.indexes_catalog c SET status = 'ready' WHERE c.id = r.id AND c.status = 'awaiting_vectors';
+    END IF;
+    RETURN v_count;
+END $$;
+
+-- A JSON array of numbers as a vector; errors name the item (what) and the offending element.
+CREATE FUNCTION strata._json_vector(v jsonb, what text) RETURNS @extschema@.vector
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bad   bigint;
+    v_state text;
+    v_msg   text;
+BEGIN
+    IF jsonb_typeof(v) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION '%: vector must be a JSON array of numbers', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT min(o) - 1 INTO v_bad FROM jsonb_array_elements(v) WITH ORDINALITY e(x, o)
+     WHERE jsonb_typeof(x) <> 'number';
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION '%: vector[%] is %, not a number', what, v_bad, v -> v_bad::int
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        RETURN v::text::@extschema@.vector;
+    EXCEPTION WHEN data_exception THEN  -- out of range, no elements, too many elements
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+        RAISE EXCEPTION '%: %', what, v_msg USING ERRCODE = v_state;
+    END;
+END $$;
+
+-- items: [{"recordId": ..., "vector": [...]}, ...] (or {"items": [...]}, as RushDB sends it).
+CREATE FUNCTION strata.upsert_vectors(index_id bigint, items jsonb) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r      strata.indexes_catalog;
+    v_list jsonb := items;
+    v_bad  record;
+    v_ids  text[];
+    v_vecs @extschema@.vector[];
+BEGIN
+    SELECT * INTO r FROM strata.indexes_catalog c WHERE c.id = index_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM strata._check_privileges(r.label, '{SELECT,INSERT,UPDATE}', 'strata.upsert_vectors');
+    IF jsonb_typeof(v_list) = 'object' AND v_list ? 'items' THEN
+        v_list := v_list -> 'items';
+    END IF;
+    IF jsonb_typeof(v_list) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'items must be a JSON array of {"recordId": ..., "vector": [...]}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT o - 1 AS i, CASE
+             WHEN jsonb_typeof(e) <> 'object' THEN 'must be an object with "recordId" and "vector"'
+             WHEN coalesce(jsonb_typeof(e -> 'recordId'), 'null') = 'null' THEN 'recordId is missing'
+             WHEN jsonb_typeof(e -> 'recordId') NOT IN ('string', 'number') THEN 'recordId must be a string or a number'
+             WHEN NOT e ? 'vector' THEN 'vector is missing'
+             ELSE 'vector must be a JSON array of numbers'
+           END AS why
+      INTO v_bad
+      FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o)
+     WHERE jsonb_typeof(e) <> 'object' OR coalesce(jsonb_typeof(e -> 'recordId'), 'null') NOT IN ('string', 'number')
+        OR jsonb_typeof(e -> 'vector') IS DISTINCT FROM 'array'
+     ORDER BY o LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'items[%]: %', v_bad.i, v_bad.why USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One pass converts every vector; only when one fails is the batch walked to name it.
+    BEGIN
+        SELECT array_agg(e ->> 'recordId' ORDER BY o), array_agg((e -> 'vector')::text::@extschema@.vector ORDER BY o)
+          INTO v_ids, v_vecs
+          FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o);
+    EXCEPTION WHEN data_exception THEN
+        PERFORM strata._json_vector(e -> 'vector', format('items[%s] (record %s)', o - 1, e ->> 'recordId'))
+           FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o) ORDER BY o;
+        RAISE;
+    END;
+    RETURN strata._write_vectors(r, v_ids, v_vecs, 'items', 'items', 0, true);
+END $$;
+
+-- The array form for bulk loads from SQL: record_ids[i] gets vectors[i].
+CREATE FUNCTION strata.upsert_vectors(index_id bigint, record_ids anyarray, vectors @extschema@.vector[])
+    RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r strata.indexes_catalog;
+BEGIN
+    SELECT * INTO r FROM strata.indexes_catalog c WHERE c.id = index_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM strata._check_privileges(r.label, '{SELECT,INSERT,UPDATE}', 'strata.upsert_vectors');
+    IF array_ndims(record_ids) > 1 OR array_ndims(vectors) > 1 THEN
+        RAISE EXCEPTION 'record_ids and vectors must be one-dimensional arrays'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN strata._write_vectors(r, record_ids::text[], vectors, 'record_ids', 'vectors', 1, true);
+END $$;
+
+-- ====================================================================== inline writes
+-- Inserts records (a JSON object, or an array of them; keys are column names) and their vectors
+-- in one transaction. Vectors per record: [{"propertyName": ..., "vector": [...],
+-- "similarity": ...}], either inline under the key "__vectors" or in the vectors argument (an
+-- array of such lists for an array of records, one list for a single record).
+CREATE FUNCTION strata.insert_records(label regclass, records jsonb, vectors jsonb DEFAULT NULL)
+    RETURNS TABLE (record_id text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k        record;
+    v_single boolean := jsonb_typeof(records) = 'object';
+    v_recs   jsonb;
+    v_vecs   jsonb;
+    v_n      integer;
+    v_rec    jsonb;
+    v_ent    jsonb;
+    v_cols   text;
+    v_id     text;
+    v_ids    text[] := '{}';
+    v_bad    text;
+    v_hint   text;
+    r        strata.indexes_catalog;
+    -- pending vector writes, one row per entry
+    w_index  bigint[] := '{}';
+    w_rec    integer[] := '{}';
+    w_vec    @extschema@.vector[] := '{}';
+    v_where  text;
+    v_state  text;
+    v_msg    text;
+    v_detail text;
+BEGIN
+    IF label IS NULL OR records IS NULL THEN
+        RAISE EXCEPTION 'strata.insert_records: label and records must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM strata._check_privileges(label, '{INSERT}', 'strata.insert_records');
+    k := strata._record_key(label);
+    v_recs := CASE WHEN v_single THEN jsonb_build_array(records) ELSE records END;
+    IF jsonb_typeof(v_recs) <> 'array' THEN
+        RAISE EXCEPTION 'records must be a JSON object or an array of objects' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_n := jsonb_array_length(v_recs);
+    -- Vector lists, one per record.
+    IF vectors IS NOT NULL AND jsonb_typeof(vectors) <> 'null' THEN
+        IF EXISTS (SELECT FROM jsonb_array_elements(v_recs) e WHERE e ? '__vectors') THEN
+            RAISE EXCEPTION 'vectors given both inline ("__vectors") and in the vectors argument'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        v_vecs := CASE WHEN v_single THEN jsonb_build_array(vectors) ELSE vectors END;
+        IF jsonb_typeof(v_vecs) <> 'array' OR jsonb_array_length(v_vecs) <> v_n THEN
+            RAISE EXCEPTION 'vectors must be %', CASE WHEN v_single THEN 'a JSON array of vector entries'
+                ELSE format('a JSON array of %s lists of vector entries, one per record', v_n) END
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSE
+        SELECT coalesce(jsonb_agg(coalesce(e -> '__vectors', 'null') ORDER BY o), '[]') INTO v_vecs
+          FROM jsonb_array_elements(v_recs) WITH ORDINALITY t(e, o);
+    END IF;
+    -- Validate everything before writing anything.
+    FOR i IN 0 .. v_n - 1 LOOP
+        v_rec := v_recs -> i;
+        IF jsonb_typeof(v_rec) <> 'object' THEN
+            RAISE EXCEPTION 'records[%] must be a JSON object', i USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT x.key INTO v_bad FROM jsonb_object_keys(v_rec - '__vectors') x(key)
+         WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = label AND a.attname = x.key
+                              AND a.attnum > 0 AND NOT a.attisdropped)
+         ORDER BY 1 LIMIT 1;
+        IF FOUND THEN
+            SELECT format('Did you mean "%s"?', a.attname) INTO v_hint FROM pg_attribute a
+             WHERE a.attrelid = label AND lower(a.attname) = lower(v_bad) AND a.attnum > 0 AND NOT a.attisdropped
+             LIMIT 1;
+            PERFORM strata._raise('42703', format('records[%s]: column "%s" of relation "%s" does not exist',
+                                                  i, v_bad, label), NULL, v_hint);
+        END IF;
+        IF jsonb_typeof(v_vecs -> i) = 'null' THEN
+            CONTINUE;
+        ELSIF jsonb_typeof(v_vecs -> i) <> 'array' THEN
+            RAISE EXCEPTION 'records[%]: vectors must be a JSON array of {"propertyName": ..., "vector": [...]}', i
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR j IN 0 .. jsonb_array_length(v_vecs -> i) - 1 LOOP
+            v_ent := v_vecs -> i -> j;
+            v_where := format('records[%s].vectors[%s]', i, j);
+            IF jsonb_typeof(v_ent) <> 'object' OR jsonb_typeof(v_ent -> 'propertyName') IS DISTINCT FROM 'string'
+               OR coalesce(jsonb_typeof(v_ent -> 'similarity'), 'string') NOT IN ('string', 'null') THEN
+                RAISE EXCEPTION '%: must be {"propertyName": "...", "vector": [...], "similarity": "..."}', v_where
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            w_vec := w_vec || strata._json_vector(v_ent -> 'vector', v_where);
+            BEGIN
+                r := strata._resolve_index(label, (v_ent ->> 'propertyName')::name, v_ent ->> 'similarity',
+                                           @extschema@.vector_dims(w_vec[cardinality(w_vec)]));
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                        v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+                PERFORM strata._raise(v_state, v_where || ': ' || v_msg, v_detail, v_hint);
+            END;
+            w_index := w_index || r.id;
+            w_rec := w_rec || i;
+        END LOOP;
+    END LOOP;
+    -- Insert the records, each with exactly its own columns so the others get their defaults.
+    FOR i IN 0 .. v_n - 1 LOOP
+        v_rec := (v_recs -> i) - '__vectors';
+        SELECT string_agg(format('%I', x.key), ', ' ORDER BY x.key) INTO v_cols FROM jsonb_object_keys(v_rec) x(key);
+        IF v_cols IS NULL THEN
+            EXECUTE format('INSERT INTO %s DEFAULT VALUES RETURNING %I::text', label, k.attname) INTO v_id;
+        ELSE
+            EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1) RETURNING %I::text',
+                           label, v_cols, v_cols, label, k.attname)
+                USING v_rec INTO v_id;
+        END IF;
+        v_ids := v_ids || v_id;
+    END LOOP;
+    -- Then their vectors, one batch per index.
+    FOR r IN SELECT c.* FROM strata.indexes_catalog c WHERE c.id = ANY (w_index) ORDER BY c.id LOOP
+        PERFORM strata._write_vectors(r,
+                    ARRAY(SELECT v_ids[w_rec[p] + 1] FROM generate_subscripts(w_index, 1) p
+                           WHERE w_index[p] = r.id ORDER BY p),
+                    ARRAY(SELECT w_vec[p] FROM generate_subscripts(w_index, 1) p
+                           WHERE w_index[p] = r.id ORDER BY p),
+                    'records', 'vectors', 0, false);
+    END LOOP;
+    RETURN QUERY SELECT x FROM unnest(v_ids) x;
+END $$;
+
+-- ====================================================================== search
+-- RushDB's `where` as a SQL condition over the label row `l`. Values are never interpolated:
+-- they are read from the filter itself, passed as parameter `param`, by path.
+CREATE FUNCTION strata._filter_sql(rel regclass, filter jsonb, path text[], param text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_parts text[] := '{}';
+    v_key   text;
+    v_val   jsonb;
+    v_subs  text[];
+    v_pfx   text := CASE WHEN cardinality(path) > 0 THEN format(' at %s', array_to_string(path, '.')) ELSE '' END;
+BEGIN
+    IF filter IS NULL OR jsonb_typeof(filter) = 'null' THEN
+        RETURN 'true';
+    ELSIF jsonb_typeof(filter) <> 'object' THEN
+        RAISE EXCEPTION 'filter must be a JSON object%', v_pfx USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR v_key, v_val IN SELECT e.key, e.value FROM jsonb_each(filter) e LOOP
+        IF v_key IN ('$and', '$or') THEN
+            IF jsonb_typeof(v_val) = 'array' THEN
+                SELECT coalesce(array_agg(strata._filter_sql(rel, x, path || v_key || (o - 1)::text, param) ORDER BY o), '{}')
+                  INTO v_subs FROM jsonb_array_elements(v_val) WITH ORDINALITY t(x, o);
+            ELSIF jsonb_typeof(v_val) = 'object' THEN
+                SELECT coalesce(array_agg(strata._filter_sql(rel, jsonb_build_object(e.key, e.value),
+                                                             path || v_key, param)), '{}')
+                  INTO v_subs FROM jsonb_each(v_val) e;
+            ELSE
+                RAISE EXCEPTION '% needs an array of filters%', v_key, v_pfx USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v_parts := v_parts || CASE
+                WHEN cardinality(v_subs) = 0 THEN (v_key = '$and')::text
+                ELSE '(' || array_to_string(v_subs, CASE v_key WHEN '$and' THEN ' AND ' ELSE ' OR ' END) || ')' END;
+        ELSIF v_key = '$not' THEN
+            v_parts := v_parts || format('NOT coalesce(%s, false)', strata._filter_sql(rel, v_val, path || v_key, param));
+        ELSIF left(v_key, 1) = '$' THEN
+            RAISE EXCEPTION 'unknown filter operator "%"%', v_key, v_pfx USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Logical operators are $and, $or and $not; comparisons go inside a column: {"column": {"$gt": 1}}.';
+        ELSE
+            v_parts := v_parts || strata._column_filter_sql(rel, v_key, v_val, path || v_key, param);
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN cardinality(v_parts) = 0 THEN 'true' ELSE '(' || array_to_string(v_parts, ' AND ') || ')' END;
+END $$;
+
+-- The condition for one column: a plain value (equality, or IS NULL for null) or an object of
+-- operators, all of which must hold.
+CREATE FUNCTION strata._column_filter_sql(rel regclass, col text, cond jsonb, path text[], param text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_type  oid;
+    v_base  oid;
+    v_cat   "char";
+    v_tname text;
+    v_ref   text;
+    v_hint  text;
+    v_op    text;
+    v_val   jsonb;
+    v_parts text[] := '{}';
+    v_at    text := array_to_string(path, '.');
+    v_plain boolean := false;
+    v_path  text[];
+    v_value text;  -- the operand read from the filter, as the column's type
+BEGIN
+    SELECT a.atttypid INTO v_type FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        SELECT format('Did you mean "%s"?', a.attname) INTO v_hint FROM pg_attribute a
+         WHERE a.attrelid = rel AND lower(a.attname) = lower(col) AND a.attnum > 0 AND NOT a.attisdropped LIMIT 1;
+        PERFORM strata._raise('42703', format('column "%s" of relation "%s" does not exist', col, rel), NULL, v_hint);
+    END IF;
+    v_base := v_type;
+    WHILE (SELECT t.typtype = 'd' FROM pg_type t WHERE t.oid = v_base) LOOP
+        SELECT t.typbasetype INTO v_base FROM pg_type t WHERE t.oid = v_base;
+    END LOOP;
+    SELECT t.typcategory INTO v_cat FROM pg_type t WHERE t.oid = v_base;
+    v_tname := format_type(v_type, NULL);
+    v_ref := format('l.%I', col);
+    IF jsonb_typeof(cond) <> 'object' THEN
+        cond := jsonb_build_object('$eq', cond);
+        v_plain := true;
+    END IF;
+    IF cond = '{}' THEN
+        RAISE EXCEPTION 'empty condition for column "%"', col USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR v_op, v_val IN SELECT e.key, e.value FROM jsonb_each(cond) e LOOP
+        -- where the operand sits in the filter: a plain value is at the column's own path
+        v_path := CASE WHEN v_plain THEN path ELSE path || v_op END;
+        v_value := CASE WHEN v_base = 'jsonb'::regtype THEN format('(%s #> %L::text[])', param, v_path)
+                        ELSE format('(%s #>> %L::text[])::%s', param, v_path, v_tname) END;
+        IF v_op IN ('$eq', '$ne', '$gt', '$gte', '$lt', '$lte') THEN
+            IF jsonb_typeof(v_val) IN ('object', 'array')
+               AND NOT (v_base = 'jsonb'::regtype AND v_op IN ('$eq', '$ne')) THEN
+                PERFORM strata._raise('22023', format('%s at %s needs a single value, not %s', v_op, v_at, jsonb_typeof(v_val)),
+                    NULL, CASE WHEN jsonb_typeof(v_val) = 'array' THEN 'Use $in to match one of several values.' END);
+            ELSIF jsonb_typeof(v_val) = 'null' THEN
+                IF v_op NOT IN ('$eq', '$ne') THEN
+                    RAISE EXCEPTION '% at % needs a value, not null', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                v_parts := v_parts || format('%s IS %sNULL', v_ref, CASE v_op WHEN '$ne' THEN 'NOT ' ELSE '' END);
+            ELSE
+                v_parts := v_parts || format('%s %s %s', v_ref,
+                    CASE v_op WHEN '$eq' THEN '=' WHEN '$ne' THEN '<>' WHEN '$gt' THEN '>'
+                              WHEN '$gte' THEN '>=' WHEN '$lt' THEN '<' ELSE '<=' END, v_value);
+            END IF;
+        ELSIF v_op IN ('$in', '$nin') THEN
+            IF jsonb_typeof(v_val) <> 'array' THEN
+                RAISE EXCEPTION '% at % needs an array of values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
+            ELSIF v_base <> 'jsonb'::regtype
+                  AND EXISTS (SELECT FROM jsonb_array_elements(v_val) x WHERE jsonb_typeof(x) IN ('object', 'array')) THEN
+                RAISE EXCEPTION '% at % needs an array of single values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v_parts := v_parts || format('%s(%s = ANY (ARRAY(SELECT %s FROM jsonb_array_elements(%s #> %L::text[]) x '
+                                         'WHERE jsonb_typeof(x) <> ''null'')))',
+                                         CASE v_op WHEN '$nin' THEN 'NOT ' ELSE '' END, v_ref,
+                                         CASE WHEN v_base = 'jsonb'::regtype THEN 'x'
+                                              ELSE format('(x #>> ''{}'')::%s', v_tname) END,
+                                         param, v_path);
+        ELSIF v_op IN ('$contains', '$startsWith', '$endsWith') THEN
+            IF jsonb_typeof(v_val) <> 'string' THEN
+                RAISE EXCEPTION '% at % needs a string', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
+            ELSIF v_cat <> 'S' THEN
+                RAISE EXCEPTION '% at % needs a text column; "%" is %', v_op, v_at, col, format_type(v_type, NULL)
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v_value := format('(%s #>> %L::text[])', param, v_path);
+            v_parts := v_parts || CASE v_op
+                -- as in RushDB: $contains ignores case, $startsWith and $endsWith do not
+                WHEN '$contains' THEN format('strpos(lower(%s::text), lower(%s)) > 0', v_ref, v_value)
+                WHEN '$startsWith' THEN format('starts_with(%s::text, %s)', v_ref, v_value)
+                ELSE format('right(%s::text, length(%s)) = %s', v_ref, v_value, v_value) END;
+        ELSIF v_op = '$exists' THEN
+            IF jsonb_typeof(v_val) <> 'boolean' THEN
+                RAISE EXCEPTION '$exists at % needs true or false', v_at USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v_parts := v_parts || format('%s IS %sNULL', v_ref, CASE WHEN v_val = 'true' THEN 'NOT ' ELSE '' END);
+        ELSIF v_op = '$not' THEN
+            v_parts := v_parts || format('NOT coalesce(%s, false)',
+                                         strata._column_filter_sql(rel, col, v_val, path || v_op, param));
+        ELSE
+            PERFORM strata._raise('22023', format('unknown filter operator "%s" at %s', v_op, v_at), NULL,
+                CASE WHEN left(v_op, 1) <> '$' THEN 'Filters on related records are not supported; '
+                     'the keys of a column condition are operators such as $eq, $in, $contains.' END);
+        END IF;
+    END LOOP;
+    RETURN '(' || array_to_string(v_parts, ' AND ') || ')';
+END $$;
+
+CREATE FUNCTION strata.search(label regclass, property name, query_vector @extschema@.vector,
+                              filter jsonb DEFAULT NULL, k integer DEFAULT 20, skip integer DEFAULT 0,
+                              similarity text DEFAULT NULL)
+    RETURNS TABLE (record_id text, score real, record jsonb)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r     strata.indexes_catalog;
+    v_key name;
+    v_op  text;
+    v_sc  text;
+BEGIN
+    IF label IS NULL OR property IS NULL OR query_vector IS NULL THEN
+        RAISE EXCEPTION 'strata.search: label, property and query_vector must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    ELSIF k IS NULL OR k < 0 THEN
+        RAISE EXCEPTION 'k must be zero or more, not %', coalesce(k::text, 'null') USING ERRCODE = 'invalid_parameter_value';
+    ELSIF skip IS NULL OR skip < 0 THEN
+        RAISE EXCEPTION 'skip must be zero or more, not %', coalesce(skip::text, 'null')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM strata._check_privileges(label, '{SELECT}', 'strata.search');
+    r := strata._resolve_index(label, property, similarity, @extschema@.vector_dims(query_vector));
+    v_key := (strata._record_key(label)).attname;
+    -- score: cosine similarity 1 - cosine distance (1 for the same direction); euclidean
+    -- 1 / (1 + distance), in (0, 1]; dot: the dot product. Best first = smallest distance first.
+    v_op := CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END;
+    v_sc := CASE r.similarity WHEN 'cosine' THEN '1 - s.d' WHEN 'euclidean' THEN '1 / (1 + sqrt(s.d))' ELSE '- s.d' END;
+    RETURN QUERY EXECUTE format(
+        'SELECT s.record_id::text, (%s)::real, s.record FROM ('
+        '  SELECT v.record_id, v.vec OPERATOR(@extschema@.%s) $1 AS d, to_jsonb(l.*) AS record'
+        '    FROM %s v JOIN %s l ON l.%I = v.record_id'
+        '   WHERE %s'
+        '   ORDER BY v.vec OPERATOR(@extschema@.%s) $1, v.record_id'
+        '   LIMIT $3 OFFSET $4) s',
+        v_sc, v_op, r.vector_table, label, v_key,
+        strata._filter_sql(label, filter, '{}', '$2'), v_op)
+        USING query_vector, filter, k, skip;
+END $$;
+
+-- ====================================================================== the view
+CREATE FUNCTION strata._count(rel regclass, readable regclass) RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF rel IS NULL OR NOT has_table_privilege(readable, 'SELECT') THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', rel) INTO n;
+    RETURN n;
+END $$;
+
+CREATE VIEW strata.indexes AS
+SELECT c.id, c.label, c.property, c.source_type, c.similarity, c.dimensions, c.status,
+       strata._count(c.label, c.label) AS records,
+       strata._count(c.vector_table, c.label) AS vectors,
+       c.created_at, c.vector_table
+  FROM strata.indexes_catalog c;
+COMMENT ON VIEW strata.indexes IS
+    'External indexes with status and stats (records in the label table, records with a vector; '
+    'NULL when you cannot read the label)';
+GRANT SELECT ON strata.indexes TO PUBLIC;
