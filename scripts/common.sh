@@ -100,7 +100,9 @@ CONF
     if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         die "port $port is already in use (set STRATA_PORT / STRATA_TEST_PORT to another)"
     fi
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    # A server inheriting RUST_BACKTRACE would append backtraces to error details.
+    env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "server failed to start"; }
 }
 

@@ -33,3 +33,8 @@ CREATE OPERATOR CLASS bvector_cos_ops FOR TYPE bvector USING vectors AS
     OPERATOR 1 <=> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_cosine(bvector, bvector);
 CREATE OPERATOR CLASS bvector_jaccard_ops FOR TYPE bvector USING vectors AS
     OPERATOR 1 <~> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_jaccard(bvector, bvector);
+
+-- Merges every segment of a vectors index into one sealed HNSW segment;
+-- returns false when there was nothing to merge.
+CREATE FUNCTION strata_optimize(index regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_optimize' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

@@ -33,5 +33,13 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );
+    pgrx::GucRegistry::define_enum_guc(
+        c"strata.search_mode",
+        c"How far vectors index scans go: vbase (until the query is satisfied) or basic (at most ef_search rows).",
+        c"vbase keeps streaming candidates in distance order, so filtered ORDER BY ... LIMIT k queries return k rows whenever k rows match.",
+        &am::scan::SEARCH_MODE,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::default(),
+    );
     am::options::register();
 }

@@ -8,7 +8,9 @@
 //! been returned, so filtered `ORDER BY ... LIMIT k` queries get k rows.
 
 pub mod options;
+pub mod optimize;
 pub mod scan;
+mod segment;
 pub mod storage;
 
 use crate::datum::datum_vec;
@@ -195,10 +197,40 @@ fn progress(param: u32, value: i64) {
 // --------------------------------------------------------------------- build
 
 struct BuildState {
-    dims: u32,
+    index: pg_sys::Relation,
+    meta: Meta,
+    params: Params,
     vector_bytes: usize,
     data: Vec<u8>,
     tids: Vec<u64>,
+    /// Vectors per segment: what fits in maintenance_work_mem.
+    per_segment: usize,
+    done: usize,
+}
+
+impl BuildState {
+    /// Turns the collected vectors into a sealed segment.
+    unsafe fn flush(&mut self) {
+        if self.tids.is_empty() {
+            return;
+        }
+        progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_BUILDING);
+        let seg = unsafe {
+            segment::build_segment(self.index, &self.meta, &self.params, &self.data, &self.tids, &mut segment::Placement::AppendUnlogged)
+        };
+        self.done += self.tids.len();
+        self.meta.sealed.push(seg);
+        self.data.clear();
+        self.tids.clear();
+        progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, self.done as i64);
+        progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOADING);
+    }
+}
+
+/// Bytes a vector costs while building: the vector, its TID, and its graph
+/// entry (2m layer-0 links plus upper layers and bookkeeping).
+pub fn build_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
+    vector_bytes + 8 + 4 * 2 * m + 4 * m / 2 + 32
 }
 
 #[pgrx::pg_guard]
@@ -216,14 +248,17 @@ unsafe extern "C-unwind" fn build_callback(
             return;
         }
         let v = datum_vec(*values);
-        if v.dims != state.dims as usize {
-            raise(StrataError::WrongDimensions { expected: state.dims as usize, actual: v.dims });
+        if v.dims != state.meta.dims as usize {
+            raise(StrataError::WrongDimensions { expected: state.meta.dims as usize, actual: v.dims });
         }
         let bytes = v.payload();
         state.data.extend_from_slice(&bytes[..state.vector_bytes]);
         state.tids.push(tid_to_u64(&*tid));
         if state.tids.len() % 1024 == 0 {
             pg_sys::check_for_interrupts!();
+        }
+        if state.tids.len() >= state.per_segment {
+            state.flush();
         }
     }
 }
@@ -268,12 +303,24 @@ unsafe extern "C-unwind" fn ambuild(
     index_info: *mut pg_sys::IndexInfo,
 ) -> *mut pg_sys::IndexBuildResult {
     unsafe {
-        let mut meta = new_meta(index);
+        let meta = new_meta(index);
+        // Block 0: the metapage, written last with the segment directory.
+        let meta_buf = new_buffer(index);
+        init_page(pg_sys::BufferGetPage(meta_buf), KIND_META);
+        pg_sys::MarkBufferDirty(meta_buf);
+        pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
+
+        let budget = (pg_sys::maintenance_work_mem as usize) * 1024;
+        let per_vector = build_bytes_per_vector(meta.vector_bytes(), meta.m as usize);
         let mut state = BuildState {
-            dims: meta.dims,
+            index,
+            params: Params { m: meta.m as usize, ef_construction: meta.ef_construction as usize, ..Params::default() },
             vector_bytes: meta.vector_bytes(),
+            meta,
             data: Vec::new(),
             tids: Vec::new(),
+            per_segment: (budget / per_vector).max(1),
+            done: 0,
         };
         progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOADING);
         let heap_tuples = pg_sys::table_index_build_scan(
@@ -286,49 +333,13 @@ unsafe extern "C-unwind" fn ambuild(
             &mut state as *mut BuildState as *mut std::ffi::c_void,
             std::ptr::null_mut(),
         );
-
-        // Block 0: the metapage, rewritten at the end with the segment's place.
-        let meta_buf = new_buffer(index);
-        init_page(pg_sys::BufferGetPage(meta_buf), KIND_META);
-        let n = state.tids.len();
-        if n > 0 {
-            progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_BUILDING);
-            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, n as i64);
-            let params = Params {
-                m: meta.m as usize,
-                ef_construction: meta.ef_construction as usize,
-                ..Params::default()
-            };
-            let vector_len = meta.vector_len();
-            let (pages, nodes) = with_space!(meta.element_kind(), meta.metric(), |S| {
-                let elems: Vec<<S as Space>::Elem> = elems_from_bytes(&state.data);
-                state.data = Vec::new();
-                let graph = strata_hnsw::Hnsw::<S>::build(&params, vector_len, &elems, Some(&state.tids));
-                drop(elems);
-                pg_sys::check_for_interrupts!();
-                progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITING);
-                let mut written = 0u32;
-                let layout = strata_hnsw::page::write_pages(&graph, |no, payload| {
-                    let buf = new_buffer(index);
-                    debug_assert_eq!(pg_sys::BufferGetBlockNumber(buf), 1 + no);
-                    let page = pg_sys::BufferGetPage(buf);
-                    init_page(page, KIND_SEALED);
-                    content(page).copy_from_slice(payload);
-                    pg_sys::MarkBufferDirty(buf);
-                    pg_sys::UnlockReleaseBuffer(buf);
-                    written += 1;
-                    if written % 64 == 0 {
-                        progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, (written as u64 * n as u64 / (written as u64 + 1)) as i64);
-                    }
-                });
-                (layout.total_pages, layout.node_count)
-            });
-            meta.sealed_start = 1;
-            meta.sealed_pages = pages;
-            meta.sealed_nodes = nodes;
-            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, n as i64);
+        progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, (state.done + state.tids.len()) as i64);
+        state.flush();
+        if state.meta.sealed.len() > storage::MAX_SEALED {
+            pgrx::error!("strata: {} segments exceed the directory; raise maintenance_work_mem", state.meta.sealed.len());
         }
-        write_meta_page(pg_sys::BufferGetPage(meta_buf), &meta, false);
+        pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        write_meta_page(pg_sys::BufferGetPage(meta_buf), &state.meta, false);
         pg_sys::MarkBufferDirty(meta_buf);
         pg_sys::UnlockReleaseBuffer(meta_buf);
         // One WAL record per page for the whole freshly built relation.
@@ -336,6 +347,7 @@ unsafe extern "C-unwind" fn ambuild(
             let nblocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
             pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, 0, nblocks, true);
         }
+        let n = state.done;
 
         let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
         result.heap_tuples = heap_tuples;
@@ -415,10 +427,8 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
     unsafe {
         // Sealed segment: node records carry (flags, payload); pages are
         // visited in order and only locked exclusively when something dies.
-        if meta.sealed_start != 0 {
-            let src = SegmentPages { index, start: meta.sealed_start, pages: meta.sealed_pages };
-            let layout = strata_hnsw::page::PageSource::with_page(&src, 0, |p| strata_hnsw::page::Layout::read(p))
-                .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
+        for seg in &meta.sealed {
+            let layout = segment::segment_layout(index, seg);
             let per_page = layout.records_per_page.max(1);
             for page_no in 0..layout.node_pages {
                 pg_sys::vacuum_delay_point();
@@ -427,7 +437,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
                 if first >= last {
                     break;
                 }
-                let block = meta.sealed_start + layout.first_node_page + page_no;
+                let block = seg.start + layout.first_node_page + page_no;
                 let buf = read_buffer(index, block);
                 pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
                 let mut dying = Vec::new();
@@ -553,5 +563,43 @@ unsafe extern "C-unwind" fn amcostestimate(
         *selectivity = 1.0;
         *correlation = 0.0;
         *pages = page_reads;
+    }
+}
+
+// ------------------------------------------------------------ SQL functions
+
+unsafe fn open_vectors_index(oid: pg_sys::Oid, lock: pg_sys::LOCKMODE) -> pg_sys::Relation {
+    unsafe {
+        let rel = pg_sys::relation_open(oid, lock);
+        let am_name = pg_sys::get_am_name((*(*rel).rd_rel).relam);
+        let is_ours = (*(*rel).rd_rel).relkind == pg_sys::RELKIND_INDEX as i8
+            && !am_name.is_null()
+            && std::ffi::CStr::from_ptr(am_name).to_bytes() == b"vectors";
+        if !is_ours {
+            let name = relation_name(rel);
+            pg_sys::relation_close(rel, lock);
+            pgrx::pg_sys::panic::ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not a vectors index"),
+                "strata",
+            )
+            .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        }
+        rel
+    }
+}
+
+crate::datum::pg_v1! {
+    fn strata_optimize(fcinfo) {
+        unsafe {
+            let oid = pg_sys::Oid::from(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).value() as u32);
+            let index = open_vectors_index(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+            // Excludes VACUUM and other merges on the table, not inserts or queries.
+            let heap_oid = pg_sys::IndexGetRelation(oid, false);
+            pg_sys::LockRelationOid(heap_oid, pg_sys::ShareUpdateExclusiveLock as pg_sys::LOCKMODE);
+            let merged = optimize::optimize(index);
+            pg_sys::relation_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+            crate::datum::bool_datum(merged)
+        }
     }
 }

@@ -20,6 +20,18 @@ pub fn ef_search() -> usize {
     EF_SEARCH.get().max(1) as usize
 }
 
+/// `strata.search_mode`: `vbase` streams until the executor stops asking;
+/// `basic` returns at most ef_search rows per scan, like a classic HNSW index.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, pgrx::PostgresGucEnum)]
+pub enum SearchMode {
+    #[name = c"vbase"]
+    Vbase,
+    #[name = c"basic"]
+    Basic,
+}
+
+pub static SEARCH_MODE: GucSetting<SearchMode> = GucSetting::<SearchMode>::new(SearchMode::Vbase);
+
 /// A candidate: distance and heap TID, ordered by distance then TID.
 #[derive(Clone, Copy, PartialEq)]
 struct Candidate(f32, u64);
@@ -55,7 +67,11 @@ struct ScanState {
     /// The query's stored form (normalised for cosine), `None` for a NULL query.
     query: Option<Vec<u8>>,
     started: bool,
-    sealed: Option<Box<dyn CandidateStream>>,
+    /// One stream per sealed segment, each with its next candidate.
+    sealed: Vec<(Box<dyn CandidateStream>, Candidate)>,
+    /// Rows returned so far and the most `basic` mode returns.
+    returned: usize,
+    limit: usize,
     /// Look-ahead buffer over the sealed stream, nearest first.
     pending: BinaryHeap<Reverse<Candidate>>,
     /// Writing-segment candidates, farthest first (popped from the end).
@@ -124,7 +140,9 @@ pub unsafe extern "C-unwind" fn amrescan(
             index,
             query,
             started: false,
-            sealed: None,
+            sealed: Vec::new(),
+            returned: 0,
+            limit: if SEARCH_MODE.get() == SearchMode::Basic { ef_search() } else { usize::MAX },
             pending: BinaryHeap::new(),
             exact: Vec::new(),
         }));
@@ -138,15 +156,18 @@ unsafe fn start(st: &mut ScanState) {
         let index = st.index;
         with_space!(meta.element_kind(), meta.metric(), |S| {
             let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
-            if meta.sealed_start != 0 {
-                let pages = SegmentPages { index, start: meta.sealed_start, pages: meta.sealed_pages };
+            for seg in &meta.sealed {
+                let pages = SegmentPages { index, start: seg.start, pages: seg.pages };
                 let graph = PagedGraph::<SegmentPages, S>::open(pages)
                     .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
                 if graph.vector_len() != meta.vector_len() {
                     corrupted(index, "sealed segment dimensions differ from the metapage");
                 }
-                let inner = StreamingSearch::<_, S>::new(graph, &q, ef_search());
-                st.sealed = Some(Box::new(SealedStream { inner }));
+                let mut stream: Box<dyn CandidateStream> =
+                    Box::new(SealedStream { inner: StreamingSearch::<_, S>::new(graph, &q, ef_search()) });
+                if let Some(first) = stream.next_candidate() {
+                    st.sealed.push((stream, first));
+                }
             }
             // The writing segment is scanned exactly; vectors there are
             // already in stored (prepared) form.
@@ -169,17 +190,20 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             st.started = true;
             start(st);
         }
-        // Keep ef candidates of look-ahead from the sealed stream, so its
-        // approximate order is corrected within that window.
+        if st.returned >= st.limit {
+            return false;
+        }
+        // Keep ef candidates of look-ahead from the sealed streams, always
+        // taking from the stream whose next candidate is nearest, so their
+        // approximate orders are corrected within that window.
         let lookahead = ef_search();
-        if let Some(stream) = st.sealed.as_mut() {
-            while st.pending.len() < lookahead {
-                match stream.next_candidate() {
-                    Some(c) => st.pending.push(Reverse(c)),
-                    None => {
-                        st.sealed = None;
-                        break;
-                    }
+        while st.pending.len() < lookahead && !st.sealed.is_empty() {
+            let (i, _) = st.sealed.iter().enumerate().min_by(|a, b| a.1 .1.cmp(&b.1 .1)).unwrap();
+            st.pending.push(Reverse(st.sealed[i].1));
+            match st.sealed[i].0.next_candidate() {
+                Some(c) => st.sealed[i].1 = c,
+                None => {
+                    st.sealed.swap_remove(i);
                 }
             }
         }
@@ -192,6 +216,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             (None, None) => None,
         };
         let Some(Candidate(distance, tid)) = next else { return false };
+        st.returned += 1;
         u64_to_tid(tid, &mut (*scan).xs_heaptid);
         (*scan).xs_recheck = false;
         (*scan).xs_recheckorderby = false;

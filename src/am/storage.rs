@@ -44,17 +44,43 @@ pub const FLAG_DELETED: u8 = 1;
 const _: () = assert!(CONTENT_OFFSET + PAGE_PAYLOAD + SPECIAL_SIZE == PAGE_SIZE);
 
 /// The metapage content.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Segment {
+    pub start: u32,
+    pub pages: u32,
+    pub nodes: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FreeRange {
+    pub start: u32,
+    pub pages: u32,
+    /// The next transaction id when the range was retired: scans whose
+    /// snapshot is older may still read it.
+    pub retired_xid: u32,
+}
+
+pub const MAX_SEALED: usize = 128;
+pub const MAX_FREE: usize = 256;
+const SEALED_AT: usize = 64;
+const FREE_AT: usize = SEALED_AT + MAX_SEALED * 12;
+const _: () = assert!(FREE_AT + MAX_FREE * 12 <= PAGE_PAYLOAD);
+
+/// The metapage content.
+#[derive(Clone, Debug, Default)]
 pub struct Meta {
     pub kind: u8,
     pub metric: u8,
     pub dims: u32,
     pub m: u16,
     pub ef_construction: u16,
-    /// First block of the sealed segment (0: none).
-    pub sealed_start: u32,
-    pub sealed_pages: u32,
-    pub sealed_nodes: u32,
+    /// Sealed segments, oldest first.
+    pub sealed: Vec<Segment>,
+    /// Page ranges of retired segments, reusable once no scan can read them.
+    pub free: Vec<FreeRange>,
+    /// Byte offset of the first live entry in the head page of the log
+    /// (entries before it were folded into a sealed segment).
+    pub log_head_offset: u32,
     /// First and last page of the writing segment (0: none), and the bytes
     /// used in the last page: entries past that are not committed yet.
     pub log_head: u32,
@@ -94,7 +120,8 @@ impl Meta {
     }
 
     fn write(&self, c: &mut [u8]) {
-        c[..64].fill(0);
+        assert!(self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE, "segment directory overflow");
+        c[..FREE_AT + MAX_FREE * 12].fill(0);
         c[0..4].copy_from_slice(&MAGIC.to_ne_bytes());
         c[4..6].copy_from_slice(&FORMAT_VERSION.to_ne_bytes());
         c[6] = self.kind;
@@ -102,9 +129,21 @@ impl Meta {
         c[8..12].copy_from_slice(&self.dims.to_ne_bytes());
         c[12..14].copy_from_slice(&self.m.to_ne_bytes());
         c[14..16].copy_from_slice(&self.ef_construction.to_ne_bytes());
-        c[16..20].copy_from_slice(&self.sealed_start.to_ne_bytes());
-        c[20..24].copy_from_slice(&self.sealed_pages.to_ne_bytes());
-        c[24..28].copy_from_slice(&self.sealed_nodes.to_ne_bytes());
+        c[16..20].copy_from_slice(&(self.sealed.len() as u32).to_ne_bytes());
+        c[20..24].copy_from_slice(&(self.free.len() as u32).to_ne_bytes());
+        c[24..28].copy_from_slice(&self.log_head_offset.to_ne_bytes());
+        for (i, seg) in self.sealed.iter().enumerate() {
+            let o = SEALED_AT + i * 12;
+            c[o..o + 4].copy_from_slice(&seg.start.to_ne_bytes());
+            c[o + 4..o + 8].copy_from_slice(&seg.pages.to_ne_bytes());
+            c[o + 8..o + 12].copy_from_slice(&seg.nodes.to_ne_bytes());
+        }
+        for (i, r) in self.free.iter().enumerate() {
+            let o = FREE_AT + i * 12;
+            c[o..o + 4].copy_from_slice(&r.start.to_ne_bytes());
+            c[o + 4..o + 8].copy_from_slice(&r.pages.to_ne_bytes());
+            c[o + 8..o + 12].copy_from_slice(&r.retired_xid.to_ne_bytes());
+        }
         c[28..32].copy_from_slice(&self.log_head.to_ne_bytes());
         c[32..36].copy_from_slice(&self.log_tail.to_ne_bytes());
         c[36..40].copy_from_slice(&self.log_tail_used.to_ne_bytes());
@@ -121,17 +160,39 @@ impl Meta {
             dims: u32::from_ne_bytes(rd(c, 8)),
             m: u16::from_ne_bytes(rd(c, 12)),
             ef_construction: u16::from_ne_bytes(rd(c, 14)),
-            sealed_start: u32::from_ne_bytes(rd(c, 16)),
-            sealed_pages: u32::from_ne_bytes(rd(c, 20)),
-            sealed_nodes: u32::from_ne_bytes(rd(c, 24)),
+            sealed: Vec::new(),
+            free: Vec::new(),
+            log_head_offset: u32::from_ne_bytes(rd(c, 24)),
             log_head: u32::from_ne_bytes(rd(c, 28)),
             log_tail: u32::from_ne_bytes(rd(c, 32)),
             log_tail_used: u32::from_ne_bytes(rd(c, 36)),
             log_entries: u64::from_ne_bytes(rd(c, 40)),
         };
+        let (n_sealed, n_free) = (u32::from_ne_bytes(rd(c, 16)) as usize, u32::from_ne_bytes(rd(c, 20)) as usize);
+        if n_sealed > MAX_SEALED || n_free > MAX_FREE {
+            return None;
+        }
+        let mut meta = meta;
+        for i in 0..n_sealed {
+            let o = SEALED_AT + i * 12;
+            meta.sealed.push(Segment {
+                start: u32::from_ne_bytes(rd(c, o)),
+                pages: u32::from_ne_bytes(rd(c, o + 4)),
+                nodes: u32::from_ne_bytes(rd(c, o + 8)),
+            });
+        }
+        for i in 0..n_free {
+            let o = FREE_AT + i * 12;
+            meta.free.push(FreeRange {
+                start: u32::from_ne_bytes(rd(c, o)),
+                pages: u32::from_ne_bytes(rd(c, o + 4)),
+                retired_xid: u32::from_ne_bytes(rd(c, o + 8)),
+            });
+        }
         (ElementKind::from_u8(meta.kind).is_some()
             && Metric::from_u8(meta.metric).is_some()
-            && meta.log_tail_used as usize <= PAGE_PAYLOAD)
+            && meta.log_tail_used as usize <= PAGE_PAYLOAD
+            && meta.log_head_offset as usize <= PAGE_PAYLOAD)
             .then_some(meta)
     }
 }
@@ -306,7 +367,7 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(L
             pg_sys::UnlockReleaseBuffer(buf);
             (used, next)
         };
-        let mut pos = 0usize;
+        let mut pos = if block == meta.log_head { meta.log_head_offset as usize } else { 0 };
         if let Some((b, o, tid, deleted, filled)) = pending.take() {
             let take = (vbytes - filled).min(used);
             vector[filled..filled + take].copy_from_slice(&page_copy[..take]);
@@ -446,6 +507,7 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
                 let tail_block = pg_sys::BufferGetBlockNumber(last.buf);
                 if meta.log_head == 0 {
                     meta.log_head = pg_sys::BufferGetBlockNumber(targets[0].buf);
+                    meta.log_head_offset = targets[0].start as u32;
                 }
                 meta.log_tail = tail_block;
                 meta.log_tail_used = (last.start + last.range.len()) as u32;
@@ -460,4 +522,31 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
         }
         pg_sys::UnlockReleaseBuffer(meta_buf);
     }
+}
+
+/// Extends the relation by `n` contiguous pages (initialised as empty sealed
+/// pages, not yet WAL-logged) and returns the first block. The extension lock
+/// is held throughout, so concurrent inserts cannot interleave their pages.
+pub unsafe fn extend_run(index: pg_sys::Relation, n: u32) -> u32 {
+    unsafe {
+        pg_sys::LockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
+        let mut first = 0;
+        for i in 0..n {
+            let buf = read_buffer(index, pg_sys::InvalidBlockNumber);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            if i == 0 {
+                first = pg_sys::BufferGetBlockNumber(buf);
+            }
+            init_page(pg_sys::BufferGetPage(buf), KIND_SEALED);
+            pg_sys::MarkBufferDirty(buf);
+            pg_sys::UnlockReleaseBuffer(buf);
+        }
+        pg_sys::UnlockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
+        first
+    }
+}
+
+/// PostgreSQL's TransactionIdPrecedes for normal transaction ids (modulo 2^32).
+pub fn xid_precedes(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
 }

@@ -16,6 +16,8 @@ pub struct Cluster {
 
 fn as_postgres(pg_bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new("runuser")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         .args(["-u", "postgres", "--"])
         .arg(pg_bin.join(tool))
         .args(args)
