@@ -12,6 +12,7 @@ pub mod optimize;
 pub mod scan;
 mod segment;
 pub mod storage;
+mod worker;
 
 use crate::datum::datum_vec;
 use crate::error::raise;
@@ -274,6 +275,7 @@ unsafe fn new_meta(index: pg_sys::Relation) -> Meta {
             dims,
             m: opts.m as u16,
             ef_construction: opts.ef_construction as u16,
+            max_writing_size: opts.max_writing_size as u32,
             ..Meta::default()
         }
     }
@@ -388,7 +390,9 @@ unsafe extern "C-unwind" fn aminsert(
         }
         let raw = &v.payload()[..meta.vector_bytes()];
         let stored = with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(raw));
-        append_entry(index, tid_to_u64(&*heap_tid), &stored);
+        if append_entry(index, tid_to_u64(&*heap_tid), &stored) {
+            worker::launch(index);
+        }
         false
     }
 }
@@ -415,19 +419,25 @@ unsafe extern "C-unwind" fn ambulkdelete(
         let (live, removed) = vacuum_mark_deleted(index, &meta, &mut is_dead);
         (*stats).num_index_tuples = live as f64;
         (*stats).tuples_removed += removed as f64;
+        let after = read_meta(index);
+        if after.sealed.iter().any(|s| s.deleted as f64 > optimize::DELETED_FRACTION_REBUILD * s.nodes as f64) || !after.growing.is_empty() {
+            worker::launch(index);
+        }
         stats
     }
 }
 
-/// Marks every entry whose heap TID is dead, in the sealed and the writing
-/// segments. Returns (live entries, newly deleted entries).
+/// Marks every entry whose heap TID is dead, in every segment, and records
+/// the sealed segments' new deletion counts in the metapage. Returns (live
+/// entries, newly deleted entries).
 unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mut dyn FnMut(u64) -> bool) -> (u64, u64) {
     let mut live = 0u64;
     let mut removed = 0u64;
+    let mut removed_per_segment = vec![0u32; meta.sealed.len()];
     unsafe {
         // Sealed segment: node records carry (flags, payload); pages are
         // visited in order and only locked exclusively when something dies.
-        for seg in &meta.sealed {
+        for (seg_no, seg) in meta.sealed.iter().enumerate() {
             let layout = segment::segment_layout(index, seg);
             let per_page = layout.records_per_page.max(1);
             for page_no in 0..layout.node_pages {
@@ -467,13 +477,14 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
                     pg_sys::GenericXLogFinish(state);
                     pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_UNLOCK as i32);
                     removed += dying.len() as u64;
+                    removed_per_segment[seg_no] += dying.len() as u32;
                 }
                 pg_sys::ReleaseBuffer(buf);
             }
         }
         // Writing segment: find the dead headers, then flip them page by page.
         let mut dying: Vec<(u32, usize)> = Vec::new();
-        read_log(index, meta, |e| {
+        read_all_logs(index, meta, |e| {
             if !e.deleted {
                 if is_dead(e.tid) {
                     dying.push((e.block, e.offset));
@@ -495,6 +506,21 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
             pg_sys::GenericXLogFinish(state);
             pg_sys::UnlockReleaseBuffer(buf);
             removed += chunk.len() as u64;
+        }
+        if removed_per_segment.iter().any(|n| *n > 0) {
+            let meta_buf = read_buffer(index, META_BLOCK);
+            pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            let mut m = meta_of_page(index, pg_sys::BufferGetPage(meta_buf));
+            for (seg, n) in meta.sealed.iter().zip(&removed_per_segment) {
+                if let Some(s) = m.sealed.iter_mut().find(|s| s.start == seg.start && s.pages == seg.pages) {
+                    s.deleted = (s.deleted + n).min(s.nodes);
+                }
+            }
+            let state = pg_sys::GenericXLogStart(index);
+            let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
+            write_meta_page(page, &m, false);
+            pg_sys::GenericXLogFinish(state);
+            pg_sys::UnlockReleaseBuffer(meta_buf);
         }
     }
     (live, removed)
@@ -597,9 +623,69 @@ crate::datum::pg_v1! {
             // Excludes VACUUM and other merges on the table, not inserts or queries.
             let heap_oid = pg_sys::IndexGetRelation(oid, false);
             pg_sys::LockRelationOid(heap_oid, pg_sys::ShareUpdateExclusiveLock as pg_sys::LOCKMODE);
-            let merged = optimize::optimize(index);
+            let merged = optimize::merge(index, optimize::Scope::Full);
             pg_sys::relation_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
             crate::datum::bool_datum(merged)
         }
     }
 }
+
+/// One row of `pg_vector_index_stat` for a vectors index.
+#[pgrx::pg_extern(volatile, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn strata_index_stat(
+    index: pg_sys::Oid,
+) -> pgrx::iter::TableIterator<
+    'static,
+    (
+        pgrx::name!(idx_tuples, i64),
+        pgrx::name!(idx_sealed, Vec<i64>),
+        pgrx::name!(idx_sealed_deleted, Vec<i64>),
+        pgrx::name!(idx_growing, Vec<i64>),
+        pgrx::name!(idx_write, i64),
+        pgrx::name!(idx_free_pages, i64),
+        pgrx::name!(idx_size, i64),
+    ),
+> {
+    unsafe {
+        let rel = open_vectors_index(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let meta = read_meta(rel);
+        let sealed: Vec<i64> = meta.sealed.iter().map(|s| s.nodes as i64).collect();
+        let deleted: Vec<i64> = meta.sealed.iter().map(|s| s.deleted as i64).collect();
+        let growing: Vec<i64> = meta.growing.iter().map(|g| g.entries as i64).collect();
+        let live_sealed: i64 = meta.sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as i64).sum();
+        let tuples = live_sealed + growing.iter().sum::<i64>() + meta.log.entries as i64;
+        let free_pages: i64 = meta.free.iter().map(|r| r.pages as i64).sum();
+        let size = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) as i64 * 8192;
+        pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        pgrx::iter::TableIterator::once((tuples, sealed, deleted, growing, meta.log.entries as i64, free_pages, size))
+    }
+}
+
+pgrx::extension_sql!(
+    r#"
+-- Per vectors index: its table, options, segment sizes and merge activity.
+-- idx_tuples counts entries not yet known deleted (VACUUM updates that);
+-- idx_sealed / idx_growing give the rows of each sealed / growing segment,
+-- idx_write the rows of the writing segment.
+CREATE VIEW pg_vector_index_stat AS
+SELECT c.oid AS tablerelid,
+       i.oid AS indexrelid,
+       c.relname AS tablename,
+       i.relname AS indexname,
+       i.reloptions AS idx_options,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                WHERE l.relation = c.oid AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
+                  AND (a.backend_type = 'strata merge' OR a.query ILIKE '%strata_optimize%')
+                  AND a.pid <> pg_catalog.pg_backend_pid()) AS idx_indexing,
+       s.idx_tuples, s.idx_sealed, s.idx_sealed_deleted, s.idx_growing, s.idx_write, s.idx_free_pages, s.idx_size
+  FROM pg_catalog.pg_index x
+  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
+  JOIN pg_catalog.pg_am am ON am.oid = i.relam AND am.amname = 'vectors'
+  CROSS JOIN LATERAL strata_index_stat(i.oid) s
+ WHERE x.indisvalid;
+"#,
+    name = "index_stat_view",
+    requires = [strata_index_stat]
+);

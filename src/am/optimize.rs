@@ -1,15 +1,15 @@
-//! `strata_optimize(index)`: fold every sealed segment and the writing
-//! segment into one new sealed segment, and swap it in atomically.
+//! Merging segments: `strata_optimize(index)` folds everything into one
+//! sealed segment; the background merge folds growing segments, size-tiered.
 //!
-//! Concurrency: the table is locked in SHARE UPDATE EXCLUSIVE mode, which
-//! lets inserts and queries run but excludes VACUUM (whose deletions must not
-//! be lost by a merge that read the entries before) and other merges. The
-//! merge reads a snapshot of the metapage; entries appended while it works
-//! stay in the writing segment. The metapage update is one WAL record: a
-//! crash before it leaves the old segments in place, after it the new one.
-//! Pages of the old segments go to the free list tagged with the next
-//! transaction id, and are reused only when every running snapshot is newer,
-//! so no scan that started before the swap can see them overwritten.
+//! Concurrency: a merge holds SHARE UPDATE EXCLUSIVE on the table, which lets
+//! inserts and queries run but excludes VACUUM (whose deletions must not be
+//! lost by a merge that read the entries before) and other merges. It reads a
+//! snapshot of the metapage; entries appended meanwhile stay in the writing
+//! segment. The metapage update is one WAL record: a crash before it leaves
+//! the old segments in place, after it the new one. Pages of the old segments
+//! go to the free list tagged with the next transaction id and are reused
+//! only when every running snapshot is newer, so no scan that started before
+//! the swap can see them overwritten.
 
 use super::segment::{self, Placement};
 use super::storage::*;
@@ -17,32 +17,8 @@ use pgrx::pg_sys;
 use strata_hnsw::page::PAGE_PAYLOAD;
 use strata_hnsw::Params;
 
-/// What a merge consumed from the writing segment.
-struct Consumed {
-    entries: u64,
-    tail: u32,
-    tail_used: u32,
-}
-
-/// Pages of the log from `head` up to, not including, `stop` (0: through the tail).
-unsafe fn log_pages(index: pg_sys::Relation, head: u32, tail: u32, stop: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut block = head;
-    while block != 0 && block != stop {
-        out.push(block);
-        if block == tail {
-            break;
-        }
-        block = unsafe {
-            let buf = read_buffer(index, block);
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
-            let next = log_next(pg_sys::BufferGetPage(buf));
-            pg_sys::UnlockReleaseBuffer(buf);
-            next
-        };
-    }
-    out
-}
+/// A sealed segment whose deleted fraction passes this is rebuilt.
+pub const DELETED_FRACTION_REBUILD: f64 = 0.2;
 
 unsafe fn next_of(index: pg_sys::Relation, block: u32) -> u32 {
     unsafe {
@@ -52,6 +28,20 @@ unsafe fn next_of(index: pg_sys::Relation, block: u32) -> u32 {
         pg_sys::UnlockReleaseBuffer(buf);
         next
     }
+}
+
+/// Pages of a log from `head` up to, not including, `stop` (or through `tail`).
+unsafe fn log_pages(index: pg_sys::Relation, head: u32, tail: u32, stop: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut block = head;
+    while block != 0 && block != stop {
+        out.push(block);
+        if block == tail {
+            break;
+        }
+        block = unsafe { next_of(index, block) };
+    }
+    out
 }
 
 fn add_free(free: &mut Vec<FreeRange>, start: u32, pages: u32, xid: u32) {
@@ -76,57 +66,85 @@ fn add_free(free: &mut Vec<FreeRange>, start: u32, pages: u32, xid: u32) {
     *free = merged;
 }
 
-/// Whether the index has anything to merge: more than one segment, a
-/// non-empty writing segment, or deleted nodes in its single segment.
-unsafe fn needs_merge(index: pg_sys::Relation, meta: &Meta) -> bool {
-    if meta.sealed.len() > 1 || meta.log_entries > 0 {
-        return true;
-    }
-    let Some(seg) = meta.sealed.first() else { return false };
-    let layout = unsafe { segment::segment_layout(index, seg) };
-    let mut deleted = false;
-    for page_no in 0..layout.node_pages {
-        let first = page_no * layout.records_per_page;
-        let last = (first + layout.records_per_page).min(layout.node_count);
-        unsafe {
-            let buf = read_buffer(index, seg.start + layout.first_node_page + page_no);
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
-            let c = content(pg_sys::BufferGetPage(buf));
-            deleted |= (first..last).any(|id| c[layout.node_location(id).1] & 1 != 0);
-            pg_sys::UnlockReleaseBuffer(buf);
-        }
-        if deleted {
-            break;
-        }
-    }
-    deleted
+fn too_deleted(seg: &Segment) -> bool {
+    seg.deleted as f64 > DELETED_FRACTION_REBUILD * seg.nodes as f64
 }
 
-/// Merges everything into one sealed segment. Returns false when there was
-/// nothing to do.
-pub unsafe fn optimize(index: pg_sys::Relation) -> bool {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    /// Everything into one segment, including the writing segment.
+    Full,
+    /// Growing segments plus the sealed segments a size-tiered policy picks
+    /// (each at most twice the size of everything smaller picked so far), and
+    /// any segment with too many deletions. Each vector is merged O(log n)
+    /// times, so the total work stays O(n log n).
+    Tiered,
+}
+
+/// Which sealed segments a merge takes, by index into `meta.sealed`.
+fn pick_sealed(meta: &Meta, scope: Scope) -> Vec<usize> {
+    match scope {
+        Scope::Full => (0..meta.sealed.len()).collect(),
+        Scope::Tiered => {
+            let mut acc: u64 = meta.growing.iter().map(|g| g.entries as u64).sum();
+            let mut order: Vec<usize> = (0..meta.sealed.len()).collect();
+            order.sort_by_key(|&i| meta.sealed[i].nodes);
+            let mut picked = Vec::new();
+            for i in order {
+                let seg = &meta.sealed[i];
+                let live = (seg.nodes - seg.deleted.min(seg.nodes)) as u64;
+                if too_deleted(seg) || live <= 2 * acc.max(1) {
+                    picked.push(i);
+                    acc += live;
+                }
+            }
+            if acc == 0 || (meta.growing.is_empty() && picked.len() <= 1 && !picked.iter().any(|&i| too_deleted(&meta.sealed[i]))) {
+                return Vec::new();
+            }
+            picked.sort();
+            picked
+        }
+    }
+}
+
+/// Merges what `scope` asks for into one new sealed segment and swaps it in.
+/// Returns false when there was nothing to merge.
+pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
     unsafe {
         let m0 = read_meta(index);
-        if !needs_merge(index, &m0) {
+        let picked = pick_sealed(&m0, scope);
+        let take_writing = scope == Scope::Full && m0.log.entries > 0;
+        let nothing = match scope {
+            Scope::Full => m0.sealed.len() <= 1 && m0.growing.is_empty() && !take_writing && m0.sealed.iter().all(|s| s.deleted == 0),
+            Scope::Tiered => m0.growing.is_empty() && picked.is_empty(),
+        };
+        if nothing {
             return false;
         }
+        // The entries of the growing (and maybe writing) segments.
         let mut data = Vec::new();
         let mut tids = Vec::new();
-        read_log(index, &m0, |e| {
+        let mut collect = |e: LogEntry<'_>| {
             if !e.deleted {
                 data.extend_from_slice(e.vector);
                 tids.push(e.tid);
             }
-        });
-        let consumed = Consumed { entries: m0.log_entries, tail: m0.log_tail, tail_used: m0.log_tail_used };
+        };
+        for g in &m0.growing {
+            read_log(index, &m0, g, &mut collect);
+        }
+        if take_writing {
+            read_log(index, &m0, &m0.log, &mut collect);
+        }
+        let sealed: Vec<Segment> = picked.iter().map(|&i| m0.sealed[i]).collect();
         let params = Params { m: m0.m as usize, ef_construction: m0.ef_construction as usize, ..Params::default() };
         let oldest_xmin: u32 = pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()).into();
         let mut placement = Placement::Live { free: m0.free.clone(), oldest_xmin };
-        let live_sealed: u64 = m0.sealed.iter().map(|s| s.nodes as u64).sum();
+        let live_sealed: u64 = sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as u64).sum();
         let new_segment = if tids.is_empty() && live_sealed == 0 {
             None
         } else {
-            Some(segment::merge_segments(index, &m0, &params, &m0.sealed, &data, &tids, &mut placement))
+            Some(segment::merge_segments(index, &m0, &params, &sealed, &data, &tids, &mut placement))
         };
         drop(data);
         let Placement::Live { mut free, .. } = placement else { unreachable!() };
@@ -135,19 +153,36 @@ pub unsafe fn optimize(index: pg_sys::Relation) -> bool {
         let meta_buf = read_buffer(index, META_BLOCK);
         pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
         let m1 = meta_of_page(index, pg_sys::BufferGetPage(meta_buf));
-        if m1.sealed != m0.sealed {
+        // Only merges change sealed and growing-prefix state, and they are
+        // serialised by the table lock; anything else means corruption.
+        if m1.sealed.len() != m0.sealed.len() || m1.growing.get(..m0.growing.len()) != Some(&m0.growing[..]) {
             pg_sys::UnlockReleaseBuffer(meta_buf);
-            pgrx::error!("strata: the segments of the index changed during the merge");
+            corrupted(index, "segments changed during a merge");
         }
         let retired: u32 = pg_sys::ReadNextTransactionId().into();
         let mut m2 = m1.clone();
-        for seg in &m0.sealed {
+        for seg in &sealed {
             add_free(&mut free, seg.start, seg.pages, retired);
         }
-        m2.sealed = new_segment.into_iter().collect();
-        if consumed.entries > 0 {
-            let remaining = m1.log_entries - consumed.entries;
-            // Where the unconsumed entries start.
+        m2.sealed = m1
+            .sealed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !picked.contains(i))
+            .map(|(_, s)| *s)
+            // Carry deletions VACUUM recorded meanwhile (none: it is excluded).
+            .chain(new_segment)
+            .collect();
+        for g in &m0.growing {
+            for block in log_pages(index, g.head, g.tail, 0) {
+                add_free(&mut free, block, 1, retired);
+            }
+        }
+        m2.growing = m1.growing[m0.growing.len()..].to_vec();
+        if take_writing {
+            let consumed = m0.log;
+            let remaining = m1.log.entries - consumed.entries;
+            // Where the entries appended during the merge start.
             let (new_head, new_offset) = if remaining == 0 {
                 (0, 0)
             } else if consumed.tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
@@ -155,16 +190,14 @@ pub unsafe fn optimize(index: pg_sys::Relation) -> bool {
             } else {
                 (next_of(index, consumed.tail), 0)
             };
-            for block in log_pages(index, m1.log_head, m1.log_tail, new_head) {
+            for block in log_pages(index, m1.log.head, m1.log.tail, new_head) {
                 add_free(&mut free, block, 1, retired);
             }
-            m2.log_head = new_head;
-            m2.log_head_offset = new_offset;
-            if remaining == 0 {
-                m2.log_tail = 0;
-                m2.log_tail_used = 0;
-            }
-            m2.log_entries = remaining;
+            m2.log = if remaining == 0 {
+                LogRange::default()
+            } else {
+                LogRange { head: new_head, head_offset: new_offset, tail: m1.log.tail, tail_used: m1.log.tail_used, entries: remaining }
+            };
         }
         while free.len() > MAX_FREE {
             // Forget the smallest ranges rather than fail; REINDEX reclaims them.

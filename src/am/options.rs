@@ -9,6 +9,7 @@ use strata_core::options::{self as core_options, EF_CONSTRUCTION_RANGE, M_RANGE}
 
 pub const DEFAULT_M: i32 = 16;
 pub const DEFAULT_EF_CONSTRUCTION: i32 = 64;
+pub const DEFAULT_MAX_WRITING_SIZE: i32 = 10_000;
 
 static RELOPT_KIND: AtomicU32 = AtomicU32::new(0);
 
@@ -17,6 +18,7 @@ struct RelOptions {
     vl_len_: i32,
     m: i32,
     ef_construction: i32,
+    max_writing_size: i32,
     /// Offset of the `options` string from the start of this struct (0: unset).
     options_offset: i32,
 }
@@ -24,6 +26,7 @@ struct RelOptions {
 pub struct EffectiveOptions {
     pub m: i64,
     pub ef_construction: i64,
+    pub max_writing_size: i64,
 }
 
 #[pgrx::pg_guard]
@@ -61,6 +64,15 @@ pub fn register() {
             EF_CONSTRUCTION_RANGE.1 as i32,
             pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE,
         );
+        pg_sys::add_int_reloption(
+            kind,
+            c"max_writing_size".as_ptr(),
+            c"Rows after which the writing segment is handed to the background merge".as_ptr(),
+            DEFAULT_MAX_WRITING_SIZE,
+            1,
+            1_000_000,
+            pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE,
+        );
         pg_sys::add_string_reloption(
             kind,
             c"options".as_ptr(),
@@ -86,6 +98,11 @@ pub unsafe extern "C-unwind" fn amoptions(reloptions: pg_sys::Datum, validate: b
             offset: std::mem::offset_of!(RelOptions, ef_construction) as i32,
         },
         pg_sys::relopt_parse_elt {
+            optname: c"max_writing_size".as_ptr(),
+            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
+            offset: std::mem::offset_of!(RelOptions, max_writing_size) as i32,
+        },
+        pg_sys::relopt_parse_elt {
             optname: c"options".as_ptr(),
             opttype: pg_sys::relopt_type::RELOPT_TYPE_STRING,
             offset: std::mem::offset_of!(RelOptions, options_offset) as i32,
@@ -105,7 +122,11 @@ pub unsafe extern "C-unwind" fn amoptions(reloptions: pg_sys::Datum, validate: b
 
 /// The options of `index`, with the `options` string's keys winning.
 pub unsafe fn index_options(index: pg_sys::Relation) -> EffectiveOptions {
-    let mut out = EffectiveOptions { m: DEFAULT_M as i64, ef_construction: DEFAULT_EF_CONSTRUCTION as i64 };
+    let mut out = EffectiveOptions {
+        m: DEFAULT_M as i64,
+        ef_construction: DEFAULT_EF_CONSTRUCTION as i64,
+        max_writing_size: DEFAULT_MAX_WRITING_SIZE as i64,
+    };
     unsafe {
         let raw = (*index).rd_options as *const RelOptions;
         if raw.is_null() {
@@ -113,6 +134,7 @@ pub unsafe fn index_options(index: pg_sys::Relation) -> EffectiveOptions {
         }
         out.m = (*raw).m as i64;
         out.ef_construction = (*raw).ef_construction as i64;
+        out.max_writing_size = (*raw).max_writing_size as i64;
         if (*raw).options_offset != 0 {
             let text = CStr::from_ptr((raw as *const std::ffi::c_char).add((*raw).options_offset as usize));
             let parsed = core_options::parse(&text.to_string_lossy()).unwrap_or_default();

@@ -171,7 +171,7 @@ unsafe fn start(st: &mut ScanState) {
             }
             // The writing segment is scanned exactly; vectors there are
             // already in stored (prepared) form.
-            read_log(index, &meta, |e| {
+            read_all_logs(index, &meta, |e| {
                 if !e.deleted {
                     let v: Vec<<S as Space>::Elem> = elems_from_bytes(e.vector);
                     st.exact.push(Candidate(S::distance(&q, &v), e.tid));

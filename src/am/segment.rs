@@ -53,7 +53,7 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
                 pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + total, true);
             }
         }
-        Segment { start, pages: layout.total_pages, nodes: layout.node_count }
+        Segment { start, pages: layout.total_pages, nodes: layout.node_count, deleted: 0 }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Segment {
     pub start: u32,
     pub pages: u32,
     pub nodes: u32,
+    /// Nodes marked deleted by VACUUM (a merge drops them).
+    pub deleted: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -60,13 +62,40 @@ pub struct FreeRange {
     pub retired_xid: u32,
 }
 
+/// A run of the append-only entry log: the writing segment, or a growing
+/// segment (a former writing segment, read-only, waiting to be merged).
+/// `head == 0` is an empty log.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LogRange {
+    pub head: u32,
+    /// Byte offset of the first entry in the head page.
+    pub head_offset: u32,
+    pub tail: u32,
+    /// Bytes used in the tail page: entries past that are not committed.
+    pub tail_used: u32,
+    pub entries: u32,
+}
+
 pub const MAX_SEALED: usize = 128;
 pub const MAX_FREE: usize = 256;
-const SEALED_AT: usize = 64;
-const FREE_AT: usize = SEALED_AT + MAX_SEALED * 12;
-const _: () = assert!(FREE_AT + MAX_FREE * 12 <= PAGE_PAYLOAD);
+pub const MAX_GROWING: usize = 64;
+const SEALED_AT: usize = 96;
+const FREE_AT: usize = SEALED_AT + MAX_SEALED * 16;
+const GROWING_AT: usize = FREE_AT + MAX_FREE * 12;
+const META_END: usize = GROWING_AT + MAX_GROWING * 20;
+const _: () = assert!(META_END <= PAGE_PAYLOAD);
 
 /// The metapage content.
+///
+/// ```text
+/// 0  u32 magic, u16 version, u8 element kind, u8 metric
+/// 8  u32 dims, u16 m, u16 ef_construction
+/// 16 u32 sealed count, u32 free count, u32 growing count, u32 max_writing_size
+/// 32 writing segment: u32 head, head_offset, tail, tail_used, entries
+/// 96   sealed segments: (start, pages, nodes, deleted) x 128
+/// 2144 free ranges: (start, pages, retired xid) x 256
+/// 5216 growing segments: (head, head_offset, tail, tail_used, entries) x 64
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
     pub kind: u8,
@@ -74,23 +103,42 @@ pub struct Meta {
     pub dims: u32,
     pub m: u16,
     pub ef_construction: u16,
+    /// Entries after which the writing segment becomes a growing segment.
+    pub max_writing_size: u32,
     /// Sealed segments, oldest first.
     pub sealed: Vec<Segment>,
     /// Page ranges of retired segments, reusable once no scan can read them.
     pub free: Vec<FreeRange>,
-    /// Byte offset of the first live entry in the head page of the log
-    /// (entries before it were folded into a sealed segment).
-    pub log_head_offset: u32,
-    /// First and last page of the writing segment (0: none), and the bytes
-    /// used in the last page: entries past that are not committed yet.
-    pub log_head: u32,
-    pub log_tail: u32,
-    pub log_tail_used: u32,
-    pub log_entries: u64,
+    /// Growing segments, oldest first.
+    pub growing: Vec<LogRange>,
+    /// The writing segment.
+    pub log: LogRange,
 }
 
 fn rd<const N: usize>(b: &[u8], o: usize) -> [u8; N] {
     b[o..o + N].try_into().unwrap()
+}
+fn rd_u32(b: &[u8], o: usize) -> u32 {
+    u32::from_ne_bytes(rd(b, o))
+}
+fn wr_u32(b: &mut [u8], o: usize, v: u32) {
+    b[o..o + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn write_log_range(c: &mut [u8], o: usize, r: &LogRange) {
+    for (i, v) in [r.head, r.head_offset, r.tail, r.tail_used, r.entries].into_iter().enumerate() {
+        wr_u32(c, o + 4 * i, v);
+    }
+}
+
+fn read_log_range(c: &[u8], o: usize) -> LogRange {
+    LogRange {
+        head: rd_u32(c, o),
+        head_offset: rd_u32(c, o + 4),
+        tail: rd_u32(c, o + 8),
+        tail_used: rd_u32(c, o + 12),
+        entries: rd_u32(c, o + 16),
+    }
 }
 
 impl Meta {
@@ -120,80 +168,74 @@ impl Meta {
     }
 
     fn write(&self, c: &mut [u8]) {
-        assert!(self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE, "segment directory overflow");
-        c[..FREE_AT + MAX_FREE * 12].fill(0);
+        assert!(
+            self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE && self.growing.len() <= MAX_GROWING,
+            "segment directory overflow"
+        );
+        c[..META_END].fill(0);
         c[0..4].copy_from_slice(&MAGIC.to_ne_bytes());
         c[4..6].copy_from_slice(&FORMAT_VERSION.to_ne_bytes());
         c[6] = self.kind;
         c[7] = self.metric;
-        c[8..12].copy_from_slice(&self.dims.to_ne_bytes());
+        wr_u32(c, 8, self.dims);
         c[12..14].copy_from_slice(&self.m.to_ne_bytes());
         c[14..16].copy_from_slice(&self.ef_construction.to_ne_bytes());
-        c[16..20].copy_from_slice(&(self.sealed.len() as u32).to_ne_bytes());
-        c[20..24].copy_from_slice(&(self.free.len() as u32).to_ne_bytes());
-        c[24..28].copy_from_slice(&self.log_head_offset.to_ne_bytes());
+        wr_u32(c, 16, self.sealed.len() as u32);
+        wr_u32(c, 20, self.free.len() as u32);
+        wr_u32(c, 24, self.growing.len() as u32);
+        wr_u32(c, 28, self.max_writing_size);
+        write_log_range(c, 32, &self.log);
         for (i, seg) in self.sealed.iter().enumerate() {
-            let o = SEALED_AT + i * 12;
-            c[o..o + 4].copy_from_slice(&seg.start.to_ne_bytes());
-            c[o + 4..o + 8].copy_from_slice(&seg.pages.to_ne_bytes());
-            c[o + 8..o + 12].copy_from_slice(&seg.nodes.to_ne_bytes());
+            let o = SEALED_AT + i * 16;
+            for (j, v) in [seg.start, seg.pages, seg.nodes, seg.deleted].into_iter().enumerate() {
+                wr_u32(c, o + 4 * j, v);
+            }
         }
         for (i, r) in self.free.iter().enumerate() {
             let o = FREE_AT + i * 12;
-            c[o..o + 4].copy_from_slice(&r.start.to_ne_bytes());
-            c[o + 4..o + 8].copy_from_slice(&r.pages.to_ne_bytes());
-            c[o + 8..o + 12].copy_from_slice(&r.retired_xid.to_ne_bytes());
+            for (j, v) in [r.start, r.pages, r.retired_xid].into_iter().enumerate() {
+                wr_u32(c, o + 4 * j, v);
+            }
         }
-        c[28..32].copy_from_slice(&self.log_head.to_ne_bytes());
-        c[32..36].copy_from_slice(&self.log_tail.to_ne_bytes());
-        c[36..40].copy_from_slice(&self.log_tail_used.to_ne_bytes());
-        c[40..48].copy_from_slice(&self.log_entries.to_ne_bytes());
+        for (i, g) in self.growing.iter().enumerate() {
+            write_log_range(c, GROWING_AT + i * 20, g);
+        }
     }
 
     fn read(c: &[u8]) -> Option<Meta> {
-        if u32::from_ne_bytes(rd(c, 0)) != MAGIC || u16::from_ne_bytes(rd(c, 4)) != FORMAT_VERSION {
+        if rd_u32(c, 0) != MAGIC || u16::from_ne_bytes(rd(c, 4)) != FORMAT_VERSION {
+            return None;
+        }
+        let (n_sealed, n_free, n_growing) = (rd_u32(c, 16) as usize, rd_u32(c, 20) as usize, rd_u32(c, 24) as usize);
+        if n_sealed > MAX_SEALED || n_free > MAX_FREE || n_growing > MAX_GROWING {
             return None;
         }
         let meta = Meta {
             kind: c[6],
             metric: c[7],
-            dims: u32::from_ne_bytes(rd(c, 8)),
+            dims: rd_u32(c, 8),
             m: u16::from_ne_bytes(rd(c, 12)),
             ef_construction: u16::from_ne_bytes(rd(c, 14)),
-            sealed: Vec::new(),
-            free: Vec::new(),
-            log_head_offset: u32::from_ne_bytes(rd(c, 24)),
-            log_head: u32::from_ne_bytes(rd(c, 28)),
-            log_tail: u32::from_ne_bytes(rd(c, 32)),
-            log_tail_used: u32::from_ne_bytes(rd(c, 36)),
-            log_entries: u64::from_ne_bytes(rd(c, 40)),
+            max_writing_size: rd_u32(c, 28),
+            log: read_log_range(c, 32),
+            sealed: (0..n_sealed)
+                .map(|i| {
+                    let o = SEALED_AT + i * 16;
+                    Segment { start: rd_u32(c, o), pages: rd_u32(c, o + 4), nodes: rd_u32(c, o + 8), deleted: rd_u32(c, o + 12) }
+                })
+                .collect(),
+            free: (0..n_free)
+                .map(|i| {
+                    let o = FREE_AT + i * 12;
+                    FreeRange { start: rd_u32(c, o), pages: rd_u32(c, o + 4), retired_xid: rd_u32(c, o + 8) }
+                })
+                .collect(),
+            growing: (0..n_growing).map(|i| read_log_range(c, GROWING_AT + i * 20)).collect(),
         };
-        let (n_sealed, n_free) = (u32::from_ne_bytes(rd(c, 16)) as usize, u32::from_ne_bytes(rd(c, 20)) as usize);
-        if n_sealed > MAX_SEALED || n_free > MAX_FREE {
-            return None;
-        }
-        let mut meta = meta;
-        for i in 0..n_sealed {
-            let o = SEALED_AT + i * 12;
-            meta.sealed.push(Segment {
-                start: u32::from_ne_bytes(rd(c, o)),
-                pages: u32::from_ne_bytes(rd(c, o + 4)),
-                nodes: u32::from_ne_bytes(rd(c, o + 8)),
-            });
-        }
-        for i in 0..n_free {
-            let o = FREE_AT + i * 12;
-            meta.free.push(FreeRange {
-                start: u32::from_ne_bytes(rd(c, o)),
-                pages: u32::from_ne_bytes(rd(c, o + 4)),
-                retired_xid: u32::from_ne_bytes(rd(c, o + 8)),
-            });
-        }
-        (ElementKind::from_u8(meta.kind).is_some()
-            && Metric::from_u8(meta.metric).is_some()
-            && meta.log_tail_used as usize <= PAGE_PAYLOAD
-            && meta.log_head_offset as usize <= PAGE_PAYLOAD)
-            .then_some(meta)
+        let ranges_ok = std::iter::once(&meta.log)
+            .chain(&meta.growing)
+            .all(|r| r.tail_used as usize <= PAGE_PAYLOAD && r.head_offset as usize <= PAGE_PAYLOAD);
+        (ElementKind::from_u8(meta.kind).is_some() && Metric::from_u8(meta.metric).is_some() && ranges_ok).then_some(meta)
     }
 }
 
@@ -339,16 +381,23 @@ pub struct LogEntry<'a> {
     pub vector: &'a [u8],
 }
 
-/// Calls `f` for every committed entry of the writing segment as of `meta`.
-pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(LogEntry<'_>)) {
-    if meta.log_head == 0 {
+/// Calls `f` for every committed entry of the writing and growing segments as of `meta`.
+pub unsafe fn read_all_logs(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(LogEntry<'_>)) {
+    for range in meta.growing.iter().chain(std::iter::once(&meta.log)) {
+        unsafe { read_log(index, meta, range, &mut f) };
+    }
+}
+
+/// Calls `f` for every committed entry of one log range.
+pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, range: &LogRange, mut f: impl FnMut(LogEntry<'_>)) {
+    if range.head == 0 {
         return;
     }
     let entry = meta.entry_bytes();
     let vbytes = meta.vector_bytes();
     let mut vector = vec![0u8; vbytes];
     let mut page_copy = vec![0u8; PAGE_PAYLOAD];
-    let mut block = meta.log_head;
+    let mut block = range.head;
     // An entry whose vector continues on later pages: (header fields, bytes still to read).
     let mut pending: Option<(u32, usize, u64, bool, usize)> = None;
     let mut seen = 0u64;
@@ -361,13 +410,13 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(L
                 pg_sys::UnlockReleaseBuffer(buf);
                 corrupted(index, &format!("block {block} is not a writing-segment page"));
             }
-            let used = if block == meta.log_tail { meta.log_tail_used } else { log_used(page) } as usize;
+            let used = if block == range.tail { range.tail_used } else { log_used(page) } as usize;
             let next = log_next(page);
             page_copy[..used].copy_from_slice(&content(page)[..used]);
             pg_sys::UnlockReleaseBuffer(buf);
             (used, next)
         };
-        let mut pos = if block == meta.log_head { meta.log_head_offset as usize } else { 0 };
+        let mut pos = if block == range.head { range.head_offset as usize } else { 0 };
         if let Some((b, o, tid, deleted, filled)) = pending.take() {
             let take = (vbytes - filled).min(used);
             vector[filled..filled + take].copy_from_slice(&page_copy[..take]);
@@ -394,17 +443,17 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(L
                 pos = used;
             }
         }
-        if block == meta.log_tail {
+        if block == range.tail {
             break;
         }
         if next == 0 {
-            unsafe { corrupted(index, &format!("writing segment ends at block {block} before its tail {}", meta.log_tail)) };
+            unsafe { corrupted(index, &format!("writing segment ends at block {block} before its tail {}", range.tail)) };
         }
         block = next;
     }
-    if pending.is_some() || seen != meta.log_entries {
+    if pending.is_some() || seen != range.entries as u64 {
         unsafe {
-            corrupted(index, &format!("writing segment holds {seen} complete entries, the metapage says {}", meta.log_entries))
+            corrupted(index, &format!("writing segment holds {seen} complete entries, the metapage says {}", range.entries))
         };
     }
 }
@@ -414,7 +463,9 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, mut f: impl FnMut(L
 /// append (a memcpy into at most a few pages). The metapage update is the
 /// commit point: it goes into the last WAL record, together with the page
 /// holding the entry's end, so a crash leaves either the whole entry or none.
-pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
+/// Returns whether the writing segment became a growing segment.
+pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> bool {
+    let mut became_growing = false;
     unsafe {
         let meta_buf = read_buffer(index, META_BLOCK);
         pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
@@ -439,17 +490,17 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
         }
         let mut targets: Vec<Target> = Vec::new();
         let mut written = 0usize;
-        if meta.log_head != 0 && meta.log_tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
-            let buf = read_buffer(index, meta.log_tail);
+        if meta.log.head != 0 && meta.log.tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
+            let buf = read_buffer(index, meta.log.tail);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
-            let take = (PAGE_PAYLOAD - meta.log_tail_used as usize).min(bytes.len());
-            targets.push(Target { buf, is_new: false, start: meta.log_tail_used as usize, range: 0..take });
+            let take = (PAGE_PAYLOAD - meta.log.tail_used as usize).min(bytes.len());
+            targets.push(Target { buf, is_new: false, start: meta.log.tail_used as usize, range: 0..take });
             written = take;
         }
         let mut old_tail_closed = None;
-        if targets.is_empty() && meta.log_head != 0 {
+        if targets.is_empty() && meta.log.head != 0 {
             // The tail is full: it gets a next pointer, which must be logged too.
-            let buf = read_buffer(index, meta.log_tail);
+            let buf = read_buffer(index, meta.log.tail);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
             old_tail_closed = Some(buf);
         }
@@ -505,13 +556,20 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
                 let meta_page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
                 let last = targets.last().expect("an entry always has a target");
                 let tail_block = pg_sys::BufferGetBlockNumber(last.buf);
-                if meta.log_head == 0 {
-                    meta.log_head = pg_sys::BufferGetBlockNumber(targets[0].buf);
-                    meta.log_head_offset = targets[0].start as u32;
+                if meta.log.head == 0 {
+                    meta.log.head = pg_sys::BufferGetBlockNumber(targets[0].buf);
+                    meta.log.head_offset = targets[0].start as u32;
                 }
-                meta.log_tail = tail_block;
-                meta.log_tail_used = (last.start + last.range.len()) as u32;
-                meta.log_entries += 1;
+                meta.log.tail = tail_block;
+                meta.log.tail_used = (last.start + last.range.len()) as u32;
+                meta.log.entries += 1;
+                // A full writing segment becomes a growing segment; the next
+                // insert starts a new writing segment on a new page.
+                if meta.log.entries >= meta.max_writing_size.max(1) && meta.growing.len() < MAX_GROWING {
+                    meta.growing.push(meta.log);
+                    meta.log = LogRange::default();
+                    became_growing = true;
+                }
                 write_meta_page(meta_page, &meta, false);
             }
             pg_sys::GenericXLogFinish(state);
@@ -522,6 +580,7 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) {
         }
         pg_sys::UnlockReleaseBuffer(meta_buf);
     }
+    became_growing
 }
 
 /// Extends the relation by `n` contiguous pages (initialised as empty sealed
