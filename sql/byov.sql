@@ -201,6 +201,8 @@ BEGIN
     EXECUTE format('CREATE TABLE %s (record_id %s%s PRIMARY KEY, vec @extschema@.vector(%s) NOT NULL, '
                    'updated_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
                    vt, k.typname, k.collate_clause, r.dimensions);
+    -- Keep vectors inline (up to about 2000 dimensions): no TOAST lookups when scanning.
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN vec SET STORAGE MAIN', vt);
     EXECUTE format('COMMENT ON TABLE %s IS %L', vt,
                    format('strata vectors of index %s (%s.%s, %s); managed by strata, do not alter',
                           index_id, r.label, r.property, r.similarity));
@@ -315,17 +317,23 @@ DECLARE
     locked  bigint;
     missing text;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM (SELECT FROM %s l WHERE l.%I = ANY ($1::%s[]) FOR KEY SHARE OF l) s',
-                   r.label, k.attname, k.typname)
-        USING ids INTO locked;
-    IF locked < cardinality(ids) THEN
+    FOR attempt IN 1 .. 3 LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT FROM %s l WHERE l.%I = ANY ($1::%s[]) FOR KEY SHARE OF l) s',
+                       r.label, k.attname, k.typname)
+            USING ids INTO locked;
+        IF locked = cardinality(ids) THEN
+            RETURN;
+        END IF;
+        -- Which one is missing, seen by a new statement (read committed: a new snapshot)?
         EXECUTE format('SELECT n.id FROM unnest($1) n(id) WHERE NOT EXISTS (SELECT FROM %s l WHERE l.%I = n.id::%s) '
                        'ORDER BY 1 LIMIT 1', r.label, k.attname, k.typname)
             USING ids INTO missing;
-        RAISE EXCEPTION 'record % does not exist in table %', coalesce(missing, '?'), r.label
-            USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Vectors of index %s need an existing record.', r.id);
-    END IF;
+        EXIT WHEN missing IS NOT NULL;
+        -- None: a record was deleted and inserted again while we waited for its lock. Retry.
+    END LOOP;
+    RAISE EXCEPTION 'record % does not exist in table %', coalesce(missing, '(changed concurrently)'), r.label
+        USING ERRCODE = 'foreign_key_violation',
+              DETAIL = format('Vectors of index %s need an existing record.', r.id);
 END $$;
 
 CREATE FUNCTION strata._vectors_inserted() RETURNS trigger
@@ -970,10 +978,7 @@ CREATE FUNCTION strata.search(label regclass, property name, query_vector @extsc
     RETURNS TABLE (record_id text, score real, record jsonb)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r     strata.indexes_catalog;
-    v_key name;
-    v_op  text;
-    v_sc  text;
+    r strata.indexes_catalog;
 BEGIN
     IF label IS NULL OR property IS NULL OR query_vector IS NULL THEN
         RAISE EXCEPTION 'strata.search: label, property and query_vector must not be null'
@@ -986,21 +991,35 @@ BEGIN
     END IF;
     PERFORM strata._check_privileges(label, '{SELECT}', 'strata.search');
     r := strata._resolve_index(label, property, similarity, @extschema@.vector_dims(query_vector));
-    v_key := (strata._record_key(label)).attname;
+    RETURN QUERY EXECUTE strata._search_sql(r, filter) USING query_vector, filter, k, skip;
+END $$;
+
+-- The query strata.search runs, with parameters $1 query vector, $2 filter, $3 k, $4 skip.
+CREATE FUNCTION strata._search_sql(r strata.indexes_catalog, filter jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_op  text := CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END;
     -- score: cosine similarity 1 - cosine distance (1 for the same direction); euclidean
     -- 1 / (1 + distance), in (0, 1]; dot: the dot product. Best first = smallest distance first.
-    v_op := CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END;
-    v_sc := CASE r.similarity WHEN 'cosine' THEN '1 - s.d' WHEN 'euclidean' THEN '1 / (1 + sqrt(s.d))' ELSE '- s.d' END;
-    RETURN QUERY EXECUTE format(
+    v_sc  text := CASE r.similarity WHEN 'cosine' THEN '1 - s.d' WHEN 'euclidean' THEN '1 / (1 + sqrt(s.d))'
+                                    ELSE '- s.d' END;
+    v_ann boolean;
+BEGIN
+    -- Without an ANN index the scan is exact and ties are broken by record id. With one, the
+    -- ORDER BY must be the distance alone for the planner to stream the index (filters are then
+    -- applied as the scan goes, so k matches come back whenever k exist); equal distances keep
+    -- the index's (deterministic) order, so pages still do not overlap.
+    v_ann := EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+                      WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid);
+    RETURN format(
         'SELECT s.record_id::text, (%s)::real, s.record FROM ('
         '  SELECT v.record_id, v.vec OPERATOR(@extschema@.%s) $1 AS d, to_jsonb(l.*) AS record'
         '    FROM %s v JOIN %s l ON l.%I = v.record_id'
         '   WHERE %s'
-        '   ORDER BY v.vec OPERATOR(@extschema@.%s) $1, v.record_id'
+        '   ORDER BY v.vec OPERATOR(@extschema@.%s) $1%s'
         '   LIMIT $3 OFFSET $4) s',
-        v_sc, v_op, r.vector_table, label, v_key,
-        strata._filter_sql(label, filter, '{}', '$2'), v_op)
-        USING query_vector, filter, k, skip;
+        v_sc, v_op, r.vector_table, r.label, (strata._record_key(r.label)).attname,
+        strata._filter_sql(r.label, filter, '{}', '$2'), v_op, CASE WHEN v_ann THEN '' ELSE ', v.record_id' END);
 END $$;
 
 -- ====================================================================== the view

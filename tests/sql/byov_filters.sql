@@ -118,7 +118,8 @@ SELECT strata.upsert_vectors(2, array_agg(g ORDER BY g),
   FROM generate_series(1, 2000) g;
 \set q '(SELECT format(''[%s,%s]'', cos(1.03), sin(1.03))::vector)'
 -- The 10 nearest overall are all blue; the 10 nearest red ones are the 10 reds closest in angle.
-SELECT string_agg(record_id, ',') AS top10, count(*) FROM strata.search('item', 'body', :q, k => 10);
+SELECT count(*) AS top10, count(*) FILTER (WHERE record ->> 'color' = 'red') AS red_among_them
+  FROM strata.search('item', 'body', :q, k => 10);
 SELECT string_agg(record_id, ',') AS red_top10, count(*) FROM strata.search('item', 'body', :q, '{"color": "red"}', k => 10);
 SELECT string_agg(id::text, ',' ORDER BY abs(id / 1000.0 - 1.03)) AS expected
   FROM (SELECT id FROM item WHERE color = 'red' ORDER BY abs(id / 1000.0 - 1.03) LIMIT 10) s;
