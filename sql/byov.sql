@@ -110,12 +110,15 @@ CREATE FUNCTION strata._record_key(rel regclass, OUT attname name, OUT typname t
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_relkind "char";
+    v_persist "char";
     v_cols    name[];
     v_type    oid;
     v_coll    oid;
 BEGIN
-    SELECT c.relkind INTO v_relkind FROM pg_class c WHERE c.oid = rel;
-    IF v_relkind = 'p' THEN
+    SELECT c.relkind, c.relpersistence INTO v_relkind, v_persist FROM pg_class c WHERE c.oid = rel;
+    IF v_persist = 't' THEN
+        RAISE EXCEPTION 'temporary table % cannot be a label', rel USING ERRCODE = 'feature_not_supported';
+    ELSIF v_relkind = 'p' THEN
         RAISE EXCEPTION 'partitioned table % cannot be a label', rel
             USING ERRCODE = 'feature_not_supported', HINT = 'Use an ordinary table.';
     ELSIF v_relkind IS DISTINCT FROM 'r' THEN
@@ -172,13 +175,13 @@ CREATE FUNCTION strata._ann_index_ddl(vector_table regclass, similarity text) RE
 $$;
 
 -- Whether the current user has a privilege on the label of an index: the policies of the
--- vector tables. It names the label through the catalog (not a regclass constant) so that the
--- policies do not stop DROP TABLE of the label, and it is inlined (an init plan: evaluated
--- once per query, not per row).
+-- vector tables, as `(SELECT strata._label_privilege(id, 'SELECT'))`, an init plan evaluated
+-- once per query rather than per row. It names the label through the catalog (not a regclass
+-- constant) so that the policies do not stop DROP TABLE of the label.
 CREATE FUNCTION strata._label_privilege(index_id bigint, privilege text) RETURNS boolean
-    LANGUAGE sql STABLE
-    AS $$ SELECT coalesce((SELECT pg_catalog.has_table_privilege(c.label, privilege)
-                             FROM strata.indexes_catalog c WHERE c.id OPERATOR(pg_catalog.=) index_id), false) $$;
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT coalesce((SELECT has_table_privilege(c.label, privilege)
+                             FROM strata.indexes_catalog c WHERE c.id = index_id), false) $$;
 
 -- ====================================================================== storage (definer)
 -- Creates the storage of a registered index that has none yet. Anyone may call it: it only
@@ -210,7 +213,7 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO PUBLIC', vt);
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', vt);
     FOR pol IN SELECT unnest('{SELECT,INSERT,UPDATE,DELETE}'::text[]) LOOP
-        EXECUTE format('CREATE POLICY %I ON %s FOR %s %s (strata._label_privilege(%s, %L))',
+        EXECUTE format('CREATE POLICY %I ON %s FOR %s %s ((SELECT strata._label_privilege(%s, %L)))',
                        'label_' || lower(pol), vt, pol, CASE pol WHEN 'INSERT' THEN 'WITH CHECK' ELSE 'USING' END,
                        index_id, pol);
     END LOOP;
@@ -429,7 +432,8 @@ BEGIN
         END IF;
         RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
     END IF;
-    IF NOT strata._owns(r.label) THEN
+    -- (an index whose label is gone can be unregistered by anyone)
+    IF NOT coalesce(strata._owns(r.label), true) THEN
         RAISE EXCEPTION 'must be owner of table %', r.label USING ERRCODE = 'insufficient_privilege';
     END IF;
     DELETE FROM strata.indexes_catalog c WHERE c.id = index_id;
@@ -454,6 +458,10 @@ BEGIN
         DELETE FROM strata.indexes_catalog c WHERE c.id = v_id;
         PERFORM strata._drop_storage(v_id);
     END LOOP;
+EXCEPTION WHEN OTHERS THEN
+    -- This runs for every DROP in the database: never let it stand in the way of one.
+    RAISE WARNING 'strata: could not unregister the indexes of dropped objects: %', SQLERRM
+        USING HINT = 'Unregister them with strata.drop_index.';
 END $$;
 CREATE EVENT TRIGGER strata_byov_sql_drop ON sql_drop EXECUTE FUNCTION strata._on_sql_drop();
 

@@ -57,6 +57,8 @@ SELECT try($$SELECT strata.create_index('two_keys', 'body', 3)$$) AS two_keys;
 SELECT try($$SELECT strata.create_index('time_key', 'body', 3)$$) AS time_key;
 SELECT try($$SELECT strata.create_index('article_view', 'body', 3)$$) AS view;
 SELECT try($$SELECT strata.create_index('parted', 'body', 3)$$) AS partitioned;
+CREATE TEMP TABLE scratch (id int PRIMARY KEY, body text);
+SELECT try($$SELECT strata.create_index('scratch', 'body', 3)$$) AS temporary;
 -- Domains over supported types and text keys are fine (the vector table stores the base type).
 CREATE DOMAIN sku AS text CHECK (VALUE ~ '^[A-Z]+-[0-9]+$');
 CREATE TABLE product (sku sku PRIMARY KEY, name text);

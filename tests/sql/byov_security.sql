@@ -124,6 +124,20 @@ SELECT strata.drop_index(1);
 RESET ROLE;
 SELECT id, label FROM strata.indexes;
 
+-- Unregistering the indexes of a dropped table never stands in the way of the DROP: here the
+-- stranger cannot reach schema strata, the drop goes through with a warning, and the index
+-- left behind can be unregistered by anyone.
+REVOKE USAGE ON SCHEMA strata FROM PUBLIC;
+SET ROLE byov_stranger;
+DROP TABLE decoy;
+RESET ROLE;
+GRANT USAGE ON SCHEMA strata TO PUBLIC;
+SELECT id, property, to_regclass('strata.vectors_' || id) IS NOT NULL AS storage FROM strata.indexes;
+SET ROLE byov_reader;
+SELECT strata.drop_index(3);
+RESET ROLE;
+SELECT count(*) AS indexes, to_regclass('strata.vectors_3') AS storage FROM strata.indexes;
+
 -- Clean up the roles (DROP OWNED drops their tables, and with them their indexes).
 DROP OWNED BY byov_owner, byov_reader, byov_writer, byov_stranger;
 DROP ROLE byov_owner, byov_reader, byov_writer, byov_stranger;
