@@ -122,6 +122,10 @@ SELECT try($$SELECT strata.upsert_vectors(1, '[{"recordId": 1, "vector": [5, 5, 
 SELECT try($$SELECT strata.upsert_vectors(1, '{"recordId": 1, "vector": [5, 5, 5]}')$$) AS items_not_array;
 SELECT try($$SELECT strata.upsert_vectors(42, '[]')$$) AS unknown_index;
 SELECT * FROM vecs(1);
+-- A rejected batch does not make an index ready either.
+SELECT try($$SELECT strata.upsert_vectors(3, '[{"recordId": 1, "vector": [1, 0, 0, 0]}, {"recordId": 99, "vector": [1, 0, 0, 0]}]')$$)
+    AS rejected;
+SELECT id, status, vectors FROM strata.indexes WHERE id = 3;
 -- Too small for a real is out of range as well.
 SELECT strata.upsert_vectors(1, '[{"recordId": 1, "vector": [1, 0, 0]}, {"recordId": 3, "vector": [0, 1e-50, 0]}]');
 
