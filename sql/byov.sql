@@ -2,7 +2,7 @@
 -- tests: tests/sql/byov_*.sql. Everything here is SQL and PL/pgSQL.
 --
 -- Storage. Every registered index owns one table strata.vectors_<id> (record_id, vec, updated_at)
--- owned by the extension owner; the label table is never altered. Instead of a foreign key (which
+-- owned by the extension owner; the label table only gets triggers. Instead of a foreign key (which
 -- would make a plain TRUNCATE of the label fail) the tie between a record and its vectors is kept
 -- by triggers running with the extension owner's rights:
 --   on the label:         AFTER DELETE (statement, transition table) deletes the vectors,
@@ -16,9 +16,9 @@
 -- DELETE to PUBLIC and enable row level security with policies that mirror the caller's current
 -- privileges on the label table: you can read an index's vectors exactly when you can read the
 -- label. The catalog is protected by row level security too: only an owner of the label can
--- register or unregister an index on it. Three small SECURITY DEFINER functions do what the
--- caller cannot: _create_storage/_drop_storage (they only ever make storage match the catalog,
--- which the caller could change only through those policies) and the trigger functions above.
+-- register or unregister an index on it. A few SECURITY DEFINER functions do what the caller
+-- cannot: _create_storage/_drop_storage (they only ever make storage match the catalog, which
+-- the caller could change only through those policies) and the trigger functions above.
 -- Nothing running with the extension owner's rights executes code owned by other roles: record
 -- id types are restricted to built-in types, and vector tables belong to the extension owner.
 
