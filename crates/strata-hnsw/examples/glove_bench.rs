@@ -18,19 +18,28 @@ fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Ve
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let n = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
     let d = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
-    let v = b[8..].chunks_exact(4).map(|c| conv(c.try_into().unwrap())).collect::<Vec<_>>();
+    let v = b[8..]
+        .chunks_exact(4)
+        .map(|c| conv(c.try_into().unwrap()))
+        .collect::<Vec<_>>();
     assert_eq!(v.len(), n * d, "{path}: size mismatch");
     (n, d, v)
 }
 
 fn list(s: &str) -> Vec<usize> {
-    s.split(',').map(|x| x.trim().parse().expect("bad number")).collect()
+    s.split(',')
+        .map(|x| x.trim().parse().expect("bad number"))
+        .collect()
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = args.get(1).expect("usage: glove_bench DIR [options]").clone();
-    let (mut m, mut efc, mut threads, mut efs, mut k) = (16, 200, vec![1, 2], vec![10, 20, 40, 80, 160, 320], 10);
+    let dir = args
+        .get(1)
+        .expect("usage: glove_bench DIR [options]")
+        .clone();
+    let (mut m, mut efc, mut threads, mut efs, mut k) =
+        (16, 200, vec![1, 2], vec![10, 20, 40, 80, 160, 320], 10);
     let mut limit = usize::MAX;
     let mut merge_test = false;
     let mut merge_threads = 2usize;
@@ -86,12 +95,21 @@ fn main() {
             })
             .collect();
         let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
-        let params = Params { m, ef_construction: efc, ..Params::default() };
+        let params = Params {
+            m,
+            ef_construction: efc,
+            ..Params::default()
+        };
         graph = Some(merge::<_, CosineF32>(&paged, &params, &[], None));
         threads.clear();
     }
     for &t in &threads {
-        let params = Params { m, ef_construction: efc, threads: t, ..Params::default() };
+        let params = Params {
+            m,
+            ef_construction: efc,
+            threads: t,
+            ..Params::default()
+        };
         let start = Instant::now();
         let g = Hnsw::<CosineF32>::build(&params, dim, &base, None);
         let secs = start.elapsed().as_secs_f64();
@@ -121,13 +139,20 @@ fn main() {
         let mut x = 0x1234_5678_u64;
         for id in 0..n as u32 {
             let p = g.node_payload(id) as usize;
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             if p >= cut || (x >> 33).is_multiple_of(5) {
                 g.mark_deleted(id);
                 live[p] = p >= cut;
             }
         }
-        let params = Params { m, ef_construction: efc, threads: merge_threads, ..Params::default() };
+        let params = Params {
+            m,
+            ef_construction: efc,
+            threads: merge_threads,
+            ..Params::default()
+        };
         let payloads: Vec<u64> = (cut as u64..n as u64).collect();
         let start = Instant::now();
         let merged = merge::<_, CosineF32>(&g, &params, &base[cut * dim..], Some(&payloads));
@@ -141,14 +166,28 @@ fn main() {
         );
         let truth: Vec<Vec<u32>> = gt
             .chunks_exact(gk)
-            .map(|row| row.iter().copied().filter(|&p| live[p as usize]).take(k).collect())
+            .map(|row| {
+                row.iter()
+                    .copied()
+                    .filter(|&p| live[p as usize])
+                    .take(k)
+                    .collect()
+            })
             .collect();
         curve(&merged, &queries, dim, &truth, &efs, k, "search_merged");
     }
 }
 
 /// Recall@k and single-thread QPS per ef; `truth` holds payloads.
-fn curve(g: &Hnsw<CosineF32>, queries: &[f32], dim: usize, truth: &[Vec<u32>], efs: &[usize], k: usize, kind: &str) {
+fn curve(
+    g: &Hnsw<CosineF32>,
+    queries: &[f32],
+    dim: usize,
+    truth: &[Vec<u32>],
+    efs: &[usize],
+    k: usize,
+    kind: &str,
+) {
     let nq = queries.len() / dim;
     let mut s = SearchScratch::new();
     // Warm-up pass (page faults, caches), as the Python side does.
@@ -169,7 +208,10 @@ fn curve(g: &Hnsw<CosineF32>, queries: &[f32], dim: usize, truth: &[Vec<u32>], e
                 let r = g.search_with(q, k, ef, &mut s);
                 let t = &truth[qi];
                 total += t.len();
-                hits += r.iter().filter(|x| t.contains(&(g.node_payload(x.id) as u32))).count();
+                hits += r
+                    .iter()
+                    .filter(|x| t.contains(&(g.node_payload(x.id) as u32)))
+                    .count();
             }
             best = best.min(start.elapsed().as_secs_f64());
         }

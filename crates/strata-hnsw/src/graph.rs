@@ -56,7 +56,12 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { m: 16, ef_construction: 64, seed: 0x5eed_5eed, threads: 0 }
+        Params {
+            m: 16,
+            ef_construction: 64,
+            seed: 0x5eed_5eed,
+            threads: 0,
+        }
     }
 }
 
@@ -69,8 +74,14 @@ impl Params {
         }
     }
     pub(crate) fn check(&self) {
-        assert!((MIN_M..=MAX_M).contains(&self.m), "m must be in {MIN_M}..={MAX_M}");
-        assert!(self.ef_construction >= 1, "ef_construction must be positive");
+        assert!(
+            (MIN_M..=MAX_M).contains(&self.m),
+            "m must be in {MIN_M}..={MAX_M}"
+        );
+        assert!(
+            self.ef_construction >= 1,
+            "ef_construction must be positive"
+        );
     }
 }
 
@@ -131,7 +142,13 @@ pub(crate) struct BuildScratch {
 impl<S: Space> Hnsw<S> {
     /// Allocates a graph over `vectors` (already prepared) with the given
     /// levels, no edges and no entry point.
-    pub(crate) fn alloc(params: &Params, dim: usize, vectors: Vec<S::Elem>, payloads: Vec<u64>, levels: Vec<u8>) -> Self {
+    pub(crate) fn alloc(
+        params: &Params,
+        dim: usize,
+        vectors: Vec<S::Elem>,
+        payloads: Vec<u64>,
+        levels: Vec<u8>,
+    ) -> Self {
         params.check();
         assert!(dim > 0, "vectors must have at least one element");
         let n = levels.len();
@@ -166,14 +183,27 @@ impl<S: Space> Hnsw<S> {
 
     /// Builds a graph over `vectors` (`n * dim` elements, row-major) with
     /// payloads `payloads` (default: the node id). Node `i` is vector `i`.
-    pub fn build(params: &Params, dim: usize, vectors: &[S::Elem], payloads: Option<&[u64]>) -> Self {
+    pub fn build(
+        params: &Params,
+        dim: usize,
+        vectors: &[S::Elem],
+        payloads: Option<&[u64]>,
+    ) -> Self {
         Self::build_owned(params, dim, vectors.to_vec(), payloads.map(|p| p.to_vec()))
     }
 
     /// [`Hnsw::build`] taking ownership of the vectors (prepared in place)
     /// and payloads.
-    pub fn build_owned(params: &Params, dim: usize, mut v: Vec<S::Elem>, payloads: Option<Vec<u64>>) -> Self {
-        assert!(dim > 0 && v.len() % dim == 0, "vectors length is not a multiple of dim");
+    pub fn build_owned(
+        params: &Params,
+        dim: usize,
+        mut v: Vec<S::Elem>,
+        payloads: Option<Vec<u64>>,
+    ) -> Self {
+        assert!(
+            dim > 0 && v.len() % dim == 0,
+            "vectors length is not a multiple of dim"
+        );
         let n = v.len() / dim;
         if S::PREPARES {
             for row in v.chunks_exact_mut(dim) {
@@ -187,7 +217,9 @@ impl<S: Space> Hnsw<S> {
             }
             None => (0..n as u64).collect(),
         };
-        let levels = (0..n).map(|i| random_level(params.seed, i as u64, params.m)).collect();
+        let levels = (0..n)
+            .map(|i| random_level(params.seed, i as u64, params.m))
+            .collect();
         let mut g = Self::alloc(params, dim, v, payloads, levels);
         g.insert_range(0, n as u32, None, params.threads());
         g
@@ -195,7 +227,13 @@ impl<S: Space> Hnsw<S> {
 
     /// Inserts nodes `from..to` (vectors, levels already in place) into the
     /// graph, on `threads` threads, starting from `entry`.
-    pub(crate) fn insert_range(&mut self, from: u32, to: u32, entry: Option<(u32, u8)>, threads: usize) {
+    pub(crate) fn insert_range(
+        &mut self,
+        from: u32,
+        to: u32,
+        entry: Option<(u32, u8)>,
+        threads: usize,
+    ) {
         let entry = entry.or(self.entry);
         let ctx = BuildCtx {
             locks: (0..self.len()).map(|_| Mutex::new(())).collect(),
@@ -292,7 +330,9 @@ impl<S: Space> Hnsw<S> {
                 break;
             }
             let cv = self.vector(c.id);
-            let good = out.iter().all(|s| S::distance(cv, self.vector(s.id)) >= c.distance);
+            let good = out
+                .iter()
+                .all(|s| S::distance(cv, self.vector(s.id)) >= c.distance);
             if good {
                 out.push(*c);
             }
@@ -323,7 +363,16 @@ impl<S: Space> Hnsw<S> {
         };
         s.search.nbrs = nbrs;
         for lc in (0..=level.min(top)).rev() {
-            search_layer::<_, S>(self, qv, &[cur], lc, self.ef_construction, false, Some(q), &mut s.search);
+            search_layer::<_, S>(
+                self,
+                qv,
+                &[cur],
+                lc,
+                self.ef_construction,
+                false,
+                Some(q),
+                &mut s.search,
+            );
             if let Some(first) = s.search.out.first() {
                 cur = first.id;
             }
@@ -364,9 +413,13 @@ impl<S: Space> Hnsw<S> {
         s.cands.push(Neighbour { id: q, distance: d });
         for a in &l[1..=cnt] {
             let id = a.load(Relaxed);
-            s.cands.push(Neighbour { id, distance: S::distance(nv, self.vector(id)) });
+            s.cands.push(Neighbour {
+                id,
+                distance: S::distance(nv, self.vector(id)),
+            });
         }
-        s.cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        s.cands
+            .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
         let mut kept = std::mem::take(&mut s.pruned);
         self.select_heuristic(&s.cands, cap, &mut kept);
         self.write_list(n, level, kept.iter().map(|x| x.id));
@@ -436,12 +489,22 @@ impl<S: Space> Hnsw<S> {
     }
 
     /// Top-`k` search reusing `scratch` (no allocation beyond the result).
-    pub fn search_with(&self, query: &[S::Elem], k: usize, ef: usize, scratch: &mut SearchScratch) -> Vec<Neighbour> {
+    pub fn search_with(
+        &self,
+        query: &[S::Elem],
+        k: usize,
+        ef: usize,
+        scratch: &mut SearchScratch,
+    ) -> Vec<Neighbour> {
         crate::search::search::<_, S>(self, query, k, ef, scratch)
     }
 
     /// Streaming search: see [`crate::stream::StreamingSearch`].
-    pub fn search_stream(&self, query: &[S::Elem], ef: usize) -> crate::stream::StreamingSearch<&Self, S> {
+    pub fn search_stream(
+        &self,
+        query: &[S::Elem],
+        ef: usize,
+    ) -> crate::stream::StreamingSearch<&Self, S> {
         crate::stream::StreamingSearch::new(self, query, ef)
     }
 

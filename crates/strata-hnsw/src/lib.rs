@@ -58,7 +58,7 @@ pub use graph::{Hnsw, Params};
 pub use merge::{merge, merge_with_map};
 pub use search::{GraphView, Neighbour, SearchScratch};
 pub use space::{
-    CosineBits, CosineF16, CosineF32, DotBits, DotF16, DotF32, Element, ElementKind, HammingBits, JaccardBits,
-    L2F16, L2F32, Metric, Space,
+    CosineBits, CosineF16, CosineF32, DotBits, DotF16, DotF32, Element, ElementKind, HammingBits,
+    JaccardBits, Metric, Space, L2F16, L2F32,
 };
 pub use stream::StreamingSearch;

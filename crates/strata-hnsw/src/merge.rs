@@ -41,7 +41,12 @@ struct Repair {
 /// (`k * old.vector_len()` elements, not yet prepared). New nodes carry
 /// `new_payloads` (default: their new id). Returns the merged graph; old
 /// live node `i` becomes node `old_to_new[i]`, see [`merge_with_map`].
-pub fn merge<G, S>(old: &G, params: &Params, new_vectors: &[S::Elem], new_payloads: Option<&[u64]>) -> Hnsw<S>
+pub fn merge<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+) -> Hnsw<S>
 where
     G: GraphView,
     S: Space<Elem = G::Elem>,
@@ -63,7 +68,10 @@ where
 {
     params.check();
     let dim = old.vector_len();
-    assert!(dim > 0 && new_vectors.len() % dim == 0, "new vectors do not match the old graph's length");
+    assert!(
+        dim > 0 && new_vectors.len() % dim == 0,
+        "new vectors do not match the old graph's length"
+    );
     let n_old = old.len();
     let n_new = new_vectors.len() / dim;
 
@@ -103,7 +111,11 @@ where
         None => payloads.extend(n_surv as u64..total as u64),
     }
     for i in n_surv..total {
-        levels.push(random_level(params.seed, i as u64 ^ 0xA5A5_0000_0000_0000, params.m));
+        levels.push(random_level(
+            params.seed,
+            i as u64 ^ 0xA5A5_0000_0000_0000,
+            params.m,
+        ));
     }
     let mut g = Hnsw::<S>::alloc(params, dim, vectors, payloads, levels);
 
@@ -157,7 +169,9 @@ where
                 for &y in &second {
                     old.neighbours(y, l, &mut hop2);
                     cands.extend(
-                        hop2.iter().filter(|&&z| z != o && remap[z as usize] != GONE).map(|&z| remap[z as usize]),
+                        hop2.iter()
+                            .filter(|&&z| z != o && remap[z as usize] != GONE)
+                            .map(|&z| remap[z as usize]),
                     );
                 }
             }
@@ -165,7 +179,12 @@ where
             cands.sort_unstable();
             cands.dedup();
             cands.retain(|c| !kept.contains(c));
-            repairs.push(Repair { node: new_id, level: l, kept, cands });
+            repairs.push(Repair {
+                node: new_id,
+                level: l,
+                kept,
+                cands,
+            });
         }
     }
 
@@ -180,8 +199,13 @@ where
             let Some(r) = repairs.get(i) else { break };
             let base = g.vector(r.node);
             scored.clear();
-            scored.extend(r.cands.iter().map(|&c| Neighbour { id: c, distance: S::distance(base, g.vector(c)) }));
-            scored.sort_unstable_by(|a: &Neighbour, b: &Neighbour| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+            scored.extend(r.cands.iter().map(|&c| Neighbour {
+                id: c,
+                distance: S::distance(base, g.vector(c)),
+            }));
+            scored.sort_unstable_by(|a: &Neighbour, b: &Neighbour| {
+                a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id))
+            });
             // Only the nearest few candidates can matter for the freed slots.
             let cap = g.cap(r.level);
             scored.truncate(2 * cap);

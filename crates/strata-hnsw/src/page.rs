@@ -226,10 +226,14 @@ impl Layout {
         if v != VERSION {
             return Err(PageFormatError::UnsupportedVersion(v));
         }
-        let element = ElementKind::from_u8(meta[6])
-            .ok_or(PageFormatError::WrongElement { stored: meta[6], expected: ElementKind::F32 })?;
-        let metric =
-            Metric::from_u8(meta[7]).ok_or(PageFormatError::WrongMetric { stored: meta[7], expected: Metric::L2 })?;
+        let element = ElementKind::from_u8(meta[6]).ok_or(PageFormatError::WrongElement {
+            stored: meta[6],
+            expected: ElementKind::F32,
+        })?;
+        let metric = Metric::from_u8(meta[7]).ok_or(PageFormatError::WrongMetric {
+            stored: meta[7],
+            expected: Metric::L2,
+        })?;
         Ok(Layout {
             element,
             metric,
@@ -237,7 +241,11 @@ impl Layout {
             m: rd_u16(meta, 12),
             m0: rd_u16(meta, 14),
             ef_construction: rd_u16(meta, 16),
-            entry: if meta[19] & 1 != 0 { Some((rd_u32(meta, 24), meta[18])) } else { None },
+            entry: if meta[19] & 1 != 0 {
+                Some((rd_u32(meta, 24), meta[18]))
+            } else {
+                None
+            },
             node_count: rd_u32(meta, 20),
             record_size: rd_u32(meta, 28),
             records_per_page: rd_u32(meta, 32),
@@ -327,12 +335,19 @@ fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
     let record_size = if inline { align8(voff + vbytes) } else { voff };
     let per_page = PAGE_PAYLOAD / record_size;
     let node_pages = n.div_ceil(per_page) as u32;
-    let ov_per = if inline { 0 } else { vbytes.div_ceil(PAGE_PAYLOAD) as u32 };
+    let ov_per = if inline {
+        0
+    } else {
+        vbytes.div_ceil(PAGE_PAYLOAD) as u32
+    };
     let (upper_pos, upper_pages) = place_upper(&g.levels, g.m);
     let first_upper = 1 + node_pages;
     let first_overflow = first_upper + upper_pages;
     let total = first_overflow as u64 + ov_per as u64 * n as u64;
-    assert!(total <= u32::MAX as u64, "segment too large for u32 page numbers");
+    assert!(
+        total <= u32::MAX as u64,
+        "segment too large for u32 page numbers"
+    );
     let layout = Layout {
         element: S::Elem::KIND,
         metric: S::METRIC,
@@ -388,7 +403,15 @@ pub fn write_pages<S: Space>(g: &Hnsw<S>, mut sink: impl FnMut(u32, &[u8])) -> L
             wr_u16(r, 2, ids.len() as u16);
             let (up, uo) = upper_pos[id as usize];
             wr_u16(r, 4, uo);
-            wr_u32(r, 8, if r[1] > 0 { lay.first_upper_page + up } else { 0 });
+            wr_u32(
+                r,
+                8,
+                if r[1] > 0 {
+                    lay.first_upper_page + up
+                } else {
+                    0
+                },
+            );
             wr_u64(r, 16, g.payloads[id as usize]);
             for (j, &x) in ids.iter().enumerate() {
                 wr_u32(r, REC_HEADER + 4 * j, x);
@@ -475,12 +498,23 @@ impl<P: PageSource, S: Space> PagedGraph<P, S> {
     pub fn open(src: P) -> Result<Self, PageFormatError> {
         let layout = src.with_page(0, Layout::read)?;
         if layout.element != S::Elem::KIND {
-            return Err(PageFormatError::WrongElement { stored: layout.element as u8, expected: S::Elem::KIND });
+            return Err(PageFormatError::WrongElement {
+                stored: layout.element as u8,
+                expected: S::Elem::KIND,
+            });
         }
         if layout.metric != S::METRIC {
-            return Err(PageFormatError::WrongMetric { stored: layout.metric as u8, expected: S::METRIC });
+            return Err(PageFormatError::WrongMetric {
+                stored: layout.metric as u8,
+                expected: S::METRIC,
+            });
         }
-        Ok(PagedGraph { src, layout, scratch: RefCell::new(Vec::new()), _space: std::marker::PhantomData })
+        Ok(PagedGraph {
+            src,
+            layout,
+            scratch: RefCell::new(Vec::new()),
+            _space: std::marker::PhantomData,
+        })
     }
 
     pub fn layout(&self) -> &Layout {
@@ -527,7 +561,8 @@ impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
             });
             return;
         }
-        let (lvl, page, off) = self.with_record(id, |r| (r[1], rd_u32(r, 8), rd_u16(r, 4) as usize));
+        let (lvl, page, off) =
+            self.with_record(id, |r| (r[1], rd_u32(r, 8), rd_u16(r, 4) as usize));
         if level > lvl {
             return;
         }

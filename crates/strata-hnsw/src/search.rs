@@ -313,7 +313,10 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
     s.nbrs = nbrs;
     let mut res = std::mem::take(&mut s.results).into_vec();
     res.sort_unstable();
-    s.out.extend(res.iter().map(|f| Neighbour { id: f.1, distance: f.0 }));
+    s.out.extend(res.iter().map(|f| Neighbour {
+        id: f.1,
+        distance: f.0,
+    }));
     res.clear();
     s.results = BinaryHeap::from(res);
 }

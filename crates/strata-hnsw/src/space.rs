@@ -88,7 +88,9 @@ impl Metric {
 /// Sealed: the engine reinterprets page bytes as slices of these types, which
 /// is sound only because every bit pattern of them is a valid value and they
 /// have no padding.
-pub trait Element: sealed::Sealed + Copy + Send + Sync + Default + PartialEq + std::fmt::Debug + 'static {
+pub trait Element:
+    sealed::Sealed + Copy + Send + Sync + Default + PartialEq + std::fmt::Debug + 'static
+{
     const SIZE: usize;
     const KIND: ElementKind;
     /// Native-endian bytes (little-endian on every platform strata supports).
@@ -208,6 +210,67 @@ impl Space for CosineF32 {
             }
         }
     }
+}
+
+/// Runs `$body` with the type alias `$S` bound to the [`Space`] of a
+/// run-time `(ElementKind, Metric)` pair (as read from an opclass or a meta
+/// page), giving `Some(result)`, or `None` for a pair with no space (Jaccard
+/// over floats).
+///
+/// ```
+/// use strata_hnsw::{with_space, ElementKind, Metric, Space};
+/// let name = with_space!(ElementKind::F16, Metric::Cosine, S => std::any::type_name::<S>());
+/// assert!(name.unwrap().ends_with("CosineF16"));
+/// assert!(with_space!(ElementKind::F32, Metric::Jaccard, S => 0).is_none());
+/// ```
+#[macro_export]
+macro_rules! with_space {
+    ($elem:expr, $metric:expr, $S:ident => $body:expr) => {{
+        use $crate::{ElementKind as __E, Metric as __M};
+        match ($elem, $metric) {
+            (__E::F32, __M::L2) => {
+                type $S = $crate::L2F32;
+                Some($body)
+            }
+            (__E::F32, __M::Dot) => {
+                type $S = $crate::DotF32;
+                Some($body)
+            }
+            (__E::F32, __M::Cosine) => {
+                type $S = $crate::CosineF32;
+                Some($body)
+            }
+            (__E::F16, __M::L2) => {
+                type $S = $crate::L2F16;
+                Some($body)
+            }
+            (__E::F16, __M::Dot) => {
+                type $S = $crate::DotF16;
+                Some($body)
+            }
+            (__E::F16, __M::Cosine) => {
+                type $S = $crate::CosineF16;
+                Some($body)
+            }
+            (__E::Bits, __M::L2) => {
+                type $S = $crate::HammingBits;
+                Some($body)
+            }
+            (__E::Bits, __M::Dot) => {
+                type $S = $crate::DotBits;
+                Some($body)
+            }
+            (__E::Bits, __M::Cosine) => {
+                type $S = $crate::CosineBits;
+                Some($body)
+            }
+            (__E::Bits, __M::Jaccard) => {
+                type $S = $crate::JaccardBits;
+                Some($body)
+            }
+            _ => None,
+        }
+    }};
 }
 
 /// A query made ready for a space: borrowed when the space does not prepare.

@@ -79,6 +79,11 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> StreamingSearch<G, S> {
         &self.g
     }
 
+    /// Number of neighbours returned so far.
+    pub fn returned(&self) -> u64 {
+        self.returned
+    }
+
     /// Number of nodes whose distance has been computed so far.
     pub fn nodes_measured(&self) -> u64 {
         self.measured

@@ -17,7 +17,12 @@ const FLOOR: f64 = 0.95;
 const N: usize = 3000;
 const NQ: usize = 100;
 
-fn mean_recall<G: GraphView, S: Space<Elem = G::Elem>>(g: &G, queries: &[G::Elem], dim: usize, ef: usize) -> f64 {
+fn mean_recall<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    queries: &[G::Elem],
+    dim: usize,
+    ef: usize,
+) -> f64 {
     let mut s = SearchScratch::new();
     let mut total = 0.0;
     for q in queries.chunks_exact(dim) {
@@ -29,7 +34,10 @@ fn mean_recall<G: GraphView, S: Space<Elem = G::Elem>>(g: &G, queries: &[G::Elem
         for n in &got {
             assert!(!g.with_node(n.id, |_, del| del), "deleted node returned");
         }
-        assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance), "results not sorted");
+        assert!(
+            got.windows(2).all(|w| w[0].distance <= w[1].distance),
+            "results not sorted"
+        );
         let exact = brute_force::<G, S>(g, q, K);
         total += recall_one(&exact, &got, K);
     }
@@ -60,14 +68,21 @@ fn check_payloads<S: Space>(g: &Hnsw<S>, data: &[S::Elem], dim: usize) {
         let p = g.node_payload(id) as usize;
         let mut v = data[p * dim..(p + 1) * dim].to_vec();
         S::prepare(&mut v);
-        assert_eq!(g.stored_vector(id), &v[..], "payload does not follow its vector");
+        assert_eq!(
+            g.stored_vector(id),
+            &v[..],
+            "payload does not follow its vector"
+        );
     }
 }
 
 fn scenario<S: Space>(name: &str, all: &[S::Elem], dim: usize) {
     let (data, queries) = all.split_at(N * dim);
     let n0 = N * 3 / 4;
-    let params = Params { threads: 1, ..Params::default() };
+    let params = Params {
+        threads: 1,
+        ..Params::default()
+    };
     let ids: Vec<u64> = (0..N as u64).collect();
 
     let g = Hnsw::<S>::build(&params, dim, &data[..n0 * dim], Some(&ids[..n0]));
@@ -76,23 +91,39 @@ fn scenario<S: Space>(name: &str, all: &[S::Elem], dim: usize) {
     let g2 = merge::<_, S>(&g, &params, &data[n0 * dim..], Some(&ids[n0..]));
     assert_eq!(g2.len(), N);
     check_payloads(&g2, data, dim);
-    check(name, "build + merge", mean_recall::<_, S>(&g2, queries, dim, EF));
+    check(
+        name,
+        "build + merge",
+        mean_recall::<_, S>(&g2, queries, dim, EF),
+    );
 
     let deleted = delete_some(&g2, 0.2, 99);
     assert!(deleted > N / 6 && deleted < N / 4);
-    check(name, "20% marked deleted", mean_recall::<_, S>(&g2, queries, dim, EF));
+    check(
+        name,
+        "20% marked deleted",
+        mean_recall::<_, S>(&g2, queries, dim, EF),
+    );
 
     let g3 = merge::<_, S>(&g2, &params, &[], None);
     assert_eq!(g3.len(), N - deleted);
     assert_eq!(g3.deleted_count(), 0);
     check_payloads(&g3, data, dim);
-    check(name, "20% deleted, merged", mean_recall::<_, S>(&g3, queries, dim, EF));
+    check(
+        name,
+        "20% deleted, merged",
+        mean_recall::<_, S>(&g3, queries, dim, EF),
+    );
 
     // Delete 20% of the first graph, then merge it with the rest.
     delete_some(&g, 0.2, 5);
     let g4 = merge::<_, S>(&g, &params, &data[n0 * dim..], Some(&ids[n0..]));
     check_payloads(&g4, data, dim);
-    check(name, "20% deleted, merged + new", mean_recall::<_, S>(&g4, queries, dim, EF));
+    check(
+        name,
+        "20% deleted, merged + new",
+        mean_recall::<_, S>(&g4, queries, dim, EF),
+    );
 }
 
 const DIM: usize = 48;
@@ -150,19 +181,33 @@ fn jaccard_bits() {
 fn parallel_build_keeps_recall() {
     let all = f32_data();
     let (data, queries) = all.split_at(N * DIM);
-    let params = Params { threads: 2, ..Params::default() };
+    let params = Params {
+        threads: 2,
+        ..Params::default()
+    };
     let g = Hnsw::<L2F32>::build(&params, DIM, data, None);
-    check("l2/f32 2thr", "build", mean_recall::<_, L2F32>(&g, queries, DIM, EF));
+    check(
+        "l2/f32 2thr",
+        "build",
+        mean_recall::<_, L2F32>(&g, queries, DIM, EF),
+    );
     delete_some(&g, 0.2, 3);
     let g2 = merge::<_, L2F32>(&g, &params, &queries[..DIM * 10], None);
-    check("l2/f32 2thr", "delete + merge", mean_recall::<_, L2F32>(&g2, queries, DIM, EF));
+    check(
+        "l2/f32 2thr",
+        "delete + merge",
+        mean_recall::<_, L2F32>(&g2, queries, DIM, EF),
+    );
 }
 
 #[test]
 fn single_thread_build_is_deterministic() {
     let all = f32_data();
     let data = &all[..1000 * DIM];
-    let params = Params { threads: 1, ..Params::default() };
+    let params = Params {
+        threads: 1,
+        ..Params::default()
+    };
     let a = Hnsw::<L2F32>::build(&params, DIM, data, None);
     let b = Hnsw::<L2F32>::build(&params, DIM, data, None);
     assert_eq!(a.entry_point(), b.entry_point());
@@ -182,7 +227,13 @@ fn empty_and_tiny_graphs() {
     assert_eq!(g.search_stream(&[0.0, 0.0, 0.0], 10).count(), 0);
     let g = Hnsw::<L2F32>::build(&params, 3, &[1.0, 0.0, 0.0], None);
     let r = g.search(&[0.0, 0.0, 0.0], 5, 10);
-    assert_eq!(r, vec![Neighbour { id: 0, distance: 1.0 }]);
+    assert_eq!(
+        r,
+        vec![Neighbour {
+            id: 0,
+            distance: 1.0
+        }]
+    );
     g.mark_deleted(0);
     assert!(g.search(&[0.0, 0.0, 0.0], 5, 10).is_empty());
     let g2 = merge::<_, L2F32>(&g, &params, &[], None);

@@ -12,7 +12,10 @@ const DIM: usize = 32;
 fn graph(n: usize, threads: usize) -> (Hnsw<L2F32>, Vec<f32>) {
     let all = clustered_f32(n + 50, DIM, 16, 11);
     let (data, q) = all.split_at(n * DIM);
-    let params = Params { threads, ..Params::default() };
+    let params = Params {
+        threads,
+        ..Params::default()
+    };
     (Hnsw::build(&params, DIM, data, None), q.to_vec())
 }
 
@@ -79,7 +82,12 @@ fn stream_exhausts_graph() {
         assert!(head < tail);
     }
     // A graph with no edges at all (every node isolated) is still exhausted.
-    let params = Params { m: 2, ef_construction: 1, threads: 1, ..Params::default() };
+    let params = Params {
+        m: 2,
+        ef_construction: 1,
+        threads: 1,
+        ..Params::default()
+    };
     let mut tiny = Hnsw::<L2F32>::build(&params, DIM, &queries, None);
     for id in 0..tiny.len() as u32 {
         for l in 0..=tiny.node_level(id) {
@@ -96,7 +104,9 @@ fn assert_same_search<G: GraphView<Elem = f32>>(g: &Hnsw<L2F32>, p: &G, queries:
         let b = search::<_, L2F32>(p, q, 10, 32, &mut s);
         assert_eq!(a, b);
         let sa: Vec<_> = g.search_stream(q, 16).take(50).collect();
-        let sb: Vec<_> = StreamingSearch::<_, L2F32>::new(p, q, 16).take(50).collect();
+        let sb: Vec<_> = StreamingSearch::<_, L2F32>::new(p, q, 16)
+            .take(50)
+            .collect();
         assert_eq!(sa, sb);
     }
 }
@@ -140,7 +150,10 @@ fn pages_round_trip() {
     assert_eq!(r, g.search(&queries[..DIM], 10, 32));
 
     // Merge straight from pages.
-    let params = Params { threads: 1, ..Params::default() };
+    let params = Params {
+        threads: 1,
+        ..Params::default()
+    };
     let a = merge::<_, L2F32>(&p, &params, &queries[..5 * DIM], None);
     let b = merge::<_, L2F32>(&g, &params, &queries[..5 * DIM], None);
     assert_eq!(a.len(), 3000 - 2 + 5);
@@ -156,7 +169,10 @@ fn pages_overflow_vectors() {
         let n = 40;
         let data = clustered_f32(n + 2, dim, 4, 3);
         let (data, q) = data.split_at(n * dim);
-        let params = Params { threads: 1, ..Params::default() };
+        let params = Params {
+            threads: 1,
+            ..Params::default()
+        };
         let g = Hnsw::<L2F32>::build(&params, dim, data, None);
         let pages = to_pages(&g);
         let p = PagedGraph::<_, L2F32>::open(pages).unwrap();
@@ -168,7 +184,10 @@ fn pages_overflow_vectors() {
         }
         let mut s = SearchScratch::new();
         for qq in q.chunks_exact(dim) {
-            assert_eq!(search::<_, L2F32>(&p, qq, 5, 20, &mut s), g.search(qq, 5, 20));
+            assert_eq!(
+                search::<_, L2F32>(&p, qq, 5, 20, &mut s),
+                g.search(qq, 5, 20)
+            );
         }
     }
     // 65535-dim bit vectors take 8192 bytes: just over one page payload.
@@ -179,7 +198,10 @@ fn pages_overflow_vectors() {
     let p = PagedGraph::<_, HammingBits>::open(pages).unwrap();
     assert_eq!(p.layout().overflow_pages_per_vector, 2);
     let mut s = SearchScratch::new();
-    assert_eq!(search::<_, HammingBits>(&p, &data[..words], 3, 10, &mut s), g.search(&data[..words], 3, 10));
+    assert_eq!(
+        search::<_, HammingBits>(&p, &data[..words], 3, 10, &mut s),
+        g.search(&data[..words], 3, 10)
+    );
 }
 
 #[test]

@@ -32,7 +32,13 @@ pub fn clustered_f32(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<f3
 }
 
 /// As [`clustered_f32`], centres spread `spread` times the noise.
-pub fn clustered_f32_spread(n: usize, dim: usize, clusters: usize, spread: f32, seed: u64) -> Vec<f32> {
+pub fn clustered_f32_spread(
+    n: usize,
+    dim: usize,
+    clusters: usize,
+    spread: f32,
+    seed: u64,
+) -> Vec<f32> {
     let mut r = Rng::new(seed);
     let centres: Vec<f32> = (0..clusters * dim).map(|_| r.gauss() * spread).collect();
     let mut out = Vec::with_capacity(n * dim);
@@ -72,12 +78,21 @@ pub fn clustered_bits(n: usize, words: usize, clusters: usize, p: f64, seed: u64
 
 /// Exact top-k over the live nodes of `g` (distances as the engine computes
 /// them, over the stored vectors and the prepared query).
-pub fn brute_force<G: GraphView, S: Space<Elem = G::Elem>>(g: &G, query: &[G::Elem], k: usize) -> Vec<Neighbour> {
+pub fn brute_force<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    query: &[G::Elem],
+    k: usize,
+) -> Vec<Neighbour> {
     let mut q = query.to_vec();
     S::prepare(&mut q);
     let mut all: Vec<Neighbour> = (0..g.len())
         .filter_map(|id| {
-            g.with_node(id, |v, del| (!del).then(|| Neighbour { id, distance: S::distance(&q, v) }))
+            g.with_node(id, |v, del| {
+                (!del).then(|| Neighbour {
+                    id,
+                    distance: S::distance(&q, v),
+                })
+            })
         })
         .collect();
     all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
@@ -93,6 +108,10 @@ pub fn recall_one(exact: &[Neighbour], got: &[Neighbour], k: usize) -> f64 {
     }
     let kth = exact[exact.len().min(k) - 1].distance;
     let tol = 1e-5 * kth.abs().max(1.0);
-    let hits = got.iter().take(k).filter(|n| n.distance <= kth + tol).count();
+    let hits = got
+        .iter()
+        .take(k)
+        .filter(|n| n.distance <= kth + tol)
+        .count();
     hits as f64 / exact.len().min(k) as f64
 }
