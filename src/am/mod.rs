@@ -228,6 +228,19 @@ impl BuildState {
     }
 }
 
+/// Engine parameters for building or merging this index's segments.
+pub fn build_params(meta: &Meta) -> Params {
+    Params {
+        m: meta.m as usize,
+        ef_construction: meta.ef_construction as usize,
+        // The engine's two-thread build loses recall on low-dimensional data
+        // (e.g. points on a line: a search misses its true neighbours), so
+        // segments are built on one thread until that is fixed.
+        threads: 1,
+        ..Params::default()
+    }
+}
+
 /// Bytes a vector costs while building: the vector, its TID, and its graph
 /// entry (2m layer-0 links plus upper layers and bookkeeping).
 pub fn build_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
@@ -316,7 +329,7 @@ unsafe extern "C-unwind" fn ambuild(
         let per_vector = build_bytes_per_vector(meta.vector_bytes(), meta.m as usize);
         let mut state = BuildState {
             index,
-            params: Params { m: meta.m as usize, ef_construction: meta.ef_construction as usize, ..Params::default() },
+            params: build_params(&meta),
             vector_bytes: meta.vector_bytes(),
             meta,
             data: Vec::new(),

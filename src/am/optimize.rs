@@ -15,7 +15,6 @@ use super::segment::{self, Placement};
 use super::storage::*;
 use pgrx::pg_sys;
 use strata_hnsw::page::PAGE_PAYLOAD;
-use strata_hnsw::Params;
 
 /// A sealed segment whose deleted fraction passes this is rebuilt.
 pub const DELETED_FRACTION_REBUILD: f64 = 0.2;
@@ -137,7 +136,7 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             read_log(index, &m0, &m0.log, &mut collect);
         }
         let sealed: Vec<Segment> = picked.iter().map(|&i| m0.sealed[i]).collect();
-        let params = Params { m: m0.m as usize, ef_construction: m0.ef_construction as usize, ..Params::default() };
+        let params = super::build_params(&m0);
         let oldest_xmin: u32 = pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()).into();
         let mut placement = Placement::Live { free: m0.free.clone(), oldest_xmin };
         let live_sealed: u64 = sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as u64).sum();
@@ -180,9 +179,21 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         }
         m2.growing = m1.growing[m0.growing.len()..].to_vec();
         if take_writing {
+            // The entries read are a prefix of the writing segment as it was;
+            // it may have grown since, or even been handed over as a growing
+            // segment. Cut the prefix off whichever range now starts there.
             let consumed = m0.log;
-            let remaining = m1.log.entries - consumed.entries;
-            // Where the entries appended during the merge start.
+            let starts_there = |r: &LogRange| r.head == consumed.head && r.head_offset == consumed.head_offset;
+            let holder = if starts_there(&m2.log) {
+                Some(&mut m2.log)
+            } else {
+                m2.growing.iter_mut().find(|r| starts_there(r))
+            };
+            let Some(holder) = holder else {
+                pg_sys::UnlockReleaseBuffer(meta_buf);
+                corrupted(index, "the merged writing segment is no longer in the directory");
+            };
+            let remaining = holder.entries - consumed.entries;
             let (new_head, new_offset) = if remaining == 0 {
                 (0, 0)
             } else if consumed.tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
@@ -190,14 +201,15 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             } else {
                 (next_of(index, consumed.tail), 0)
             };
-            for block in log_pages(index, m1.log.head, m1.log.tail, new_head) {
+            for block in log_pages(index, holder.head, holder.tail, new_head) {
                 add_free(&mut free, block, 1, retired);
             }
-            m2.log = if remaining == 0 {
+            *holder = if remaining == 0 {
                 LogRange::default()
             } else {
-                LogRange { head: new_head, head_offset: new_offset, tail: m1.log.tail, tail_used: m1.log.tail_used, entries: remaining }
+                LogRange { head: new_head, head_offset: new_offset, entries: remaining, ..*holder }
             };
+            m2.growing.retain(|r| r.entries > 0);
         }
         while free.len() > MAX_FREE {
             // Forget the smallest ranges rather than fail; REINDEX reclaims them.
