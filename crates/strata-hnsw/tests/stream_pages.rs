@@ -215,3 +215,45 @@ fn page_stream_sink_matches() {
     assert_eq!(seen, (0..lay.total_pages).collect::<Vec<_>>());
     let _ = PageBuf::default();
 }
+
+/// Pages round-trip for the other element types: same searches, same
+/// streams, and merging from pages equals merging from memory.
+fn round_trip_space<S: Space>(data: &[S::Elem], dim: usize) {
+    let n = data.len() / dim - 20;
+    let (base, queries) = data.split_at(n * dim);
+    let params = Params {
+        threads: 1,
+        ..Params::default()
+    };
+    let g = Hnsw::<S>::build(&params, dim, base, None);
+    for id in (0..n as u32).step_by(7) {
+        g.mark_deleted(id);
+    }
+    let pages = to_pages(&g);
+    let p = PagedGraph::<_, S>::open(&pages[..]).unwrap();
+    let mut s = SearchScratch::new();
+    for q in queries.chunks_exact(dim) {
+        assert_eq!(search::<_, S>(&p, q, 10, 32, &mut s), g.search(q, 10, 32));
+        let a: Vec<_> = StreamingSearch::<_, S>::new(&p, q, 16).take(60).collect();
+        let b: Vec<_> = g.search_stream(q, 16).take(60).collect();
+        assert_eq!(a, b);
+    }
+    let a = merge::<_, S>(&p, &params, queries, None);
+    let b = merge::<_, S>(&g, &params, queries, None);
+    assert_eq!(a.len(), b.len());
+    for id in 0..a.len() as u32 {
+        assert_eq!(a.stored_vector(id), b.stored_vector(id));
+        assert_eq!(a.neighbour_ids(id, 0), b.neighbour_ids(id, 0));
+    }
+}
+
+#[test]
+fn pages_round_trip_all_element_types() {
+    let f = clustered_f32(620, 24, 8, 21);
+    round_trip_space::<CosineF32>(&f, 24);
+    round_trip_space::<DotF16>(&to_f16(&f), 24);
+    round_trip_space::<CosineF16>(&to_f16(&f), 24);
+    let b = clustered_bits(620, 3, 8, 0.2, 22);
+    round_trip_space::<JaccardBits>(&b, 3);
+    round_trip_space::<DotBits>(&b, 3);
+}
