@@ -128,7 +128,20 @@ pub struct Hnsw<S: Space> {
 pub(crate) struct BuildCtx {
     locks: Vec<Mutex<()>>,
     entry: Mutex<Option<(u32, u8)>>,
+    /// Next id to hand out (parallel builds); advanced under `take`.
+    next: AtomicU32,
+    /// Taking an id, publishing it in `inflight` and snapshotting the other
+    /// threads' nodes happen under this lock, so no node is ever taken but
+    /// not yet visible as in flight.
+    take: Mutex<()>,
+    /// Per thread, the node it is inserting (`u32::MAX`: none). Empty for a
+    /// one-thread build.
+    inflight: Vec<AtomicU32>,
 }
+
+/// Bound on the nodes started after `q` that `q` considers as extra
+/// candidates (with 2 threads there are one or two).
+const MAX_LATER_PEERS: u32 = 16;
 
 /// Per-thread buffers of a construction.
 #[derive(Default)]
@@ -137,6 +150,9 @@ pub(crate) struct BuildScratch {
     cands: Vec<Neighbour>,
     selected: Vec<Neighbour>,
     pruned: Vec<Neighbour>,
+    /// Nodes other threads were inserting when this one started.
+    peers: Vec<u32>,
+    entries: Vec<u32>,
 }
 
 impl<S: Space> Hnsw<S> {
@@ -235,29 +251,49 @@ impl<S: Space> Hnsw<S> {
         threads: usize,
     ) {
         let entry = entry.or(self.entry);
+        let threads = threads.clamp(1, ((to - from) as usize).max(1));
         let ctx = BuildCtx {
             locks: (0..self.len()).map(|_| Mutex::new(())).collect(),
             entry: Mutex::new(entry),
+            next: AtomicU32::new(from),
+            take: Mutex::new(()),
+            inflight: if threads > 1 {
+                (0..threads).map(|_| AtomicU32::new(u32::MAX)).collect()
+            } else {
+                Vec::new()
+            },
         };
         let this = &*self;
-        let threads = threads.clamp(1, ((to - from) as usize).max(1));
         if threads == 1 {
             let mut s = BuildScratch::default();
             for q in from..to {
-                this.insert_node(&ctx, q, &mut s);
+                this.insert_node(&ctx, q, 0, &mut s);
             }
         } else {
-            let next = AtomicU32::new(from);
             std::thread::scope(|sc| {
-                for _ in 0..threads {
-                    sc.spawn(|| {
+                for slot in 0..threads {
+                    let ctx = &ctx;
+                    sc.spawn(move || {
                         let mut s = BuildScratch::default();
                         loop {
-                            let q = next.fetch_add(1, Relaxed);
-                            if q >= to {
-                                break;
-                            }
-                            this.insert_node(&ctx, q, &mut s);
+                            let q = {
+                                let _t = ctx.take.lock().unwrap();
+                                let q = ctx.next.fetch_add(1, SeqCst);
+                                if q >= to {
+                                    ctx.inflight[slot].store(u32::MAX, SeqCst);
+                                    break;
+                                }
+                                ctx.inflight[slot].store(q, SeqCst);
+                                s.peers.clear();
+                                for (i, a) in ctx.inflight.iter().enumerate() {
+                                    let o = a.load(SeqCst);
+                                    if i != slot && o != u32::MAX {
+                                        s.peers.push(o);
+                                    }
+                                }
+                                q
+                            };
+                            this.insert_node(ctx, q, slot, &mut s);
                         }
                     });
                 }
@@ -340,8 +376,19 @@ impl<S: Space> Hnsw<S> {
     }
 
     /// Inserts node `q` (its vector and level are in place).
-    pub(crate) fn insert_node(&self, ctx: &BuildCtx, q: u32, s: &mut BuildScratch) {
+    ///
+    /// In a parallel build, nodes inserted at the same time cannot find each
+    /// other through the graph (neither is linked yet, and nodes linked only
+    /// to a node still being inserted are not reachable either), and where
+    /// the heuristic keeps very few edges (low-dimensional data) such a
+    /// missed edge is not made up by others. So `q`'s layer searches also
+    /// start from the nodes other threads were inserting when it started or
+    /// are inserting now, and from those started after it; and a node's own
+    /// list is merged with links others added to it meanwhile, never
+    /// overwritten. With one thread none of this applies.
+    pub(crate) fn insert_node(&self, ctx: &BuildCtx, q: u32, slot: usize, s: &mut BuildScratch) {
         let level = self.levels[q as usize];
+        // `s.peers` was filled when `q` was taken (parallel builds only).
         let mut guard = ctx.entry.lock().unwrap();
         let Some((ep, top)) = *guard else {
             *guard = Some((q, level));
@@ -363,10 +410,11 @@ impl<S: Space> Hnsw<S> {
         };
         s.search.nbrs = nbrs;
         for lc in (0..=level.min(top)).rev() {
+            self.entries_for(ctx, q, slot, lc, cur, s);
             search_layer::<_, S>(
                 self,
                 qv,
-                &[cur],
+                &s.entries,
                 lc,
                 self.ef_construction,
                 false,
@@ -379,10 +427,7 @@ impl<S: Space> Hnsw<S> {
             let cap_q = self.m;
             let mut selected = std::mem::take(&mut s.selected);
             self.select_heuristic(&s.search.out, cap_q, &mut selected);
-            {
-                let _l = ctx.locks[q as usize].lock().unwrap();
-                self.write_list(q, lc, selected.iter().map(|x| x.id));
-            }
+            self.write_own_list(ctx, q, lc, &selected, s);
             for nb in &selected {
                 self.add_link(ctx, nb.id, q, nb.distance, lc, s);
             }
@@ -390,6 +435,84 @@ impl<S: Space> Hnsw<S> {
         }
         if let Some(mut g) = held {
             *g = Some((q, level));
+        }
+    }
+
+    /// Entry points for `q`'s search of layer `lc`: `cur`, plus in a
+    /// parallel build the concurrently inserted nodes (see
+    /// [`Hnsw::insert_node`]) that reach the layer.
+    fn entries_for(
+        &self,
+        ctx: &BuildCtx,
+        q: u32,
+        slot: usize,
+        lc: u8,
+        cur: u32,
+        s: &mut BuildScratch,
+    ) {
+        s.entries.clear();
+        s.entries.push(cur);
+        if ctx.inflight.is_empty() {
+            return;
+        }
+        let later_end = ctx
+            .next
+            .load(SeqCst)
+            .min(q.saturating_add(1 + MAX_LATER_PEERS))
+            .min(self.len() as u32);
+        let now = ctx
+            .inflight
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != slot)
+            .map(|(_, a)| a.load(SeqCst));
+        let cands = s.peers.iter().copied().chain(now).chain(q + 1..later_end);
+        for o in cands {
+            if o != u32::MAX && o != q && self.levels[o as usize] >= lc && !s.entries.contains(&o) {
+                s.entries.push(o);
+            }
+        }
+    }
+
+    /// Writes `q`'s own list on `level`, keeping any links other threads
+    /// added to it meanwhile (pruned with the heuristic beyond capacity).
+    fn write_own_list(
+        &self,
+        ctx: &BuildCtx,
+        q: u32,
+        level: u8,
+        selected: &[Neighbour],
+        s: &mut BuildScratch,
+    ) {
+        let _l = ctx.locks[q as usize].lock().unwrap();
+        let l = self.list(q, level);
+        let cap = self.cap(level);
+        let cnt = (l[0].load(Relaxed) as usize).min(cap);
+        if cnt == 0 {
+            self.write_list(q, level, selected.iter().map(|x| x.id));
+            return;
+        }
+        let qv = self.vector(q);
+        s.cands.clear();
+        s.cands.extend_from_slice(selected);
+        for a in &l[1..=cnt] {
+            let id = a.load(Relaxed);
+            if !s.cands.iter().any(|x| x.id == id) {
+                s.cands.push(Neighbour {
+                    id,
+                    distance: S::distance(qv, self.vector(id)),
+                });
+            }
+        }
+        if s.cands.len() <= cap {
+            self.write_list(q, level, s.cands.iter().map(|x| x.id));
+        } else {
+            s.cands
+                .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+            let mut kept = std::mem::take(&mut s.pruned);
+            self.select_heuristic(&s.cands, cap, &mut kept);
+            self.write_list(q, level, kept.iter().map(|x| x.id));
+            s.pruned = kept;
         }
     }
 

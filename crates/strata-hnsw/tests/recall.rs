@@ -243,3 +243,38 @@ fn empty_and_tiny_graphs() {
     assert_eq!(r.len(), 2);
     assert_eq!(g3.node_payload(r[0].id), 7);
 }
+
+/// Points on a line: the heuristic keeps about two neighbours per node, so
+/// an edge missed between two nodes inserted concurrently is not made up by
+/// others. Two-thread builds must still find the true neighbours.
+#[test]
+fn parallel_build_on_a_line() {
+    for &(dim, n) in &[(1usize, 3000usize), (3, 3000)] {
+        let mut r = Rng::new(17);
+        let mut data = Vec::new();
+        for i in 0..n + NQ {
+            let t = if i < n {
+                i as f32
+            } else {
+                (r.uniform() * n as f64) as f32 + 0.3
+            };
+            for j in 0..dim {
+                data.push(t * (j + 1) as f32);
+            }
+        }
+        let (base, queries) = data.split_at(n * dim);
+        for threads in [1, 2] {
+            let params = Params {
+                threads,
+                ..Params::default()
+            };
+            let g = Hnsw::<L2F32>::build(&params, dim, base, None);
+            let name = format!("line d{dim} {threads}thr");
+            check(
+                &name,
+                "build",
+                mean_recall::<_, L2F32>(&g, queries, dim, EF),
+            );
+        }
+    }
+}
