@@ -158,14 +158,9 @@ BEGIN
     END IF;
 END $$;
 
--- The `vectors` access method (HNSW segments) is being written. When it lands, switch this to
--- `SELECT true`: create_index then builds `CREATE INDEX ... USING vectors (vec <opclass>)` on
--- every new vector table (see _ann_index_ddl); strata.search needs no change, its
--- ORDER BY vec <op> $1 is what the index serves.
-CREATE FUNCTION strata._ann_enabled() RETURNS boolean
-    LANGUAGE sql IMMUTABLE AS $$ SELECT false $$;
-
--- The CREATE INDEX statement for a vector table (also usable by hand on older indexes).
+-- The CREATE INDEX statement for a vector table: every vector table gets a `vectors` index,
+-- which strata.search's ORDER BY vec <op> $1 streams from (VBASE), so filtered searches
+-- return k rows whenever k records match.
 CREATE FUNCTION strata._ann_index_ddl(vector_table regclass, similarity text) RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('CREATE INDEX ON %s USING vectors (vec @extschema@.%s)', vector_table,
@@ -233,9 +228,7 @@ BEGIN
                    'WHEN (OLD.%I IS DISTINCT FROM NEW.%I) EXECUTE FUNCTION strata._label_rekeyed(%L)',
                    format('strata_vectors_%s_rekey', index_id), k.attname, r.label,
                    k.attname, k.attname, index_id);
-    IF strata._ann_enabled() THEN
-        EXECUTE strata._ann_index_ddl(vt::regclass, r.similarity);
-    END IF;
+    EXECUTE strata._ann_index_ddl(vt::regclass, r.similarity);
     UPDATE strata.indexes_catalog c SET vector_table = vt::regclass WHERE c.id = index_id;
     RETURN vt::regclass;
 END $$;
@@ -1014,20 +1007,25 @@ DECLARE
     v_ann boolean;
 BEGIN
     -- Without an ANN index the scan is exact and ties are broken by record id. With one, the
-    -- ORDER BY must be the distance alone for the planner to stream the index (filters are then
-    -- applied as the scan goes, so k matches come back whenever k exist); equal distances keep
-    -- the index's (deterministic) order, so pages still do not overlap.
+    -- inner ORDER BY must be the distance alone for the planner to stream the index (filters
+    -- are then applied as the scan goes, so k matches come back whenever k exist); it takes
+    -- twice the rows the page needs, and the outer query orders those by distance and record
+    -- id, so equal scores come in a stable order and pages do not overlap.
     v_ann := EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
                       WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid);
     RETURN format(
         'SELECT s.record_id::text, (%s)::real, s.record FROM ('
-        '  SELECT v.record_id, v.vec OPERATOR(@extschema@.%s) $1 AS d, to_jsonb(l.*) AS record'
-        '    FROM %s v JOIN %s l ON l.%I = v.record_id'
-        '   WHERE %s'
-        '   ORDER BY v.vec OPERATOR(@extschema@.%s) $1%s'
-        '   LIMIT $3 OFFSET $4) s',
+        '  SELECT w.* FROM ('
+        '    SELECT v.record_id, v.vec OPERATOR(@extschema@.%s) $1 AS d, to_jsonb(l.*) AS record'
+        '      FROM %s v JOIN %s l ON l.%I = v.record_id'
+        '     WHERE %s'
+        '     ORDER BY v.vec OPERATOR(@extschema@.%s) $1%s'
+        '     LIMIT %s) w'
+        '   ORDER BY w.d, w.record_id LIMIT $3 OFFSET $4) s',
         v_sc, v_op, r.vector_table, r.label, (strata._record_key(r.label)).attname,
-        strata._filter_sql(r.label, filter, '{}', '$2'), v_op, CASE WHEN v_ann THEN '' ELSE ', v.record_id' END);
+        strata._filter_sql(r.label, filter, '{}', '$2'), v_op,
+        CASE WHEN v_ann THEN '' ELSE ', v.record_id' END,
+        CASE WHEN v_ann THEN '($3 + $4) * 2 + 16' ELSE '$3 + $4' END);
 END $$;
 
 -- ====================================================================== the view
