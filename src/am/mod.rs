@@ -233,10 +233,9 @@ pub fn build_params(meta: &Meta) -> Params {
     Params {
         m: meta.m as usize,
         ef_construction: meta.ef_construction as usize,
-        // The engine's two-thread build loses recall on low-dimensional data
-        // (e.g. points on a line: a search misses its true neighbours), so
-        // segments are built on one thread until that is fixed.
-        threads: 1,
+        // All cores: graph building is the slow part of CREATE INDEX and of
+        // merges (the engine's threads never call into PostgreSQL).
+        threads: 0,
         ..Params::default()
     }
 }
