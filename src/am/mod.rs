@@ -559,7 +559,32 @@ unsafe extern "C-unwind" fn amvacuumcleanup(
             stats
         };
         (*stats).num_pages = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+        // A writing segment still below max_writing_size when (auto)vacuum
+        // comes has gone idle: hand it to the background merge too.
+        if hand_over_writing_segment(index) {
+            worker::launch(index);
+        }
         stats
+    }
+}
+
+/// Turns a non-empty writing segment into a growing segment. Returns whether it did.
+unsafe fn hand_over_writing_segment(index: pg_sys::Relation) -> bool {
+    unsafe {
+        let meta_buf = read_buffer(index, META_BLOCK);
+        pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+        let mut meta = meta_of_page(index, pg_sys::BufferGetPage(meta_buf));
+        let handed = meta.log.entries > 0 && meta.growing.len() < storage::MAX_GROWING;
+        if handed {
+            meta.growing.push(meta.log);
+            meta.log = LogRange::default();
+            let state = pg_sys::GenericXLogStart(index);
+            let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
+            write_meta_page(page, &meta, false);
+            pg_sys::GenericXLogFinish(state);
+        }
+        pg_sys::UnlockReleaseBuffer(meta_buf);
+        handed
     }
 }
 

@@ -86,3 +86,16 @@ SELECT count(*), count(DISTINCT i.id) FROM (
   SELECT i.id, c.label FROM items i JOIN cats c USING (cat)
    WHERE c.label IN ('cat 3', 'cat 7')
    ORDER BY i.emb <-> (SELECT emb FROM items WHERE id = 2) LIMIT 10) i;
+
+-- VACUUM FULL and REINDEX rebuild the index from the table.
+VACUUM FULL items;
+SELECT idx_tuples, idx_sealed, idx_growing, idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM items ORDER BY emb <-> pseudo_random_vector(8, 16)::vector) s;
+-- An idle writing segment is handed to the background merge by VACUUM.
+INSERT INTO items SELECT i, (i * 37 + 11) % 100, pseudo_random_vector(i, 16) FROM generate_series(5001, 5050) i;
+SELECT idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
+VACUUM items;
+SELECT wait_for_merge('items_emb');
+SELECT idx_tuples, idx_sealed, idx_growing, idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
+REINDEX INDEX items_emb;
+SELECT idx_tuples, idx_sealed, idx_growing, idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
