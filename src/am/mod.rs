@@ -22,24 +22,12 @@ use storage::*;
 use strata_core::StrataError;
 use strata_hnsw::{ElementKind, Metric, Params, Space};
 
-/// Runs `$body` with `$S` bound to the engine space of an (element, metric) pair.
+/// Runs `$body` with `$S` bound to the engine space of an (element, metric)
+/// pair; the metapage and opclass only ever produce valid pairs.
 macro_rules! with_space {
-    ($kind:expr, $metric:expr, |$S:ident| $body:expr) => {{
-        use strata_hnsw::{ElementKind as K, Metric as M};
-        match ($kind, $metric) {
-            (K::F32, M::L2) => { type $S = strata_hnsw::L2F32; $body }
-            (K::F32, M::Dot) => { type $S = strata_hnsw::DotF32; $body }
-            (K::F32, M::Cosine) => { type $S = strata_hnsw::CosineF32; $body }
-            (K::F16, M::L2) => { type $S = strata_hnsw::L2F16; $body }
-            (K::F16, M::Dot) => { type $S = strata_hnsw::DotF16; $body }
-            (K::F16, M::Cosine) => { type $S = strata_hnsw::CosineF16; $body }
-            (K::Bits, M::L2) => { type $S = strata_hnsw::HammingBits; $body }
-            (K::Bits, M::Dot) => { type $S = strata_hnsw::DotBits; $body }
-            (K::Bits, M::Cosine) => { type $S = strata_hnsw::CosineBits; $body }
-            (K::Bits, M::Jaccard) => { type $S = strata_hnsw::JaccardBits; $body }
-            (k, m) => panic!("no space for {k:?} with {m:?}"),
-        }
-    }};
+    ($kind:expr, $metric:expr, |$S:ident| $body:expr) => {
+        strata_hnsw::with_space!($kind, $metric, $S => $body).expect("no index space for this element type and metric")
+    };
 }
 pub(crate) use with_space;
 

@@ -54,3 +54,18 @@ impl Server {
         client
     }
 }
+
+/// A deterministic vector literal of `dims` dimensions for row `id`: a
+/// splitmix64 hash of (id, dimension), so distinct rows get distinct vectors.
+pub fn test_vector(id: i64, dims: u64) -> String {
+    let parts: Vec<String> = (0..dims)
+        .map(|j| {
+            let mut z = (id as u64).wrapping_mul(dims).wrapping_add(j).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            format!("{}", (z % 100_000) as f32 / 1000.0)
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
+}

@@ -9,17 +9,7 @@ use std::time::Duration;
 
 /// A deterministic, distinct 8-dimensional vector for row `id`.
 fn vector_of(id: i64) -> String {
-    let parts: Vec<String> = (0..8u64)
-        .map(|j| {
-            // splitmix64 of (id, j): distinct rows get distinct vectors.
-            let mut z = (id as u64).wrapping_mul(8).wrapping_add(j).wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            format!("{}", (z % 100_000) as f32 / 1000.0)
-        })
-        .collect();
-    format!("[{}]", parts.join(","))
+    strata_integration::test_vector(id, 8)
 }
 
 fn recall_at_10(client: &mut postgres::Client) -> f64 {

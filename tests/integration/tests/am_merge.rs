@@ -6,16 +6,7 @@ use strata_integration::cluster::Cluster;
 use strata_integration::Server;
 
 fn vector_of(id: i64) -> String {
-    let parts: Vec<String> = (0..16u64)
-        .map(|j| {
-            let mut z = (id as u64).wrapping_mul(16).wrapping_add(j).wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            format!("{}", (z % 100_000) as f32 / 1000.0)
-        })
-        .collect();
-    format!("[{}]", parts.join(","))
+    strata_integration::test_vector(id, 16)
 }
 
 fn load(c: &mut postgres::Client, ids: std::ops::Range<i64>) {
