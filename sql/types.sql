@@ -268,3 +268,55 @@ CREATE AGGREGATE avg(vector) (
 CREATE AGGREGATE sum(vector) (
     SFUNC = vector_add, STYPE = vector, COMBINEFUNC = vector_add, PARALLEL = SAFE
 );
+
+-- ============================================================ arrays as vectors
+-- The distance operators on plain arrays (pgvecto.rs: `SELECT array[1, 2, 3] <-> array[3, 2, 1]`):
+-- both sides are converted to vector (f32), with the casts' checks (no NULLs, one dimension).
+CREATE FUNCTION array_real_l2(real[], real[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<->) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = array_real_l2, COMMUTATOR = <->);
+CREATE FUNCTION array_real_negative_dot(real[], real[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<#>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = array_real_negative_dot, COMMUTATOR = <#>);
+CREATE FUNCTION array_real_cosine(real[], real[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<=>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = array_real_cosine, COMMUTATOR = <=>);
+CREATE FUNCTION array_float8_l2(double precision[], double precision[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<->) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <-> (LEFTARG = double precision[], RIGHTARG = double precision[], FUNCTION = array_float8_l2, COMMUTATOR = <->);
+CREATE FUNCTION array_float8_negative_dot(double precision[], double precision[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<#>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <#> (LEFTARG = double precision[], RIGHTARG = double precision[], FUNCTION = array_float8_negative_dot, COMMUTATOR = <#>);
+CREATE FUNCTION array_float8_cosine(double precision[], double precision[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<=>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <=> (LEFTARG = double precision[], RIGHTARG = double precision[], FUNCTION = array_float8_cosine, COMMUTATOR = <=>);
+CREATE FUNCTION array_int4_l2(integer[], integer[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<->) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <-> (LEFTARG = integer[], RIGHTARG = integer[], FUNCTION = array_int4_l2, COMMUTATOR = <->);
+CREATE FUNCTION array_int4_negative_dot(integer[], integer[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<#>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <#> (LEFTARG = integer[], RIGHTARG = integer[], FUNCTION = array_int4_negative_dot, COMMUTATOR = <#>);
+CREATE FUNCTION array_int4_cosine(integer[], integer[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<=>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <=> (LEFTARG = integer[], RIGHTARG = integer[], FUNCTION = array_int4_cosine, COMMUTATOR = <=>);
+CREATE FUNCTION array_numeric_l2(numeric[], numeric[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<->) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <-> (LEFTARG = numeric[], RIGHTARG = numeric[], FUNCTION = array_numeric_l2, COMMUTATOR = <->);
+CREATE FUNCTION array_numeric_negative_dot(numeric[], numeric[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<#>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <#> (LEFTARG = numeric[], RIGHTARG = numeric[], FUNCTION = array_numeric_negative_dot, COMMUTATOR = <#>);
+CREATE FUNCTION array_numeric_cosine(numeric[], numeric[]) RETURNS double precision
+    AS 'SELECT $1::@extschema@.vector OPERATOR(@extschema@.<=>) $2::@extschema@.vector'
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <=> (LEFTARG = numeric[], RIGHTARG = numeric[], FUNCTION = array_numeric_cosine, COMMUTATOR = <=>);
