@@ -149,7 +149,21 @@ pub unsafe extern "C-unwind" fn amrescan(
     }
 }
 
+/// What PostgreSQL's pgstat_count_index_scan macro does, so pg_stat_*_indexes
+/// count scans of vectors indexes.
+unsafe fn count_index_scan(index: pg_sys::Relation) {
+    unsafe {
+        if (*index).pgstat_info.is_null() && (*index).pgstat_enabled {
+            pg_sys::pgstat_assoc_relation(index);
+        }
+        if !(*index).pgstat_info.is_null() {
+            (*(*index).pgstat_info).t_counts.t_numscans += 1;
+        }
+    }
+}
+
 unsafe fn start(st: &mut ScanState) {
+    unsafe { count_index_scan(st.index) };
     let Some(query) = st.query.as_deref() else { return };
     unsafe {
         let meta = read_meta(st.index);

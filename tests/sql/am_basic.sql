@@ -69,6 +69,14 @@ CREATE INDEX t_l2 ON t USING vectors (v vector_l2_ops);
 EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY v <-> '[500,3,1]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM t WHERE v <-> '[500,3,1]' < 5;
 SELECT id, v <-> '[500,3,1]' AS d FROM t ORDER BY v <-> '[500,3,1]' LIMIT 5;
+-- Scans are counted in the statistics views (two scans within one transaction).
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SELECT pg_stat_get_xact_numscans('t_l2'::regclass) AS scans_before \gset
+SELECT id FROM t ORDER BY v <-> '[1,1,1]' LIMIT 1;
+SELECT id FROM t ORDER BY v <-> '[2,2,2]' LIMIT 1;
+SELECT pg_stat_get_xact_numscans('t_l2'::regclass) - :scans_before AS scans_counted;
+COMMIT;
 -- Wrong query dimensions, NULL query.
 SELECT try($$SELECT id FROM t ORDER BY v <-> '[1,2]' LIMIT 1$$) AS wrong_dims;
 SELECT count(*) FROM (SELECT id FROM t ORDER BY v <-> NULL LIMIT 5) s;
