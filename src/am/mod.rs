@@ -33,13 +33,21 @@ pub(crate) use with_space;
 
 /// Copies raw bytes into a vector of elements (any alignment).
 pub fn elems_from_bytes<E: Copy>(bytes: &[u8]) -> Vec<E> {
-    let n = bytes.len() / std::mem::size_of::<E>();
-    let mut v = Vec::<E>::with_capacity(n);
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), v.as_mut_ptr() as *mut u8, n * std::mem::size_of::<E>());
-        v.set_len(n);
-    }
+    let mut v = Vec::new();
+    copy_elems_into(bytes, &mut v);
     v
+}
+
+/// Like [`elems_from_bytes`], reusing `out`'s allocation (for per-row loops).
+/// Only for element types where every bit pattern is valid (f32, f16, u64).
+pub fn copy_elems_into<E: Copy>(bytes: &[u8], out: &mut Vec<E>) {
+    let n = bytes.len() / std::mem::size_of::<E>();
+    out.clear();
+    out.reserve(n);
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr() as *mut u8, n * std::mem::size_of::<E>());
+        out.set_len(n);
+    }
 }
 
 pub fn elems_as_bytes<E: Copy>(v: &[E]) -> &[u8] {
@@ -516,10 +524,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
                     s.deleted = (s.deleted + n).min(s.nodes);
                 }
             }
-            let state = pg_sys::GenericXLogStart(index);
-            let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
-            write_meta_page(page, &m, false);
-            pg_sys::GenericXLogFinish(state);
+            log_meta_update(index, meta_buf, &m);
             pg_sys::UnlockReleaseBuffer(meta_buf);
         }
     }
@@ -562,14 +567,9 @@ unsafe fn hand_over_writing_segment(index: pg_sys::Relation) -> bool {
         let meta_buf = read_buffer(index, META_BLOCK);
         pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
         let mut meta = meta_of_page(index, pg_sys::BufferGetPage(meta_buf));
-        let handed = meta.log.entries > 0 && meta.growing.len() < storage::MAX_GROWING;
+        let handed = meta.hand_over_writing();
         if handed {
-            meta.growing.push(meta.log);
-            meta.log = LogRange::default();
-            let state = pg_sys::GenericXLogStart(index);
-            let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
-            write_meta_page(page, &meta, false);
-            pg_sys::GenericXLogFinish(state);
+            log_meta_update(index, meta_buf, &meta);
         }
         pg_sys::UnlockReleaseBuffer(meta_buf);
         handed

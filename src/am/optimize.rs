@@ -217,10 +217,7 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             free.remove(i);
         }
         m2.free = free;
-        let state = pg_sys::GenericXLogStart(index);
-        let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
-        write_meta_page(page, &m2, false);
-        pg_sys::GenericXLogFinish(state);
+        log_meta_update(index, meta_buf, &m2);
         pg_sys::UnlockReleaseBuffer(meta_buf);
         true
     }

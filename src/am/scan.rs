@@ -3,7 +3,7 @@
 //! with the writing segment (exact distances, sorted).
 
 use super::storage::*;
-use super::{elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
+use super::{copy_elems_into, elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
 use crate::datum::datum_vec;
 use crate::error::raise;
 use pgrx::guc::GucSetting;
@@ -185,9 +185,10 @@ unsafe fn start(st: &mut ScanState) {
             }
             // The writing segment is scanned exactly; vectors there are
             // already in stored (prepared) form.
+            let mut v: Vec<<S as Space>::Elem> = Vec::with_capacity(q.len());
             read_all_logs(index, &meta, |e| {
                 if !e.deleted {
-                    let v: Vec<<S as Space>::Elem> = elems_from_bytes(e.vector);
+                    copy_elems_into(e.vector, &mut v);
                     st.exact.push(Candidate(S::distance(&q, &v), e.tid));
                 }
             });

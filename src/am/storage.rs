@@ -167,6 +167,17 @@ impl Meta {
         ENTRY_HEADER + self.vector_bytes().next_multiple_of(8)
     }
 
+    /// Turns a non-empty writing segment into a growing segment (the next
+    /// insert starts a new one on a new page). Returns whether it did.
+    pub fn hand_over_writing(&mut self) -> bool {
+        let handed = self.log.entries > 0 && self.growing.len() < MAX_GROWING;
+        if handed {
+            self.growing.push(self.log);
+            self.log = LogRange::default();
+        }
+        handed
+    }
+
     fn write(&self, c: &mut [u8]) {
         assert!(
             self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE && self.growing.len() <= MAX_GROWING,
@@ -334,6 +345,17 @@ pub unsafe fn read_meta(index: pg_sys::Relation) -> Meta {
 pub unsafe fn meta_of_page(index: pg_sys::Relation, page: pg_sys::Page) -> Meta {
     let meta = if page_kind(page) == Some(KIND_META) { Meta::read(unsafe { content(page) }) } else { None };
     meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number or version") })
+}
+
+/// Rewrites the metapage of an exclusively locked meta buffer as one generic
+/// WAL record.
+pub unsafe fn log_meta_update(index: pg_sys::Relation, meta_buf: pg_sys::Buffer, meta: &Meta) {
+    unsafe {
+        let state = pg_sys::GenericXLogStart(index);
+        let page = pg_sys::GenericXLogRegisterBuffer(state, meta_buf, 0);
+        write_meta_page(page, meta, false);
+        pg_sys::GenericXLogFinish(state);
+    }
 }
 
 pub unsafe fn write_meta_page(page: pg_sys::Page, meta: &Meta, init: bool) {
@@ -563,12 +585,9 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
                 meta.log.tail = tail_block;
                 meta.log.tail_used = (last.start + last.range.len()) as u32;
                 meta.log.entries += 1;
-                // A full writing segment becomes a growing segment; the next
-                // insert starts a new writing segment on a new page.
-                if meta.log.entries >= meta.max_writing_size.max(1) && meta.growing.len() < MAX_GROWING {
-                    meta.growing.push(meta.log);
-                    meta.log = LogRange::default();
-                    became_growing = true;
+                // A full writing segment becomes a growing segment.
+                if meta.log.entries >= meta.max_writing_size.max(1) {
+                    became_growing = meta.hand_over_writing();
                 }
                 write_meta_page(meta_page, &meta, false);
             }

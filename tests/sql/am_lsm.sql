@@ -99,3 +99,20 @@ SELECT wait_for_merge('items_emb');
 SELECT idx_tuples, idx_sealed, idx_growing, idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
 REINDEX INDEX items_emb;
 SELECT idx_tuples, idx_sealed, idx_growing, idx_write FROM pg_vector_index_stat WHERE indexname = 'items_emb';
+
+-- Pages of merged-away segments are reused by later merges once no snapshot
+-- can still read them: repeated merges of a slowly growing index keep its size.
+CREATE TABLE r (id int, v vector(8)) WITH (autovacuum_enabled = false);
+INSERT INTO r SELECT i, array_fill(i::real, ARRAY[8]) FROM generate_series(1, 2000) i;
+CREATE INDEX r_v ON r USING vectors (v vector_l2_ops);
+INSERT INTO r SELECT i, array_fill(i::real, ARRAY[8]) FROM generate_series(2001, 2010) i;
+SELECT strata_optimize('r_v');
+SELECT idx_size AS size_after_first_merge, idx_free_pages > 0 AS old_pages_freed FROM pg_vector_index_stat WHERE indexname = 'r_v' \gset
+INSERT INTO r SELECT i, array_fill(i::real, ARRAY[8]) FROM generate_series(2011, 2020) i;
+SELECT strata_optimize('r_v');
+INSERT INTO r SELECT i, array_fill(i::real, ARRAY[8]) FROM generate_series(2021, 2030) i;
+SELECT strata_optimize('r_v');
+SELECT :'old_pages_freed' AS old_pages_freed,
+       idx_size - :size_after_first_merge < 8 * 8192 AS size_kept_by_reuse
+  FROM pg_vector_index_stat WHERE indexname = 'r_v';
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM r ORDER BY v <-> array_fill(0::real, ARRAY[8])::vector) s;
