@@ -5,8 +5,17 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_MAJOR=15
-PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+# STRATA_PG_ROOT=/some/dir gives this checkout a private, relocated copy of
+# the PostgreSQL installation to install the extension into, so that two
+# checkouts (or a benchmark and a test run) never overwrite each other's
+# strata.so. Unset, the system installation is used.
+if [ -n "${STRATA_PG_ROOT:-}" ]; then
+    PG_BIN="$STRATA_PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin"
+else
+    PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+fi
 PG_CONFIG="$PG_BIN/pg_config"
+SYSTEM_PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 PGRX_VERSION="0.18.0"
 # Cargo profile the extension is built with (dev is fast to build; use
 # STRATA_PROFILE=release for a benchmark-grade build).
@@ -37,13 +46,27 @@ ensure_cargo_pgrx() {
         cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
     fi
     local cfg="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-    if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$cfg"; then
-        log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
-        cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+    if ! grep -qs "pg$PG_MAJOR = \"$SYSTEM_PG_CONFIG\"" "$cfg"; then
+        log "cargo pgrx init --pg$PG_MAJOR $SYSTEM_PG_CONFIG"
+        cargo pgrx init --pg$PG_MAJOR "$SYSTEM_PG_CONFIG"
     fi
 }
 
+# PostgreSQL finds its lib and share directories relative to its binaries,
+# so a copy of both trees (headers linked) is a complete private installation.
+ensure_private_postgres() {
+    [ -n "${STRATA_PG_ROOT:-}" ] || return 0
+    [ -x "$PG_CONFIG" ] && return 0
+    log "creating a private PostgreSQL $PG_MAJOR installation under $STRATA_PG_ROOT"
+    mkdir -p "$STRATA_PG_ROOT/usr/lib/postgresql" "$STRATA_PG_ROOT/usr/share/postgresql" "$STRATA_PG_ROOT/usr/include"
+    cp -a "/usr/lib/postgresql/$PG_MAJOR" "$STRATA_PG_ROOT/usr/lib/postgresql/"
+    cp -a "/usr/share/postgresql/$PG_MAJOR" "$STRATA_PG_ROOT/usr/share/postgresql/"
+    ln -sfn /usr/include/postgresql "$STRATA_PG_ROOT/usr/include/postgresql"
+    chmod -R a+rX "$STRATA_PG_ROOT"
+}
+
 install_extension() {
+    ensure_private_postgres
     log "building and installing the extension (profile $STRATA_PROFILE)"
     local args=(--pg-config "$PG_CONFIG")
     case "$STRATA_PROFILE" in
