@@ -5,7 +5,9 @@
 
 pub mod distance;
 pub mod error;
+pub mod int8;
 pub mod options;
+pub mod sparse;
 pub mod vector;
 
 pub use error::StrataError;
