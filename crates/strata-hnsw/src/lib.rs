@@ -59,6 +59,6 @@ pub use merge::{merge, merge_with_map};
 pub use search::{GraphView, Neighbour, SearchScratch};
 pub use space::{
     CosineBits, CosineF16, CosineF32, DotBits, DotF16, DotF32, Element, ElementKind, HammingBits,
-    JaccardBits, Metric, Space, L2F16, L2F32,
+    JaccardBits, Metric, Space, L2F16, L2F32, L2I8, DotI8, CosineI8,
 };
 pub use stream::StreamingSearch;

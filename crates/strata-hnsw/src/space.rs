@@ -17,6 +17,9 @@
 //! | [`DotBits`]    | `u64`   | negative count of common bits              |
 //! | [`CosineBits`] | `u64`   | `1 - cos` over 0/1                         |
 //! | [`JaccardBits`]| `u64`   | `1 - |a&b| / |a|b|`                        |
+//! | [`L2I8`]       | `u8`    | squared Euclidean of int8 codes x scale    |
+//! | [`DotI8`]      | `u8`    | negative inner product of the same         |
+//! | [`CosineI8`]   | `u8`    | `1 - cos` of the codes (scales cancel)     |
 //!
 //! Bit vectors are packed little-endian into `u64` words, bits past the
 //! logical dimension zero; the engine only sees the word count.
@@ -30,12 +33,14 @@
 
 use half::f16;
 use strata_core::distance as k;
+use strata_core::int8 as i8k;
 
 mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for half::f16 {}
     impl Sealed for u64 {}
+    impl Sealed for u8 {}
 }
 
 /// Kind of element, as recorded in the page format's meta page.
@@ -46,6 +51,9 @@ pub enum ElementKind {
     F16 = 2,
     /// Packed bits, little-endian `u64` words.
     Bits = 3,
+    /// An int8-quantised vector as bytes: scale, sum of squares, codes
+    /// (`strata_core::int8`); the engine's element count is `8 + dims`.
+    I8 = 4,
 }
 
 impl ElementKind {
@@ -54,6 +62,7 @@ impl ElementKind {
             1 => Some(Self::F32),
             2 => Some(Self::F16),
             3 => Some(Self::Bits),
+            4 => Some(Self::I8),
             _ => None,
         }
     }
@@ -83,7 +92,8 @@ impl Metric {
     }
 }
 
-/// A vector element: `f32`, `half::f16` or a `u64` word of packed bits.
+/// A vector element: `f32`, `half::f16`, a `u64` word of packed bits, or a
+/// byte of an int8-quantised vector.
 ///
 /// Sealed: the engine reinterprets page bytes as slices of these types, which
 /// is sound only because every bit pattern of them is a valid value and they
@@ -131,10 +141,21 @@ impl Element for u64 {
     }
 }
 
+impl Element for u8 {
+    const SIZE: usize = 1;
+    const KIND: ElementKind = ElementKind::I8;
+    fn write_ne(self, out: &mut [u8]) {
+        out[0] = self;
+    }
+    fn read_ne(b: &[u8]) -> Self {
+        b[0]
+    }
+}
+
 /// Reinterprets `bytes` as elements when the slice is suitably aligned and
 /// sized, without copying.
 pub(crate) fn cast_elems<E: Element>(bytes: &[u8]) -> Option<&[E]> {
-    // SAFETY: `E` is sealed to f32, f16 (a transparent u16) and u64: plain
+    // SAFETY: `E` is sealed to f32, f16 (a transparent u16), u64 and u8: plain
     // old data without padding for which every bit pattern is valid.
     let (pre, mid, post) = unsafe { bytes.align_to::<E>() };
     if pre.is_empty() && post.is_empty() {
@@ -181,6 +202,12 @@ space!(/// Negative inner product over `f16`.
     DotF16, f16, Metric::Dot, |a, b| -k::dot_f16(a, b));
 space!(/// Cosine distance over `f16`.
     CosineF16, f16, Metric::Cosine, |a, b| k::cosine_f16(a, b));
+space!(/// Squared Euclidean over int8 codes (see `strata_core::int8`).
+    L2I8, u8, Metric::L2, |a, b| i8k::l2(i8k::I8Ref::new(a), i8k::I8Ref::new(b)));
+space!(/// Negative inner product over int8 codes.
+    DotI8, u8, Metric::Dot, |a, b| -i8k::dot(i8k::I8Ref::new(a), i8k::I8Ref::new(b)));
+space!(/// Cosine distance over int8 codes.
+    CosineI8, u8, Metric::Cosine, |a, b| i8k::cosine(i8k::I8Ref::new(a), i8k::I8Ref::new(b)));
 space!(/// Hamming distance over packed bits.
     HammingBits, u64, Metric::L2, |a, b| k::hamming(a, b) as f32);
 space!(/// Negative number of common bits.
@@ -252,6 +279,18 @@ macro_rules! with_space {
                 type $S = $crate::CosineF16;
                 Some($body)
             }
+            (__E::I8, __M::L2) => {
+                type $S = $crate::L2I8;
+                Some($body)
+            }
+            (__E::I8, __M::Dot) => {
+                type $S = $crate::DotI8;
+                Some($body)
+            }
+            (__E::I8, __M::Cosine) => {
+                type $S = $crate::CosineI8;
+                Some($body)
+            }
             (__E::Bits, __M::L2) => {
                 type $S = $crate::HammingBits;
                 Some($body)
@@ -300,5 +339,44 @@ mod tests {
         let mut z = [0.0f32; 4];
         CosineF32::prepare(&mut z);
         assert_eq!(CosineF32::distance(&z, &pa), 1.0);
+    }
+
+    /// Recall floor of the int8 spaces against exact search over the same
+    /// codes, on clustered data (the graph must work with the quantised
+    /// distances as its metric).
+    #[test]
+    fn int8_spaces_reach_recall_floor() {
+        use crate::{Hnsw, Params};
+        let (n, dims, nq) = (2000usize, 32usize, 50usize);
+        let mut s = 99u64;
+        let mut r = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let centres: Vec<Vec<f32>> = (0..20).map(|_| (0..dims).map(|_| r() * 4.0).collect()).collect();
+        let mut point = |i: usize| -> Vec<f32> { centres[i % 20].iter().map(|c| c + r()).collect() };
+        let encode = |v: &[f32]| strata_core::int8::encode_f32(v);
+        let base: Vec<Vec<u8>> = (0..n).map(|i| encode(&point(i))).collect();
+        let queries: Vec<Vec<u8>> = (0..nq).map(|i| encode(&point(i * 7))).collect();
+        let flat: Vec<u8> = base.iter().flatten().copied().collect();
+        fn check<S: Space<Elem = u8>>(flat: &[u8], base: &[Vec<u8>], queries: &[Vec<u8>]) -> f64 {
+            let g = Hnsw::<S>::build(&Params { threads: 1, ..Params::default() }, base[0].len(), flat, None);
+            let mut hits = 0;
+            for q in queries {
+                let mut exact: Vec<(f32, usize)> = base.iter().enumerate().map(|(i, b)| (S::distance(q, b), i)).collect();
+                exact.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                let kth = exact[9].0;
+                let got = g.search(q, 10, 64);
+                hits += got.iter().filter(|nb| S::distance(q, &base[nb.id as usize]) <= kth).count();
+            }
+            hits as f64 / (10 * queries.len()) as f64
+        }
+        for (name, recall) in [
+            ("l2", check::<L2I8>(&flat, &base, &queries)),
+            ("dot", check::<DotI8>(&flat, &base, &queries)),
+            ("cosine", check::<CosineI8>(&flat, &base, &queries)),
+        ] {
+            assert!(recall >= 0.95, "{name}: recall {recall}");
+        }
     }
 }
