@@ -7,12 +7,16 @@ use pgrx::prelude::*;
 mod am;
 mod datum;
 mod error;
+mod svector;
 mod types;
+mod veci8;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/types.sql", name = "types", bootstrap);
 pgrx::extension_sql_file!("../sql/am.sql", name = "am", requires = ["types"]);
+pgrx::extension_sql_file!("../sql/svector.sql", name = "svector", requires = ["am"]);
+pgrx::extension_sql_file!("../sql/veci8.sql", name = "veci8", requires = ["svector"]);
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// The version of the extension library, as built.

@@ -18,7 +18,7 @@ const VECTOR: &str = "vector";
 const VECF16: &str = "vecf16";
 const BVECTOR: &str = "bvector";
 
-unsafe fn arg_cstr<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a str {
+pub(crate) unsafe fn arg_cstr<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a str {
     unsafe {
         let ptr = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).cast_mut_ptr::<std::ffi::c_char>();
         let s = CStr::from_ptr(ptr);
@@ -67,7 +67,7 @@ fn pair<'a>(fcinfo: pg_sys::FunctionCallInfo) -> (VecView<'a>, VecView<'a>) {
     (a, b)
 }
 
-fn ordering_datum(o: Ordering, want: fn(Ordering) -> bool) -> pg_sys::Datum {
+pub(crate) fn ordering_datum(o: Ordering, want: fn(Ordering) -> bool) -> pg_sys::Datum {
     bool_datum(want(o))
 }
 
@@ -109,6 +109,7 @@ macro_rules! comparisons {
         }
     };
 }
+pub(crate) use comparisons;
 
 comparisons!(fcinfo, compare_f32: strata_vector_cmp strata_vector_lt strata_vector_le strata_vector_eq
     strata_vector_ne strata_vector_ge strata_vector_gt);
@@ -136,13 +137,13 @@ fn recv_header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize)
     dims
 }
 
-fn check_finite(type_name: &'static str, v: f32) {
+pub(crate) fn check_finite(type_name: &'static str, v: f32) {
     if !v.is_finite() {
         raise(StrataError::NotFinite { type_name });
     }
 }
 
-fn send_header(dims: usize, capacity: usize) -> Vec<u8> {
+pub(crate) fn send_header(dims: usize, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + capacity);
     out.extend_from_slice(&(dims as u16).to_be_bytes());
     out.extend_from_slice(&[0, 0]);
@@ -403,7 +404,7 @@ pg_v1! {
 
 /// The elements of a one-dimensional array without NULLs, as raw bytes and
 /// element type. Empty arrays give an empty slice.
-unsafe fn array_elements<'a>(datum: pg_sys::Datum) -> Result<(pg_sys::Oid, usize, &'a [u8]), StrataError> {
+pub(crate) unsafe fn array_elements<'a>(datum: pg_sys::Datum) -> Result<(pg_sys::Oid, usize, &'a [u8]), StrataError> {
     unsafe {
         let arr = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
         let ndim = (*arr).ndim;
@@ -441,7 +442,7 @@ unsafe fn array_as_f64s(datum: pg_sys::Datum) -> Result<Vec<f64>, StrataError> {
 
 /// real[], double precision[] or integer[] as f32 elements, refusing values
 /// that are not finite or do not fit in f32.
-unsafe fn array_as_f32s(datum: pg_sys::Datum) -> Result<Vec<f32>, StrataError> {
+pub(crate) unsafe fn array_as_f32s(datum: pg_sys::Datum) -> Result<Vec<f32>, StrataError> {
     let (elemtype, _, data) = unsafe { array_elements(datum)? };
     let values: Vec<f32> = match elemtype {
         pg_sys::FLOAT4OID => data.chunks_exact(4).map(|c| f32::from_ne_bytes(c.try_into().unwrap())).collect(),

@@ -73,9 +73,10 @@ pub fn u64_to_tid(v: u64, tid: &mut pg_sys::ItemPointerData) {
     tid.ip_posid = (v & 0xffff) as u16;
 }
 
-/// The (element, metric) of an index, from the name of its operator class's
-/// distance function (support function 1).
-unsafe fn opclass_space(index: pg_sys::Relation) -> (ElementKind, Metric) {
+/// The (element, metric) of an index and whether its column is an svector,
+/// from the name of its operator class's distance function (support
+/// function 1).
+unsafe fn opclass_space(index: pg_sys::Relation) -> (ElementKind, Metric, bool) {
     unsafe {
         let proc = pg_sys::index_getprocid(index, 1, 1);
         let name_ptr = pg_sys::get_func_name(proc);
@@ -86,20 +87,53 @@ unsafe fn opclass_space(index: pg_sys::Relation) -> (ElementKind, Metric) {
         };
         use ElementKind::*;
         use Metric::*;
-        match name.as_str() {
-            "vector_l2" => (F32, L2),
-            "vector_negative_dot" => (F32, Dot),
-            "vector_cosine" => (F32, Cosine),
+        let (kind, metric) = match name.as_str() {
+            "vector_l2" | "svector_l2" => (F32, L2),
+            "vector_negative_dot" | "svector_negative_dot" => (F32, Dot),
+            "vector_cosine" | "svector_cosine" => (F32, Cosine),
             "vecf16_l2" => (F16, L2),
             "vecf16_negative_dot" => (F16, Dot),
             "vecf16_cosine" => (F16, Cosine),
+            "veci8_l2" => (I8, L2),
+            "veci8_negative_dot" => (I8, Dot),
+            "veci8_cosine" => (I8, Cosine),
             "bvector_hamming" => (Bits, L2),
             "bvector_negative_dot" => (Bits, Dot),
             "bvector_cosine" => (Bits, Cosine),
             "bvector_jaccard" => (Bits, Jaccard),
             other => raise_feature(&format!("operator class support function {other:?} is not a strata distance")),
-        }
+        };
+        (kind, metric, name.starts_with("svector_"))
     }
+}
+
+/// The element bytes an index stores for a (non-NULL) column value or query:
+/// the vector payload, or for an svector column its dense f32 form. Values
+/// of the wrong dimension count become `mismatch(expected, actual)`.
+pub unsafe fn index_vector_bytes(
+    meta: &Meta,
+    datum: pg_sys::Datum,
+    mismatch: fn(usize, usize) -> StrataError,
+) -> std::borrow::Cow<'static, [u8]> {
+    unsafe {
+        let dims = meta.dims as usize;
+        if meta.sparse_input() {
+            let v = crate::svector::datum_svec(datum);
+            if v.dims as usize != dims {
+                raise(mismatch(dims, v.dims as usize));
+            }
+            return std::borrow::Cow::Owned(crate::svector::dense_bytes(&v));
+        }
+        let v = datum_vec(datum);
+        if v.dims != dims {
+            raise(mismatch(dims, v.dims));
+        }
+        std::borrow::Cow::Borrowed(&v.payload()[..meta.vector_bytes()])
+    }
+}
+
+pub fn wrong_dimensions(expected: usize, actual: usize) -> StrataError {
+    StrataError::WrongDimensions { expected, actual }
 }
 
 fn raise_feature(msg: &str) -> ! {
@@ -256,11 +290,7 @@ unsafe extern "C-unwind" fn build_callback(
         if *isnull {
             return;
         }
-        let v = datum_vec(*values);
-        if v.dims != state.meta.dims as usize {
-            raise(StrataError::WrongDimensions { expected: state.meta.dims as usize, actual: v.dims });
-        }
-        let bytes = v.payload();
+        let bytes = index_vector_bytes(&state.meta, *values, wrong_dimensions);
         state.data.extend_from_slice(&bytes[..state.vector_bytes]);
         state.tids.push(tid_to_u64(&*tid));
         if state.tids.len() % 1024 == 0 {
@@ -274,11 +304,20 @@ unsafe extern "C-unwind" fn build_callback(
 
 unsafe fn new_meta(index: pg_sys::Relation) -> Meta {
     unsafe {
-        let (kind, metric) = opclass_space(index);
+        let (kind, metric, sparse) = opclass_space(index);
         let dims = column_dims(index);
+        if sparse && dims as usize > strata_core::vector::MAX_DIMS {
+            pgrx::pg_sys::panic::ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("a vectors index on svector supports at most {} dimensions, not {dims}", strata_core::vector::MAX_DIMS),
+                "strata",
+            )
+            .set_hint("The index stores sparse vectors densified; search such columns without an index.".to_string())
+            .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        }
         let opts = options::index_options(index);
         Meta {
-            kind: kind as u8,
+            kind: kind as u8 | if sparse { KIND_SPARSE_INPUT } else { 0 },
             metric: metric as u8,
             dims,
             m: opts.m as u16,
@@ -392,12 +431,8 @@ unsafe extern "C-unwind" fn aminsert(
             return false;
         }
         let meta = read_meta(index);
-        let v = datum_vec(*values);
-        if v.dims != meta.dims as usize {
-            raise(StrataError::WrongDimensions { expected: meta.dims as usize, actual: v.dims });
-        }
-        let raw = &v.payload()[..meta.vector_bytes()];
-        let stored = with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(raw));
+        let raw = index_vector_bytes(&meta, *values, wrong_dimensions);
+        let stored = with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(&raw));
         if append_entry(index, tid_to_u64(&*heap_tid), &stored) {
             worker::launch(index);
         }

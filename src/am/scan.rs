@@ -4,8 +4,6 @@
 
 use super::storage::*;
 use super::{copy_elems_into, elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
-use crate::datum::datum_vec;
-use crate::error::raise;
 use pgrx::guc::GucSetting;
 use pgrx::pg_sys;
 use std::cmp::{Ordering, Reverse};
@@ -128,12 +126,8 @@ pub unsafe extern "C-unwind" fn amrescan(
             }
             let key = &*(*scan).orderByData;
             if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
-                let v = datum_vec(key.sk_argument);
-                if v.dims != meta.dims as usize {
-                    raise(StrataError::DimensionMismatch { left: meta.dims as usize, right: v.dims });
-                }
-                let raw = &v.payload()[..meta.vector_bytes()];
-                query = Some(with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(raw)));
+                let raw = super::index_vector_bytes(&meta, key.sk_argument, |left, right| StrataError::DimensionMismatch { left, right });
+                query = Some(with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(&raw)));
             }
         }
         slot(scan).0 = Some(Box::new(ScanState {

@@ -141,9 +141,17 @@ fn read_log_range(c: &[u8], o: usize) -> LogRange {
     }
 }
 
+/// Flag in [`Meta::kind`] above the engine's element kind: the column is an
+/// `svector` whose values the index stores as dense f32.
+pub const KIND_SPARSE_INPUT: u8 = 0x10;
+
 impl Meta {
     pub fn element_kind(&self) -> ElementKind {
-        ElementKind::from_u8(self.kind).expect("validated when read")
+        ElementKind::from_u8(self.kind & !KIND_SPARSE_INPUT).expect("validated when read")
+    }
+    /// Whether the indexed column is an `svector`, stored densified.
+    pub fn sparse_input(&self) -> bool {
+        self.kind & KIND_SPARSE_INPUT != 0
     }
     pub fn metric(&self) -> Metric {
         Metric::from_u8(self.metric).expect("validated when read")
@@ -152,6 +160,7 @@ impl Meta {
     pub fn vector_len(&self) -> usize {
         match self.element_kind() {
             ElementKind::Bits => (self.dims as usize).div_ceil(64),
+            ElementKind::I8 => strata_core::int8::HEADER + self.dims as usize,
             _ => self.dims as usize,
         }
     }
@@ -160,6 +169,7 @@ impl Meta {
             ElementKind::F32 => 4,
             ElementKind::F16 => 2,
             ElementKind::Bits => 8,
+            ElementKind::I8 => 1,
         };
         self.vector_len() * elem
     }
@@ -246,7 +256,7 @@ impl Meta {
         let ranges_ok = std::iter::once(&meta.log)
             .chain(&meta.growing)
             .all(|r| r.tail_used as usize <= PAGE_PAYLOAD && r.head_offset as usize <= PAGE_PAYLOAD);
-        (ElementKind::from_u8(meta.kind).is_some() && Metric::from_u8(meta.metric).is_some() && ranges_ok).then_some(meta)
+        (ElementKind::from_u8(meta.kind & !KIND_SPARSE_INPUT).is_some() && Metric::from_u8(meta.metric).is_some() && ranges_ok).then_some(meta)
     }
 }
 
