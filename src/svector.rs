@@ -115,8 +115,11 @@ fn recv(bytes: &[u8]) -> SparseVec {
     let dims = u32::from_be_bytes(bytes[0..4].try_into().unwrap()) as usize;
     let nnz = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
     check_sparse_dims(dims).or_raise();
-    if nnz > dims || bytes.len() != 8 + 8 * nnz {
-        bad(format!("expected {} bytes for {nnz} elements of {dims} dimensions, got {}", 8 + 8 * nnz.min(dims), bytes.len()));
+    if nnz > dims {
+        bad(format!("{nnz} elements do not fit {dims} dimensions"));
+    }
+    if bytes.len() != 8 + 8 * nnz {
+        bad(format!("expected {} bytes for {nnz} elements, got {}", 8 + 8 * nnz, bytes.len()));
     }
     let mut indices = Vec::with_capacity(nnz);
     let mut values = Vec::with_capacity(nnz);
@@ -243,7 +246,7 @@ pg_v1! {
         let mut pairs = Vec::with_capacity(indices.len());
         for (i, v) in indices.iter().zip(values) {
             if *i < 1 {
-                raise(StrataError::InvalidSyntaxDetail { type_name: SVECTOR, input: shown, detail: format!("index {i} is outside 1..{dims} (indices start at 1)") });
+                raise(StrataError::InvalidSyntaxDetail { type_name: SVECTOR, input: shown, detail: format!("index {i} is outside 1..{dims}; indices start at 1") });
             }
             pairs.push((*i as u64 - 1, v));
         }

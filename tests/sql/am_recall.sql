@@ -7,13 +7,22 @@ CREATE FUNCTION pseudo_random_vector(seed int, dims int) RETURNS real[] LANGUAGE
   SELECT array_agg((sin(seed * 12.9898 + j * 78.233) * 43758.5453 - floor(sin(seed * 12.9898 + j * 78.233) * 43758.5453) - 0.5)::real ORDER BY j)
   FROM generate_series(1, dims) j
 $$;
-CREATE TABLE data (id int PRIMARY KEY, v vector(32), h vecf16(32), b bvector(256));
+-- Sparse test data: the pseudo-random vector with its small elements zeroed
+-- (about half of them).
+CREATE FUNCTION sparsified(v real[]) RETURNS real[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT array_agg(CASE WHEN abs(x) < 0.25 THEN 0 ELSE x END ORDER BY j) FROM unnest(v) WITH ORDINALITY AS u(x, j)
+$$;
+CREATE TABLE data (id int PRIMARY KEY, v vector(32), h vecf16(32), b bvector(256), s svector(32), q veci8(32));
 INSERT INTO data SELECT i, pseudo_random_vector(i, 32), pseudo_random_vector(i, 32)::vector::vecf16,
-                        binarize(pseudo_random_vector(i, 256)::vector)
+                        binarize(pseudo_random_vector(i, 256)::vector),
+                        sparsified(pseudo_random_vector(i, 32))::vector::svector,
+                        pseudo_random_vector(i, 32)::vector::veci8
   FROM generate_series(1, 3000) i;
-CREATE TABLE queries (qid int PRIMARY KEY, v vector(32), h vecf16(32), b bvector(256));
+CREATE TABLE queries (qid int PRIMARY KEY, v vector(32), h vecf16(32), b bvector(256), s svector(32), q veci8(32));
 INSERT INTO queries SELECT i, pseudo_random_vector(-i, 32), pseudo_random_vector(-i, 32)::vector::vecf16,
-                           binarize(pseudo_random_vector(-i, 256)::vector)
+                           binarize(pseudo_random_vector(-i, 256)::vector),
+                           sparsified(pseudo_random_vector(-i, 32))::vector::svector,
+                           pseudo_random_vector(-i, 32)::vector::veci8
   FROM generate_series(1, 30) i;
 
 -- For one index: recall@10 over all queries, and whether every query's plan
@@ -58,3 +67,9 @@ SELECT * FROM check_opclass('b', 'bvector_l2_ops', '<->');
 SELECT * FROM check_opclass('b', 'bvector_dot_ops', '<#>');
 SELECT * FROM check_opclass('b', 'bvector_cos_ops', '<=>');
 SELECT * FROM check_opclass('b', 'bvector_jaccard_ops', '<~>');
+SELECT * FROM check_opclass('s', 'svector_l2_ops', '<->');
+SELECT * FROM check_opclass('s', 'svector_dot_ops', '<#>');
+SELECT * FROM check_opclass('s', 'svector_cos_ops', '<=>');
+SELECT * FROM check_opclass('q', 'veci8_l2_ops', '<->');
+SELECT * FROM check_opclass('q', 'veci8_dot_ops', '<#>');
+SELECT * FROM check_opclass('q', 'veci8_cos_ops', '<=>');

@@ -146,7 +146,7 @@ impl SparseVec {
                 }
                 let idx: u64 = idx.parse().unwrap_or(u64::MAX);
                 if idx == 0 {
-                    return Err(syntax(input, format!("index 0 is outside 1..{dims} (indices start at 1)")));
+                    return Err(syntax(input, format!("index 0 is outside 1..{dims}; indices start at 1")));
                 }
                 if pairs.len() >= dims {
                     return Err(syntax(input, format!("more than {dims} elements")));
