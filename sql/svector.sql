@@ -33,7 +33,7 @@ CREATE FUNCTION to_svector(integer, integer[], real[]) RETURNS svector
     AS 'MODULE_PATHNAME', 'strata_to_svector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_dims(svector) RETURNS integer
     AS 'MODULE_PATHNAME', 'strata_svector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION vector_norm(svector) RETURNS double precision
+CREATE FUNCTION svector_norm(svector) RETURNS double precision
     AS 'MODULE_PATHNAME', 'strata_svector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- Number of stored (non-zero) elements.
 CREATE FUNCTION svector_nnz(svector) RETURNS integer

@@ -30,7 +30,7 @@ CREATE CAST (vector AS veci8) WITH FUNCTION vector_to_veci8(vector, integer, boo
 CREATE CAST (veci8 AS vector) WITH FUNCTION veci8_to_vector(veci8, integer, boolean) AS ASSIGNMENT;
 CREATE FUNCTION vector_dims(veci8) RETURNS integer
     AS 'MODULE_PATHNAME', 'strata_vector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION vector_norm(veci8) RETURNS double precision
+CREATE FUNCTION veci8_norm(veci8) RETURNS double precision
     AS 'MODULE_PATHNAME', 'strata_veci8_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION veci8_l2(veci8, veci8) RETURNS double precision

@@ -24,7 +24,7 @@ SELECT a <-> b AS l2, a::vector <-> b::vector AS l2_dense,
        round((a <=> b)::numeric, 6) AS cosine, round((a::vector <=> b::vector)::numeric, 6) AS cosine_dense
   FROM (VALUES ('{1:1,3:-2}/5'::svector, '{3:1,5:4}/5'::svector), ('{}/2', '{1:1}/2')) t(a, b);
 SELECT try($$SELECT '{1:1}/3'::svector <-> '{1:1}/4'$$) AS dims_mismatch;
-SELECT vector_norm('{1:3,9:4}/10'::svector);
+SELECT svector_norm('{1:3,9:4}/10');
 
 -- Casts and to_svector (1-based indices, any order).
 SELECT '[0,1.5,0,-2]'::vector::svector AS from_vector, '{2:1.5,4:-2}/4'::svector::vector AS to_vector,
@@ -86,7 +86,7 @@ SELECT round((a <-> b)::numeric, 4) AS l2, round((a::vector <-> b::vector)::nume
        round((a <#> b)::numeric, 4) AS neg_dot, round((a::vector <#> b::vector)::numeric, 4) AS neg_dot_dequantised,
        round((a <=> b)::numeric, 4) AS cosine, round((a::vector <=> b::vector)::numeric, 4) AS cosine_dequantised
   FROM (VALUES ('[0.5,-1,0.25]'::veci8, '[1,1,1]'::veci8), ('[0,0,0]', '[1,2,3]')) t(a, b);
-SELECT round(vector_norm('[3,4]'::veci8)::numeric, 4) AS norm, vector_dims('[1,2,3]'::veci8);
+SELECT round(veci8_norm('[3,4]')::numeric, 4) AS norm, vector_dims('[1,2,3]'::veci8);
 SELECT try($$SELECT '[1,2]'::veci8 <-> '[1,2,3]'$$) AS dims_mismatch;
 
 INSERT INTO qi VALUES (1, '[1,2,3]'), (2, '[1,2,3]'), (3, '[-1,0,0]');
