@@ -388,7 +388,7 @@ pub unsafe fn read_meta(index: pg_sys::Relation) -> Meta {
         let page = pg_sys::BufferGetPage(buf);
         let meta = if page_kind(page) == Some(KIND_META) { Meta::read(content(page)) } else { None };
         pg_sys::UnlockReleaseBuffer(buf);
-        let meta = meta.unwrap_or_else(|| corrupted(index, "the metapage has a wrong magic number or version"));
+        let meta = meta.unwrap_or_else(|| corrupted(index, "the metapage has a wrong magic number, version, parameters or segment counts"));
         // Counted after reading: blocks the metapage names exist by then.
         if let Err(what) = meta.check_blocks(nblocks(index)) {
             corrupted(index, &what);
@@ -400,7 +400,7 @@ pub unsafe fn read_meta(index: pg_sys::Relation) -> Meta {
 /// Reads the metapage of an exclusively locked meta buffer.
 pub unsafe fn meta_of_page(index: pg_sys::Relation, page: pg_sys::Page) -> Meta {
     let meta = if page_kind(page) == Some(KIND_META) { Meta::read(unsafe { content(page) }) } else { None };
-    let meta = meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number or version") });
+    let meta = meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number, version, parameters or segment counts") });
     if let Err(what) = meta.check_blocks(unsafe { nblocks(index) }) {
         unsafe { corrupted(index, &what) };
     }
