@@ -145,9 +145,19 @@ pub unsafe fn segment_layout(index: pg_sys::Relation, seg: &Segment) -> Layout {
 /// against the index's vector length.
 pub unsafe fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segment) -> PagedGraph<SegmentPages, S> {
     unsafe {
-        segment_layout(index, seg);
+        // open() validates the layout for S's elements.
         let graph = PagedGraph::<SegmentPages, S>::open(segment_pages(index, seg))
             .unwrap_or_else(|e| corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)));
+        let layout = graph.layout();
+        if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
+            corrupted(
+                index,
+                &format!(
+                    "sealed segment at block {}: {} pages and {} nodes, the metapage says {} and {}",
+                    seg.start, layout.total_pages, layout.node_count, seg.pages, seg.nodes
+                ),
+            );
+        }
         if graph.vector_len() != meta.vector_len() {
             corrupted(index, "sealed segment dimensions differ from the metapage");
         }
