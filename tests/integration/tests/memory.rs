@@ -28,13 +28,13 @@ fn memory(c: &mut Client, pid: i32) -> (i64, i64) {
     (contexts, kb * 1024)
 }
 
-/// Runs `count` executions of the prepared statement `near`, 200 per round trip.
+/// Runs `count` executions of the prepared statement `near`, 1000 per round trip.
 fn run_scans(c: &mut Client, from: i64, count: i64) {
     let mut i = from;
     while i < from + count {
-        let batch: String = (i..i + 200).map(|j| format!("EXECUTE near({});", j % 2100)).collect();
+        let batch: String = (i..i + 1000).map(|j| format!("EXECUTE near({});", j % 2100)).collect();
         c.batch_execute(&batch).unwrap();
-        i += 200;
+        i += 1000;
     }
 }
 
