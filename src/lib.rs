@@ -6,6 +6,7 @@ use pgrx::prelude::*;
 
 mod am;
 mod datum;
+mod debug;
 mod error;
 mod svector;
 mod types;

@@ -23,17 +23,28 @@ unsafe fn next_of(index: pg_sys::Relation, block: u32) -> u32 {
     unsafe {
         let buf = read_buffer(index, block);
         pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
-        let next = log_next(pg_sys::BufferGetPage(buf));
+        let page = pg_sys::BufferGetPage(buf);
+        let kind = page_kind(page);
+        let next = log_next(page);
         pg_sys::UnlockReleaseBuffer(buf);
+        if kind != Some(KIND_LOG) {
+            corrupted(index, &format!("block {block} is not a writing-segment page"));
+        }
         next
     }
 }
 
 /// Pages of a log from `head` up to, not including, `stop` (or through `tail`).
+/// The chain was read in full by `read_log` before; it is still bounded by
+/// the relation's size, so damaged next pointers cannot make it loop.
 unsafe fn log_pages(index: pg_sys::Relation, head: u32, tail: u32, stop: u32) -> Vec<u32> {
+    let nblocks = unsafe { pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) };
     let mut out = Vec::new();
     let mut block = head;
     while block != 0 && block != stop {
+        if block >= nblocks || out.len() >= nblocks as usize {
+            unsafe { corrupted(index, &format!("writing segment's page chain from block {head} reaches block {block} of {nblocks}")) };
+        }
         out.push(block);
         if block == tail {
             break;

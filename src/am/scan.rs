@@ -165,12 +165,10 @@ unsafe fn start(st: &mut ScanState) {
         with_space!(meta.element_kind(), meta.metric(), |S| {
             let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
             for seg in &meta.sealed {
-                let pages = SegmentPages { index, start: seg.start, pages: seg.pages };
-                let graph = PagedGraph::<SegmentPages, S>::open(pages)
-                    .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
-                if graph.vector_len() != meta.vector_len() {
-                    corrupted(index, "sealed segment dimensions differ from the metapage");
-                }
+                // Checked against the format and the metapage; every page
+                // the stream reads is checked again and is a point where the
+                // scan can be cancelled.
+                let graph = super::segment::open_segment::<S>(index, &meta, seg);
                 let mut stream: Box<dyn CandidateStream> =
                     Box::new(SealedStream { inner: StreamingSearch::<_, S>::new(graph, &q, ef_search()) });
                 if let Some(first) = stream.next_candidate() {

@@ -5,7 +5,40 @@ use super::storage::*;
 use super::{elems_from_bytes, with_space};
 use pgrx::pg_sys;
 use strata_hnsw::page::{Layout, PageSource, PagedGraph};
-use strata_hnsw::{GraphView, Hnsw, Params, Space};
+use strata_hnsw::{Element, GraphView, Hnsw, Params, Space};
+
+/// Whether a cancel (pg_cancel_backend, statement_timeout) or termination
+/// (pg_terminate_backend, SIGTERM of the merge worker) is pending that the
+/// next CHECK_FOR_INTERRUPTS would raise. It only reads PostgreSQL's signal
+/// flags, and is the engine's interrupt hook: the engine calls it on this
+/// (the backend's main) thread every few milliseconds while its worker
+/// threads build, and stops them when it returns true.
+pub fn cancel_pending() -> bool {
+    unsafe {
+        let cancel = std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
+            && std::ptr::read_volatile(&raw const pg_sys::QueryCancelHoldoffCount) == 0;
+        let die = std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0;
+        (cancel || die)
+            && std::ptr::read_volatile(&raw const pg_sys::InterruptHoldoffCount) == 0
+            && std::ptr::read_volatile(&raw const pg_sys::CritSectionCount) == 0
+    }
+}
+
+/// Raises the interrupt that stopped the engine, as CHECK_FOR_INTERRUPTS
+/// does (57014 "canceling statement due to user request" or "... due to
+/// statement timeout", FATAL for a termination).
+pub unsafe fn raise_cancel() -> ! {
+    pg_sys::check_for_interrupts!();
+    // Not reached unless the flags changed meanwhile; still never go on
+    // with a half-built graph.
+    pgrx::pg_sys::panic::ErrorReport::new(
+        pgrx::PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        "canceling statement due to user request".to_string(),
+        "strata",
+    )
+    .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+    unreachable!()
+}
 
 /// Where the pages of a new segment go.
 pub enum Placement {
@@ -18,6 +51,10 @@ pub enum Placement {
 
 unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &mut Placement) -> Segment {
     unsafe {
+        // CREATE INDEX can stop while writing: its whole relation goes away.
+        // A live merge cannot (pages it extended would be lost until REINDEX);
+        // it is checked right before and after.
+        let cancellable = matches!(placement, Placement::AppendUnlogged);
         let total = strata_hnsw::page::layout_of(graph).total_pages;
         let start = match placement {
             Placement::AppendUnlogged => extend_run(index, total),
@@ -40,6 +77,9 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
             }
         };
         let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
+            if cancellable && no % 64 == 0 {
+                interrupt_point();
+            }
             let buf = read_buffer(index, start + no);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
             let page = pg_sys::BufferGetPage(buf);
@@ -69,9 +109,9 @@ pub unsafe fn build_segment(
     let vector_len = meta.vector_len();
     with_space!(meta.element_kind(), meta.metric(), |S| {
         let elems: Vec<<S as Space>::Elem> = elems_from_bytes(data);
-        let graph = Hnsw::<S>::build(params, vector_len, &elems, Some(tids));
-        drop(elems);
         unsafe {
+            let graph = Hnsw::<S>::build_owned_interruptible(params, vector_len, elems, Some(tids.to_vec()), &mut cancel_pending)
+                .unwrap_or_else(|_| raise_cancel());
             pg_sys::check_for_interrupts!();
             write_graph(index, &graph, placement)
         }
@@ -82,10 +122,47 @@ pub fn segment_pages(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
     SegmentPages { index, start: seg.start, pages: seg.pages }
 }
 
+/// The layout of a sealed segment, checked against the format and against
+/// the metapage's entry for it.
 pub unsafe fn segment_layout(index: pg_sys::Relation, seg: &Segment) -> Layout {
-    segment_pages(index, seg)
-        .with_page(0, Layout::read)
-        .unwrap_or_else(|e| unsafe { corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)) })
+    let bad = |what: String| -> ! { unsafe { corrupted(index, &format!("sealed segment at block {}: {what}", seg.start)) } };
+    let layout = segment_pages(index, seg).with_page(0, Layout::read).unwrap_or_else(|e| bad(e.to_string()));
+    let elem_size = strata_hnsw::with_space!(layout.element, layout.metric, S => <<S as Space>::Elem as Element>::SIZE)
+        .unwrap_or_else(|| bad(format!("no space for {:?} with {:?}", layout.element, layout.metric)));
+    if let Err(e) = layout.validate(elem_size) {
+        bad(e.to_string());
+    }
+    if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
+        bad(format!(
+            "{} pages and {} nodes, the metapage says {} and {}",
+            layout.total_pages, layout.node_count, seg.pages, seg.nodes
+        ));
+    }
+    layout
+}
+
+/// Opens a sealed segment for reading, checked like [`segment_layout`] and
+/// against the index's vector length.
+pub unsafe fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segment) -> PagedGraph<SegmentPages, S> {
+    unsafe {
+        // open() validates the layout for S's elements.
+        let graph = PagedGraph::<SegmentPages, S>::open(segment_pages(index, seg))
+            .unwrap_or_else(|e| corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)));
+        let layout = graph.layout();
+        if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
+            corrupted(
+                index,
+                &format!(
+                    "sealed segment at block {}: {} pages and {} nodes, the metapage says {} and {}",
+                    seg.start, layout.total_pages, layout.node_count, seg.pages, seg.nodes
+                ),
+            );
+        }
+        if graph.vector_len() != meta.vector_len() {
+            corrupted(index, "sealed segment dimensions differ from the metapage");
+        }
+        graph
+    }
 }
 
 /// Merges `sealed` (all live nodes) and the given writing-segment entries
@@ -109,8 +186,7 @@ pub unsafe fn merge_segments(
                 if Some(i) == base {
                     continue;
                 }
-                let graph = PagedGraph::<SegmentPages, S>::open(segment_pages(index, seg))
-                    .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
+                let graph = open_segment::<S>(index, meta, seg);
                 for id in 0..graph.len() {
                     let live = graph.with_node(id, |v, deleted| {
                         if !deleted {
@@ -128,12 +204,18 @@ pub unsafe fn merge_segments(
             }
             let graph = match base {
                 Some(b) => {
-                    let old = PagedGraph::<SegmentPages, S>::open(segment_pages(index, &sealed[b]))
-                        .unwrap_or_else(|e| corrupted(index, &format!("sealed segment: {e}")));
-                    strata_hnsw::merge(&old, params, &data, Some(&tids))
+                    let old = open_segment::<S>(index, meta, &sealed[b]);
+                    strata_hnsw::merge::merge_interruptible(&old, params, &data, Some(&tids), &mut cancel_pending)
                 }
-                None => Hnsw::<S>::build(params, meta.vector_len(), &data, Some(&tids)),
-            };
+                None => Hnsw::<S>::build_owned_interruptible(
+                    params,
+                    meta.vector_len(),
+                    std::mem::take(&mut data),
+                    Some(std::mem::take(&mut tids)),
+                    &mut cancel_pending,
+                ),
+            }
+            .unwrap_or_else(|_| raise_cancel());
             drop(data);
             pg_sys::check_for_interrupts!();
             write_graph(index, &graph, placement)

@@ -256,7 +256,66 @@ impl Meta {
         let ranges_ok = std::iter::once(&meta.log)
             .chain(&meta.growing)
             .all(|r| r.tail_used as usize <= PAGE_PAYLOAD && r.head_offset as usize <= PAGE_PAYLOAD);
-        (ElementKind::from_u8(meta.kind & !KIND_SPARSE_INPUT).is_some() && Metric::from_u8(meta.metric).is_some() && ranges_ok).then_some(meta)
+        let params_ok = (1..=65535).contains(&meta.dims)
+            && (2..=100).contains(&meta.m)
+            && meta.ef_construction >= 1
+            && meta.sealed.iter().all(|s| s.deleted <= s.nodes);
+        // The sparse flag only goes with f32, and the pair must have a space.
+        let base_kind = ElementKind::from_u8(meta.kind & !KIND_SPARSE_INPUT);
+        let kind_ok = match (base_kind, Metric::from_u8(meta.metric)) {
+            (Some(k), Some(m)) => {
+                (meta.kind & KIND_SPARSE_INPUT == 0 || k == ElementKind::F32)
+                    && strata_hnsw::with_space!(k, m, S => ()).is_some()
+            }
+            _ => false,
+        };
+        (kind_ok && ranges_ok && params_ok).then_some(meta)
+    }
+
+    /// Checks that every block the directory points to lies in the
+    /// relation's first `nblocks` blocks (and never at the metapage).
+    /// Returns what is wrong, if anything.
+    pub fn check_blocks(&self, nblocks: u32) -> Result<(), String> {
+        let run_ok = |start: u32, pages: u32| start >= 1 && pages >= 1 && start as u64 + pages as u64 <= nblocks as u64;
+        for s in &self.sealed {
+            if !run_ok(s.start, s.pages) {
+                return Err(format!("sealed segment at blocks {}..+{} is outside the index's {nblocks} blocks", s.start, s.pages));
+            }
+        }
+        for r in &self.free {
+            if !run_ok(r.start, r.pages) {
+                return Err(format!("free range at blocks {}..+{} is outside the index's {nblocks} blocks", r.start, r.pages));
+            }
+        }
+        for r in self.growing.iter().chain(std::iter::once(&self.log)) {
+            let ok = if r.head == 0 {
+                r.entries == 0
+            } else {
+                r.head < nblocks && r.tail >= 1 && r.tail < nblocks
+            };
+            if !ok {
+                return Err(format!(
+                    "log segment from block {} to {} ({} entries) is outside the index's {nblocks} blocks",
+                    r.head, r.tail, r.entries
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+unsafe fn nblocks(index: pg_sys::Relation) -> u32 {
+    unsafe { pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) }
+}
+
+/// Raises an error now if a cancel or termination is pending. Only for
+/// places that hold no buffer lock.
+#[inline]
+pub fn interrupt_point() {
+    unsafe {
+        if std::ptr::read_volatile(&raw const pg_sys::InterruptPending) != 0 {
+            pg_sys::check_for_interrupts!();
+        }
     }
 }
 
@@ -347,14 +406,23 @@ pub unsafe fn read_meta(index: pg_sys::Relation) -> Meta {
         let page = pg_sys::BufferGetPage(buf);
         let meta = if page_kind(page) == Some(KIND_META) { Meta::read(content(page)) } else { None };
         pg_sys::UnlockReleaseBuffer(buf);
-        meta.unwrap_or_else(|| corrupted(index, "the metapage has a wrong magic number or version"))
+        let meta = meta.unwrap_or_else(|| corrupted(index, "the metapage has a wrong magic number, version, parameters or segment counts"));
+        // Counted after reading: blocks the metapage names exist by then.
+        if let Err(what) = meta.check_blocks(nblocks(index)) {
+            corrupted(index, &what);
+        }
+        meta
     }
 }
 
 /// Reads the metapage of an exclusively locked meta buffer.
 pub unsafe fn meta_of_page(index: pg_sys::Relation, page: pg_sys::Page) -> Meta {
     let meta = if page_kind(page) == Some(KIND_META) { Meta::read(unsafe { content(page) }) } else { None };
-    meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number or version") })
+    let meta = meta.unwrap_or_else(|| unsafe { corrupted(index, "the metapage has a wrong magic number, version, parameters or segment counts") });
+    if let Err(what) = meta.check_blocks(unsafe { nblocks(index) }) {
+        unsafe { corrupted(index, &what) };
+    }
+    meta
 }
 
 /// Rewrites the metapage of an exclusively locked meta buffer as one generic
@@ -386,6 +454,9 @@ pub struct SegmentPages {
 
 impl PageSource for SegmentPages {
     fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        // Every page a scan or merge reads is a point where it can be
+        // cancelled (no buffer lock is held here).
+        interrupt_point();
         unsafe {
             if page >= self.pages {
                 corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.pages));
@@ -401,6 +472,10 @@ impl PageSource for SegmentPages {
             pg_sys::UnlockReleaseBuffer(buf);
             r
         }
+    }
+
+    fn corrupted(&self, what: &str) -> ! {
+        unsafe { corrupted(self.index, &format!("sealed segment at block {}: {what}", self.start)) }
     }
 }
 
@@ -433,7 +508,16 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, range: &LogRange, m
     // An entry whose vector continues on later pages: (header fields, bytes still to read).
     let mut pending: Option<(u32, usize, u64, bool, usize)> = None;
     let mut seen = 0u64;
+    let nblocks = unsafe { nblocks(index) };
+    let mut pages_read = 0u32;
     loop {
+        interrupt_point();
+        pages_read += 1;
+        if block == 0 || block >= nblocks || pages_read > nblocks {
+            unsafe {
+                corrupted(index, &format!("writing segment's page chain reaches block {block} of {nblocks} after {pages_read} pages"))
+            };
+        }
         let (used, next) = unsafe {
             let buf = read_buffer(index, block);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
@@ -444,6 +528,10 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, range: &LogRange, m
             }
             let used = if block == range.tail { range.tail_used } else { log_used(page) } as usize;
             let next = log_next(page);
+            if used > PAGE_PAYLOAD {
+                pg_sys::UnlockReleaseBuffer(buf);
+                corrupted(index, &format!("writing-segment block {block} claims {used} bytes used"));
+            }
             page_copy[..used].copy_from_slice(&content(page)[..used]);
             pg_sys::UnlockReleaseBuffer(buf);
             (used, next)
@@ -462,6 +550,11 @@ pub unsafe fn read_log(index: pg_sys::Relation, meta: &Meta, range: &LogRange, m
         }
         while pending.is_none() && pos + ENTRY_HEADER <= used {
             let tid = u64::from_ne_bytes(rd(&page_copy, pos));
+            // Flags other than "deleted" and the padding are always zero, and
+            // a heap TID's offset never is.
+            if page_copy[pos + 8] & !FLAG_DELETED != 0 || page_copy[pos + 9..pos + 16].iter().any(|&b| b != 0) || tid & 0xffff == 0 {
+                unsafe { corrupted(index, &format!("writing-segment block {block} has no valid entry header at offset {pos}")) };
+            }
             let deleted = page_copy[pos + 8] & FLAG_DELETED != 0;
             let start = pos + ENTRY_HEADER;
             let avail = used - start;
@@ -525,6 +618,11 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
         if meta.log.head != 0 && meta.log.tail_used as usize + ENTRY_HEADER <= PAGE_PAYLOAD {
             let buf = read_buffer(index, meta.log.tail);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            if page_kind(pg_sys::BufferGetPage(buf)) != Some(KIND_LOG) {
+                pg_sys::UnlockReleaseBuffer(buf);
+                pg_sys::UnlockReleaseBuffer(meta_buf);
+                corrupted(index, &format!("block {} is not a writing-segment page", meta.log.tail));
+            }
             let take = (PAGE_PAYLOAD - meta.log.tail_used as usize).min(bytes.len());
             targets.push(Target { buf, is_new: false, start: meta.log.tail_used as usize, range: 0..take });
             written = take;
@@ -534,6 +632,11 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
             // The tail is full: it gets a next pointer, which must be logged too.
             let buf = read_buffer(index, meta.log.tail);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            if page_kind(pg_sys::BufferGetPage(buf)) != Some(KIND_LOG) {
+                pg_sys::UnlockReleaseBuffer(buf);
+                pg_sys::UnlockReleaseBuffer(meta_buf);
+                corrupted(index, &format!("block {} is not a writing-segment page", meta.log.tail));
+            }
             old_tail_closed = Some(buf);
         }
         while written < bytes.len() {

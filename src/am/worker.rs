@@ -9,6 +9,13 @@
 //! merge per table runs at a time (the worker takes the table's SHARE UPDATE
 //! EXCLUSIVE lock conditionally and leaves if it is busy); a merge that could
 //! not start is picked up by the next hand-over or by `strata_optimize`.
+//!
+//! Stopping: SIGTERM (pg_terminate_backend, server shutdown) is handled by
+//! PostgreSQL's `die` and SIGINT (pg_cancel_backend) by its statement-cancel
+//! handler, so both surface at CHECK_FOR_INTERRUPTS; the merge polls them
+//! while the engine's threads build (see `segment::cancel_pending`) and the
+//! worker exits within milliseconds, before the metapage swap, leaving the
+//! segments as they were (the aborted transaction releases its locks).
 
 use super::optimize::{merge, Scope};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
@@ -29,10 +36,23 @@ pub fn launch(index: pg_sys::Relation) {
         .load_dynamic();
 }
 
+unsafe extern "C-unwind" {
+    /// PostgreSQL's SIGTERM handler for backends (`die`): sets ProcDiePending
+    /// and the latch. Declared directly because pgrx's binding is a wrapper,
+    /// not the C function a signal handler must be.
+    #[link_name = "die"]
+    fn postgres_die(signal: std::ffi::c_int);
+}
+
 #[pgrx::pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn strata_merge_worker_main(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    unsafe {
+        // Termination through the interrupt machinery, not pgrx's flag: the
+        // merge notices it at its interrupt points.
+        pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(postgres_die));
+    }
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP);
     let mut ids = BackgroundWorker::get_extra().split_whitespace().map(|s| s.parse::<u32>().unwrap_or(0));
     let (db, index_oid) = (ids.next().unwrap_or(0), ids.next().unwrap_or(0));
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), None);
@@ -50,9 +70,7 @@ pub extern "C-unwind" fn strata_merge_worker_main(_arg: pg_sys::Datum) {
             }
             Outcome::Busy | Outcome::Nothing => break,
         }
-        if BackgroundWorker::sigterm_received() {
-            break;
-        }
+        pg_sys::check_for_interrupts!();
     }
 }
 

@@ -28,8 +28,9 @@
 //! edges are kept depends on how the insertions interleave, so two runs can
 //! differ in edges (not in quality).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
 use crate::space::Space;
@@ -82,6 +83,107 @@ impl Params {
             self.ef_construction >= 1,
             "ef_construction must be positive"
         );
+    }
+}
+
+/// A build or merge stopped by its interrupt hook (see [`Hnsw::build_interruptible`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("graph construction cancelled")
+    }
+}
+impl std::error::Error for Cancelled {}
+
+/// How often the calling thread polls the interrupt hook while worker
+/// threads build.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Insertions between two polls of the interrupt hook when the calling
+/// thread does the work itself (one-thread builds, the serial parts of a
+/// merge).
+pub(crate) const POLL_EVERY: u32 = 64;
+
+/// The interrupt hook of one build or merge: `poll` runs on the calling
+/// thread only (so it may read state that is not thread-safe, such as a
+/// database server's interrupt flags); once it returns true, `flag` tells
+/// every worker thread to stop after its current insertion.
+pub(crate) struct Stop<'a> {
+    poll: &'a mut dyn FnMut() -> bool,
+    pub(crate) flag: AtomicBool,
+}
+
+impl<'a> Stop<'a> {
+    pub(crate) fn new(poll: &'a mut dyn FnMut() -> bool) -> Self {
+        Stop { poll, flag: AtomicBool::new(false) }
+    }
+
+    /// Polls the hook (calling thread only); true once a stop was requested.
+    pub(crate) fn requested(&mut self) -> bool {
+        if self.flag.load(Relaxed) {
+            return true;
+        }
+        if (self.poll)() {
+            self.flag.store(true, SeqCst);
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn result(&self) -> Result<(), Cancelled> {
+        if self.flag.load(SeqCst) {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `work(slot, flag)` on `threads` scoped threads while the calling
+    /// thread polls the hook every [`POLL_INTERVAL`], raising `flag` (which
+    /// the workers watch) when it fires. Returns when every worker is done.
+    /// If a worker panics, the others are stopped and the panic propagates.
+    pub(crate) fn run_workers(&mut self, threads: usize, work: impl Fn(usize, &AtomicBool) + Sync) {
+        struct Finish<'a>(&'a AtomicUsize, &'a AtomicBool, std::thread::Thread);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.1.store(true, SeqCst);
+                }
+                self.0.fetch_add(1, SeqCst);
+                self.2.unpark();
+            }
+        }
+        // Stops the workers if the calling thread unwinds (a panicking hook).
+        struct StopOnUnwind<'a>(&'a AtomicBool);
+        impl Drop for StopOnUnwind<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, SeqCst);
+                }
+            }
+        }
+        let Stop { poll, flag } = self;
+        let flag = &*flag;
+        let done = AtomicUsize::new(0);
+        let main = std::thread::current();
+        std::thread::scope(|sc| {
+            for slot in 0..threads {
+                let (work, done, main) = (&work, &done, main.clone());
+                sc.spawn(move || {
+                    let _finish = Finish(done, flag, main);
+                    work(slot, flag);
+                });
+            }
+            let _guard = StopOnUnwind(flag);
+            while done.load(SeqCst) < threads {
+                std::thread::park_timeout(POLL_INTERVAL);
+                if !flag.load(Relaxed) && poll() {
+                    flag.store(true, SeqCst);
+                }
+            }
+        });
     }
 }
 
@@ -213,17 +315,53 @@ impl<S: Space> Hnsw<S> {
     pub fn build_owned(
         params: &Params,
         dim: usize,
-        mut v: Vec<S::Elem>,
+        v: Vec<S::Elem>,
         payloads: Option<Vec<u64>>,
     ) -> Self {
+        match Self::build_owned_interruptible(params, dim, v, payloads, &mut || false) {
+            Ok(g) => g,
+            Err(Cancelled) => unreachable!("a build without an interrupt hook is never cancelled"),
+        }
+    }
+
+    /// [`Hnsw::build`] that can be stopped: `interrupt` is called on the
+    /// calling thread only, every [`POLL_INTERVAL`] while worker threads
+    /// build (every few insertions in a one-thread build). Once it returns
+    /// true, every worker stops after the insertion it is doing and the
+    /// build returns `Err(Cancelled)`, typically within milliseconds. The
+    /// hook never runs on a worker thread, so it may call into code that is
+    /// not thread-safe (a database server's interrupt flags).
+    pub fn build_interruptible(
+        params: &Params,
+        dim: usize,
+        vectors: &[S::Elem],
+        payloads: Option<&[u64]>,
+        interrupt: &mut dyn FnMut() -> bool,
+    ) -> Result<Self, Cancelled> {
+        Self::build_owned_interruptible(params, dim, vectors.to_vec(), payloads.map(|p| p.to_vec()), interrupt)
+    }
+
+    /// [`Hnsw::build_owned`] with an interrupt hook, see
+    /// [`Hnsw::build_interruptible`].
+    pub fn build_owned_interruptible(
+        params: &Params,
+        dim: usize,
+        mut v: Vec<S::Elem>,
+        payloads: Option<Vec<u64>>,
+        interrupt: &mut dyn FnMut() -> bool,
+    ) -> Result<Self, Cancelled> {
         assert!(
             dim > 0 && v.len() % dim == 0,
             "vectors length is not a multiple of dim"
         );
         let n = v.len() / dim;
+        let mut stop = Stop::new(interrupt);
         if S::PREPARES {
-            for row in v.chunks_exact_mut(dim) {
+            for (i, row) in v.chunks_exact_mut(dim).enumerate() {
                 S::prepare(row);
+                if i % 4096 == 0 && stop.requested() {
+                    return Err(Cancelled);
+                }
             }
         }
         let payloads = match payloads {
@@ -236,20 +374,25 @@ impl<S: Space> Hnsw<S> {
         let levels = (0..n)
             .map(|i| random_level(params.seed, i as u64, params.m))
             .collect();
+        if stop.requested() {
+            return Err(Cancelled);
+        }
         let mut g = Self::alloc(params, dim, v, payloads, levels);
-        g.insert_range(0, n as u32, None, params.threads());
-        g
+        g.insert_range(0, n as u32, None, params.threads(), &mut stop)?;
+        Ok(g)
     }
 
     /// Inserts nodes `from..to` (vectors, levels already in place) into the
-    /// graph, on `threads` threads, starting from `entry`.
+    /// graph, on `threads` threads, starting from `entry`. Stops early with
+    /// `Err(Cancelled)` when `stop` fires (the graph is then incomplete).
     pub(crate) fn insert_range(
         &mut self,
         from: u32,
         to: u32,
         entry: Option<(u32, u8)>,
         threads: usize,
-    ) {
+        stop: &mut Stop<'_>,
+    ) -> Result<(), Cancelled> {
         let entry = entry.or(self.entry);
         let threads = threads.clamp(1, ((to - from) as usize).max(1));
         let ctx = BuildCtx {
@@ -267,39 +410,40 @@ impl<S: Space> Hnsw<S> {
         if threads == 1 {
             let mut s = BuildScratch::default();
             for q in from..to {
+                if (q - from) % POLL_EVERY == 0 && stop.requested() {
+                    break;
+                }
                 this.insert_node(&ctx, q, 0, &mut s);
             }
         } else {
-            std::thread::scope(|sc| {
-                for slot in 0..threads {
-                    let ctx = &ctx;
-                    sc.spawn(move || {
-                        let mut s = BuildScratch::default();
-                        loop {
-                            let q = {
-                                let _t = ctx.take.lock().unwrap();
-                                let q = ctx.next.fetch_add(1, SeqCst);
-                                if q >= to {
-                                    ctx.inflight[slot].store(u32::MAX, SeqCst);
-                                    break;
-                                }
-                                ctx.inflight[slot].store(q, SeqCst);
-                                s.peers.clear();
-                                for (i, a) in ctx.inflight.iter().enumerate() {
-                                    let o = a.load(SeqCst);
-                                    if i != slot && o != u32::MAX {
-                                        s.peers.push(o);
-                                    }
-                                }
-                                q
-                            };
-                            this.insert_node(ctx, q, slot, &mut s);
+            stop.run_workers(threads, |slot, cancel| {
+                let ctx = &ctx;
+                let mut s = BuildScratch::default();
+                loop {
+                    let q = {
+                        let _t = ctx.take.lock().unwrap();
+                        let q = ctx.next.fetch_add(1, SeqCst);
+                        if q >= to || cancel.load(Relaxed) {
+                            ctx.inflight[slot].store(u32::MAX, SeqCst);
+                            break;
                         }
-                    });
+                        ctx.inflight[slot].store(q, SeqCst);
+                        s.peers.clear();
+                        for (i, a) in ctx.inflight.iter().enumerate() {
+                            let o = a.load(SeqCst);
+                            if i != slot && o != u32::MAX {
+                                s.peers.push(o);
+                            }
+                        }
+                        q
+                    };
+                    this.insert_node(ctx, q, slot, &mut s);
                 }
             });
         }
+        stop.result()?;
         self.entry = ctx.entry.into_inner().unwrap();
+        Ok(())
     }
 
     #[inline(always)]
@@ -695,5 +839,120 @@ impl<S: Space> GraphView for Hnsw<S> {
             crate::search::prefetch_ptr(p);
             crate::search::prefetch_ptr(p.wrapping_add(64));
         }
+    }
+}
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+    use crate::search::GraphView;
+    use crate::space::L2F32;
+    use std::time::Instant;
+
+    fn random_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        (0..n * dim)
+            .map(|i| (splitmix64(seed ^ i as u64) >> 40) as f32 / (1u64 << 24) as f32)
+            .collect()
+    }
+
+    /// A build that would take several seconds stops within a few
+    /// milliseconds of its hook firing, on any number of threads, and the
+    /// hook only ever runs on the calling thread.
+    #[test]
+    fn build_stops_soon_after_the_hook_fires() {
+        let dim = 48;
+        let data = random_vectors(40_000, dim, 7);
+        for threads in [1, 2, 4] {
+            let params = Params { threads, ef_construction: 400, ..Params::default() };
+            let caller = std::thread::current().id();
+            let start = Instant::now();
+            let mut fired_at = None;
+            let mut polls = 0;
+            let r = Hnsw::<L2F32>::build_interruptible(&params, dim, &data, None, &mut || {
+                assert_eq!(std::thread::current().id(), caller, "the hook ran on a worker thread");
+                polls += 1;
+                if start.elapsed() >= Duration::from_millis(300) {
+                    fired_at.get_or_insert_with(Instant::now);
+                    true
+                } else {
+                    false
+                }
+            });
+            assert_eq!(r.err(), Some(Cancelled), "{threads} threads: the build finished before the hook fired");
+            let late = fired_at.expect("hook fired").elapsed();
+            assert!(late < Duration::from_millis(250), "{threads} threads: stopped {late:?} after the hook fired");
+            assert!(polls >= 2, "{threads} threads: hook polled {polls} times");
+        }
+    }
+
+    /// A hook that never fires changes nothing: a one-thread build is
+    /// deterministic, so the graphs are identical.
+    #[test]
+    fn a_silent_hook_builds_the_same_graph() {
+        let dim = 8;
+        let data = random_vectors(2000, dim, 3);
+        let params = Params { threads: 1, ..Params::default() };
+        let a = Hnsw::<L2F32>::build(&params, dim, &data, None);
+        let mut polls = 0;
+        let b = Hnsw::<L2F32>::build_interruptible(&params, dim, &data, None, &mut || {
+            polls += 1;
+            false
+        })
+        .unwrap();
+        assert!(polls > 2000 / POLL_EVERY as usize / 2);
+        assert_eq!(a.entry_point(), b.entry_point());
+        for id in 0..a.len() as u32 {
+            for l in 0..=a.node_level(id) {
+                assert_eq!(a.neighbour_ids(id, l), b.neighbour_ids(id, l));
+            }
+        }
+    }
+
+    /// A merge (repairs and insertions) stops as promptly as a build.
+    #[test]
+    fn merge_stops_soon_after_the_hook_fires() {
+        let dim = 48;
+        let base = random_vectors(3000, dim, 5);
+        let params = Params { threads: 2, ef_construction: 400, ..Params::default() };
+        let old = Hnsw::<L2F32>::build(&Params { threads: 2, ..Params::default() }, dim, &base, None);
+        for id in (0..3000).step_by(3) {
+            old.mark_deleted(id);
+        }
+        let extra = random_vectors(40_000, dim, 9);
+        let start = Instant::now();
+        let mut fired_at = None;
+        let r = crate::merge::merge_interruptible::<_, L2F32>(&old, &params, &extra, None, &mut || {
+            if start.elapsed() >= Duration::from_millis(300) {
+                fired_at.get_or_insert_with(Instant::now);
+                true
+            } else {
+                false
+            }
+        });
+        assert!(r.is_err(), "the merge finished before the hook fired");
+        let late = fired_at.expect("hook fired").elapsed();
+        assert!(late < Duration::from_millis(250), "stopped {late:?} after the hook fired");
+        // Fired before anything: cancelled at once.
+        let r = crate::merge::merge_interruptible::<_, L2F32>(&old, &params, &extra, None, &mut || true);
+        assert!(r.is_err());
+    }
+
+    /// A panic on a worker thread stops the other workers and reaches the
+    /// caller (where the access method turns it into an ERROR).
+    #[test]
+    fn a_worker_panic_reaches_the_caller() {
+        let mut hook = || false;
+        let mut stop = Stop::new(&mut hook);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stop.run_workers(2, |slot, flag| {
+                if slot == 0 {
+                    panic!("boom");
+                }
+                while !flag.load(SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        }));
+        assert!(r.is_err());
     }
 }

@@ -22,7 +22,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::graph::{random_level, Hnsw, Params};
+use crate::graph::{random_level, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
 use crate::search::{GraphView, Neighbour};
 use crate::space::Space;
 
@@ -66,7 +66,45 @@ where
     G: GraphView,
     S: Space<Elem = G::Elem>,
 {
+    match merge_with_map_interruptible(old, params, new_vectors, new_payloads, &mut || false) {
+        Ok(r) => r,
+        Err(Cancelled) => unreachable!("a merge without an interrupt hook is never cancelled"),
+    }
+}
+
+/// [`merge`] that can be stopped: `interrupt` runs on the calling thread
+/// only (which is also the only thread reading `old`), every few nodes while
+/// it reads `old` and every [`crate::graph::POLL_INTERVAL`] while worker
+/// threads repair lists and insert; once it returns true the merge stops
+/// within about one insertion per worker and returns `Err(Cancelled)`.
+pub fn merge_interruptible<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Result<Hnsw<S>, Cancelled>
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
+    merge_with_map_interruptible(old, params, new_vectors, new_payloads, interrupt).map(|r| r.0)
+}
+
+/// [`merge_with_map`] with an interrupt hook, see [`merge_interruptible`].
+pub fn merge_with_map_interruptible<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Result<(Hnsw<S>, Vec<u32>), Cancelled>
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
     params.check();
+    let mut stop = Stop::new(interrupt);
     let dim = old.vector_len();
     assert!(
         dim > 0 && new_vectors.len() % dim == 0,
@@ -82,6 +120,9 @@ where
     let mut levels = Vec::new();
     let mut survivors = Vec::new();
     for o in 0..n_old {
+        if o % POLL_EVERY == 0 && stop.requested() {
+            return Err(Cancelled);
+        }
         let live = old.with_node(o, |v, del| {
             if !del {
                 vectors.extend_from_slice(v);
@@ -127,9 +168,17 @@ where
     let mut second = Vec::new();
     for (new_id, &o) in survivors.iter().enumerate() {
         let new_id = new_id as u32;
+        if new_id % POLL_EVERY == 0 && stop.requested() {
+            return Err(Cancelled);
+        }
         for l in 0..=old.level(o) {
             old.neighbours(o, l, &mut buf);
-            let clean = buf.len() <= g.cap(l) && buf.iter().all(|&x| remap[x as usize] != GONE);
+            // A neighbour on layer l has a level of at least l (unless the old
+            // graph's pages are damaged: such links are dropped, as searches
+            // of the new graph index lists by level).
+            let reaches = |x: u32| g.levels[x as usize] >= l;
+            let clean = buf.len() <= g.cap(l)
+                && buf.iter().all(|&x| remap[x as usize] != GONE && reaches(remap[x as usize]));
             if clean {
                 g.write_list(new_id, l, buf.iter().map(|&x| remap[x as usize]));
                 continue;
@@ -178,7 +227,8 @@ where
             second.clear();
             cands.sort_unstable();
             cands.dedup();
-            cands.retain(|c| !kept.contains(c));
+            kept.retain(|&c| reaches(c));
+            cands.retain(|&c| !kept.contains(&c) && reaches(c));
             repairs.push(Repair {
                 node: new_id,
                 level: l,
@@ -191,10 +241,13 @@ where
     // Repairs in parallel: each writes its own (node, layer) list.
     let threads = params.threads().clamp(1, repairs.len().max(1));
     let next = AtomicUsize::new(0);
-    let work = |g: &Hnsw<S>| {
+    let work = |g: &Hnsw<S>, cancel: &mut dyn FnMut() -> bool| {
         let mut scored = Vec::new();
         let mut kept = Vec::new();
         loop {
+            if cancel() {
+                break;
+            }
             let i = next.fetch_add(1, Relaxed);
             let Some(r) = repairs.get(i) else { break };
             let base = g.vector(r.node);
@@ -216,19 +269,25 @@ where
         }
     };
     if threads == 1 {
-        work(&g);
+        let mut k = 0u32;
+        work(&g, &mut || {
+            k = k.wrapping_add(1);
+            k % POLL_EVERY == 0 && stop.requested()
+        });
     } else {
         let gr = &g;
-        std::thread::scope(|sc| {
-            for _ in 0..threads {
-                sc.spawn(|| work(gr));
-            }
-        });
+        stop.run_workers(threads, |_, flag| work(gr, &mut || flag.load(Relaxed)));
     }
+    stop.result()?;
 
     // 3. Entry point.
     let entry = match old.entry_point() {
-        Some((e, l)) if remap[e as usize] != GONE => Some((remap[e as usize], l)),
+        // The node's own level, not the one recorded with the entry point:
+        // they agree unless the old graph's pages are damaged.
+        Some((e, _)) if remap[e as usize] != GONE => {
+            let id = remap[e as usize];
+            Some((id, g.levels[id as usize]))
+        }
         _ => {
             let mut best: Option<(u32, u8)> = None;
             for i in 0..n_surv as u32 {
@@ -243,6 +302,6 @@ where
     g.entry = entry;
 
     // 4. Insert the new vectors.
-    g.insert_range(n_surv as u32, total as u32, entry, params.threads());
-    (g, remap)
+    g.insert_range(n_surv as u32, total as u32, entry, params.threads(), &mut stop)?;
+    Ok((g, remap))
 }

@@ -74,7 +74,7 @@
 
 use std::cell::RefCell;
 
-use crate::graph::Hnsw;
+use crate::graph::{Hnsw, MAX_LEVEL, MAX_M, MIN_M};
 use crate::search::GraphView;
 use crate::space::{cast_elems, Element, ElementKind, Metric, Space};
 
@@ -140,8 +140,20 @@ impl PageBuf {
 /// Read access to the pages of one segment (page numbers relative to its
 /// meta page). The access method implements this over the buffer manager:
 /// pin and share-lock the block, call `f` on its payload, release.
+///
+/// A [`PagedGraph`] checks everything it reads (counts, ids, levels, page
+/// numbers and offsets) before using it, so pages with garbage in them can
+/// never make it index out of bounds or loop; what fails a check goes to
+/// [`PageSource::corrupted`].
 pub trait PageSource {
     fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R;
+
+    /// Reports that the pages do not hold a valid segment; never returns.
+    /// The default panics; the access method raises its "index is
+    /// corrupted" error instead.
+    fn corrupted(&self, what: &str) -> ! {
+        panic!("corrupted segment: {what}")
+    }
 }
 
 impl PageSource for [PageBuf] {
@@ -158,6 +170,9 @@ impl<P: PageSource + ?Sized> PageSource for &P {
     fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
         (**self).with_page(page, f)
     }
+    fn corrupted(&self, what: &str) -> ! {
+        (**self).corrupted(what)
+    }
 }
 
 /// Errors reading a meta page.
@@ -167,11 +182,16 @@ pub enum PageFormatError {
     UnsupportedVersion(u16),
     WrongElement { stored: u8, expected: ElementKind },
     WrongMetric { stored: u8, expected: Metric },
+    /// The meta page's fields contradict each other or the format.
+    Inconsistent(String),
 }
 
 impl std::fmt::Display for PageFormatError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            PageFormatError::Inconsistent(what) => write!(f, "inconsistent segment meta page: {what}"),
+            other => write!(f, "{other:?}"),
+        }
     }
 }
 impl std::error::Error for PageFormatError {}
@@ -258,6 +278,64 @@ impl Layout {
             total_pages: rd_u32(meta, 60),
             seed: rd_u64(meta, 64),
         })
+    }
+
+    /// Checks that the fields agree with each other and with the format for
+    /// elements of `elem_size` bytes, exactly as [`write_pages`] lays a graph
+    /// out, so every page number and offset derived from them is in range.
+    pub fn validate(&self, elem_size: usize) -> Result<(), PageFormatError> {
+        let bad = |what: String| Err(PageFormatError::Inconsistent(what));
+        let m = self.m as usize;
+        if !(MIN_M..=MAX_M).contains(&m) || self.m0 as usize != 2 * m {
+            return bad(format!("m {} and m0 {}", self.m, self.m0));
+        }
+        if self.vector_len == 0 || self.vector_len > 65535 || elem_size == 0 {
+            return bad(format!("vector length {}", self.vector_len));
+        }
+        if self.ef_construction == 0 {
+            return bad("ef_construction 0".into());
+        }
+        let voff = self.vector_offset();
+        let vbytes = self.vector_bytes(elem_size);
+        let inline = voff + vbytes <= PAGE_PAYLOAD;
+        let record_size = if inline { align8(voff + vbytes) } else { voff };
+        let ov_per = if inline { 0 } else { vbytes.div_ceil(PAGE_PAYLOAD) } as u64;
+        if self.record_size as usize != record_size
+            || self.records_per_page as usize != PAGE_PAYLOAD / record_size
+            || self.overflow_pages_per_vector as u64 != ov_per
+        {
+            return bad(format!(
+                "record size {}, {} per page, {} overflow pages per vector",
+                self.record_size, self.records_per_page, self.overflow_pages_per_vector
+            ));
+        }
+        let n = self.node_count as u64;
+        let node_pages = n.div_ceil(self.records_per_page as u64);
+        let first_overflow = 1 + node_pages + self.upper_pages as u64;
+        if self.first_node_page != 1
+            || self.node_pages as u64 != node_pages
+            || self.first_upper_page as u64 != 1 + node_pages
+            || self.first_overflow_page as u64 != first_overflow
+            || self.total_pages as u64 != first_overflow + ov_per * n
+            || self.upper_pages as u64 > n
+        {
+            return bad(format!(
+                "page counts (nodes {}, node pages {} from {}, upper pages {} from {}, overflow from {}, total {})",
+                self.node_count,
+                self.node_pages,
+                self.first_node_page,
+                self.upper_pages,
+                self.first_upper_page,
+                self.first_overflow_page,
+                self.total_pages
+            ));
+        }
+        match self.entry {
+            None if n == 0 => {}
+            Some((id, level)) if (id as u64) < n && level <= MAX_LEVEL => {}
+            other => return bad(format!("entry point {other:?} of {n} nodes")),
+        }
+        Ok(())
     }
 
     fn write(&self, meta: &mut [u8]) {
@@ -497,6 +575,7 @@ impl<P: PageSource, S: Space> PagedGraph<P, S> {
     /// Reads the meta page and checks it matches space `S`.
     pub fn open(src: P) -> Result<Self, PageFormatError> {
         let layout = src.with_page(0, Layout::read)?;
+        layout.validate(S::Elem::SIZE)?;
         if layout.element != S::Elem::KIND {
             return Err(PageFormatError::WrongElement {
                 stored: layout.element as u8,
@@ -525,11 +604,55 @@ impl<P: PageSource, S: Space> PagedGraph<P, S> {
         &self.src
     }
 
+    /// Calls `f` on node `id`'s record after checking it: only known flag
+    /// bits, level and layer-0 count within bounds, reserved fields zero, and
+    /// an upper-layer block that lies inside an upper-layer page.
     fn with_record<R>(&self, id: u32, f: impl FnOnce(&[u8]) -> R) -> R {
-        assert!(id < self.layout.node_count, "node id out of range");
-        let (page, off) = self.layout.node_location(id);
-        let rs = self.layout.record_size as usize;
-        self.src.with_page(page, |b| f(&b[off..off + rs]))
+        let lay = &self.layout;
+        if id >= lay.node_count {
+            self.src.corrupted(&format!("node id {id} out of range ({} nodes)", lay.node_count));
+        }
+        let (page, off) = lay.node_location(id);
+        let rs = lay.record_size as usize;
+        let checked = self.src.with_page(page, |b| {
+            let r = &b[off..off + rs];
+            let level = r[1];
+            let upper_page = rd_u32(r, 8);
+            let upper_off = rd_u16(r, 4) as usize;
+            let upper_ok = if level == 0 {
+                upper_page == 0 && upper_off == 0
+            } else {
+                upper_page >= lay.first_upper_page
+                    && upper_page - lay.first_upper_page < lay.upper_pages
+                    && upper_off + level as usize * (lay.m as usize + 1) * 4 <= PAGE_PAYLOAD
+            };
+            let ok = r[0] & !FLAG_DELETED == 0
+                && level <= MAX_LEVEL
+                && rd_u16(r, 2) <= lay.m0
+                && rd_u16(r, 6) == 0
+                && rd_u32(r, 12) == 0
+                && upper_ok;
+            if ok {
+                Ok(f(r))
+            } else {
+                Err(level)
+            }
+        });
+        match checked {
+            Ok(r) => r,
+            Err(level) => self.src.corrupted(&format!(
+                "record of node {id} (page {page}, offset {off}, level {level}) is not a valid node record"
+            )),
+        }
+    }
+
+    fn check_ids(&self, id: u32, level: u8, ids: &[u32]) {
+        if let Some(bad) = ids.iter().find(|&&x| x >= self.layout.node_count) {
+            self.src.corrupted(&format!(
+                "node {id} links to node {bad} on layer {level}, of {} nodes",
+                self.layout.node_count
+            ));
+        }
     }
 
     fn decode_into(bytes: &[u8], out: &mut Vec<S::Elem>) {
@@ -559,6 +682,7 @@ impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
                 let n = rd_u16(r, 2) as usize;
                 out.extend((0..n).map(|j| rd_u32(r, REC_HEADER + 4 * j)));
             });
+            self.check_ids(id, level, out);
             return;
         }
         let (lvl, page, off) =
@@ -566,11 +690,21 @@ impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
         if level > lvl {
             return;
         }
-        let base = off + (level as usize - 1) * (self.layout.m as usize + 1) * 4;
-        self.src.with_page(page, |b| {
-            let n = (rd_u32(b, base) as usize).min(self.layout.m as usize);
+        // In bounds: with_record checked the block lies inside its page.
+        let m = self.layout.m as usize;
+        let base = off + (level as usize - 1) * (m + 1) * 4;
+        let fits = self.src.with_page(page, |b| {
+            let n = rd_u32(b, base) as usize;
+            if n > m {
+                return false;
+            }
             out.extend((0..n).map(|j| rd_u32(b, base + 4 + 4 * j)));
+            true
         });
+        if !fits {
+            self.src.corrupted(&format!("node {id} has more than {m} links on layer {level}"));
+        }
+        self.check_ids(id, level, out);
     }
     fn with_node<R>(&self, id: u32, f: impl FnOnce(&[S::Elem], bool) -> R) -> R {
         let vb = self.layout.vector_bytes(S::Elem::SIZE);
@@ -620,5 +754,96 @@ impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
     }
     fn payload(&self, id: u32) -> u64 {
         self.with_record(id, |r| rd_u64(r, 16))
+    }
+}
+
+#[cfg(test)]
+mod corruption_tests {
+    use super::*;
+    use crate::graph::Params;
+    use crate::space::L2F32;
+    use crate::stream::StreamingSearch;
+
+    fn rng(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Everything a scan or a merge does with a segment: open, stream every
+    /// node, merge.
+    fn exercise(pages: &[PageBuf], dim: usize) -> Result<usize, PageFormatError> {
+        let g = PagedGraph::<_, L2F32>::open(pages)?;
+        let q = vec![0.5f32; dim];
+        let n = StreamingSearch::<_, L2F32>::new(&g, &q, 16).count();
+        let params = Params { threads: 2, ..Params::default() };
+        let merged = crate::merge::merge::<_, L2F32>(&g, &params, &q, None);
+        Ok(n + merged.len())
+    }
+
+    fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+    }
+
+    /// Random garbage in any page of a segment (meta, node, upper-layer or
+    /// overflow pages; single bytes, words or whole pages) is either
+    /// harmless (vector data) or reported through `PageSource::corrupted`
+    /// or as a `PageFormatError`; it never indexes out of bounds, overflows
+    /// or loops.
+    #[test]
+    fn garbage_pages_are_reported_never_crash() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut failures = Vec::new();
+        let mut seed = 42u64;
+        for (dim, n) in [(8usize, 600usize), (3000, 40)] {
+            let data: Vec<f32> = (0..n * dim).map(|i| (i * 7919 % 1000) as f32 / 100.0).collect();
+            let g = Hnsw::<L2F32>::build(&Params { m: 4, threads: 1, ..Params::default() }, dim, &data, None);
+            let clean = to_pages(&g);
+            assert!(exercise(&clean, dim).is_ok());
+            let mut outcomes = [0usize; 3]; // fine, reported, format error
+            for round in 0..400 {
+                let mut pages = clean.clone();
+                let p = (rng(&mut seed) % pages.len() as u64) as usize;
+                let b = pages[p].bytes_mut();
+                match round % 4 {
+                    0 => b.iter_mut().for_each(|x| *x = rng(&mut seed) as u8),
+                    1 => b.fill(0),
+                    2 => {
+                        let o = (rng(&mut seed) as usize % (PAGE_PAYLOAD / 4)) * 4;
+                        b[o..o + 4].copy_from_slice(&(rng(&mut seed) as u32).to_ne_bytes());
+                    }
+                    _ => {
+                        let o = rng(&mut seed) as usize % 128;
+                        b[o] = rng(&mut seed) as u8;
+                    }
+                }
+                match quietly(|| exercise(&pages, dim)) {
+                    Ok(Ok(_)) => outcomes[0] += 1,
+                    Ok(Err(_)) => outcomes[2] += 1,
+                    Err(e) => {
+                        let msg = e
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        if !msg.starts_with("corrupted segment") {
+                            failures.push(format!("dim {dim}, round {round}, page {p}: garbage caused {msg:?}"));
+                        }
+                        outcomes[1] += 1;
+                    }
+                }
+            }
+            // Most pages of the 3000-d segment hold vector data, where any
+            // bytes are valid floats.
+            let expected = if dim == 8 { outcomes[1] > 50 && outcomes[2] > 10 } else { outcomes[1] + outcomes[2] > 0 };
+            if !expected {
+                failures.push(format!("dim {dim}: outcomes {outcomes:?}"));
+            }
+        }
+        std::panic::set_hook(prev);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

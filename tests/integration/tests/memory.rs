@@ -1,0 +1,106 @@
+//! Memory stays flat: 100,000 index scans (sealed and writing segments) in
+//! one backend, through a prepared statement, grow neither its PostgreSQL
+//! memory contexts nor its resident set by more than a small bound after a
+//! warm-up; and CREATE INDEX splits its work into segments that fit
+//! maintenance_work_mem.
+
+use postgres::Client;
+use strata_integration::Server;
+
+fn vector_of(id: i64) -> String {
+    strata_integration::test_vector(id, 16)
+}
+
+/// (PostgreSQL memory contexts in bytes, VmRSS in bytes) of backend `pid`,
+/// seen from its own connection `c`.
+fn memory(c: &mut Client, pid: i32) -> (i64, i64) {
+    let contexts: i64 = c
+        .query_one("SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts", &[])
+        .unwrap()
+        .get(0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read the backend's /proc status");
+    let kb: i64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    (contexts, kb * 1024)
+}
+
+/// Runs `count` executions of the prepared statement `near`, 1000 per round trip.
+fn run_scans(c: &mut Client, from: i64, count: i64) {
+    let mut i = from;
+    while i < from + count {
+        let batch: String = (i..i + 1000).map(|j| format!("EXECUTE near({});", j % 2100)).collect();
+        c.batch_execute(&batch).unwrap();
+        i += 1000;
+    }
+}
+
+#[test]
+fn scans_keep_backend_memory_flat() {
+    let server = Server::from_env();
+    let mut c = server.fresh_database("it_memory");
+    c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, emb vector(16))").unwrap();
+    let values: Vec<String> = (0..2000).map(|id| format!("({id}, '{}')", vector_of(id))).collect();
+    c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+    c.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)").unwrap();
+    // Some rows in the writing segment too, so both parts are scanned.
+    let values: Vec<String> = (2000..2100).map(|id| format!("({id}, '{}')", vector_of(id))).collect();
+    c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+    c.batch_execute(
+        // A narrow search keeps the 100,000 scans quick; what is measured is
+        // the scans' setup and teardown, not their width.
+        "SET enable_seqscan = off; SET strata.ef_search = 10;
+         PREPARE near(bigint) AS SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = $1) LIMIT 5;",
+    )
+    .unwrap();
+    let plan: Vec<String> = c.query("EXPLAIN (COSTS OFF) EXECUTE near(1)", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert!(plan.iter().any(|l| l.contains("Index Scan using items_emb")), "plan: {plan:?}");
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+
+    run_scans(&mut c, 0, 10_000); // warm-up: caches, plan, allocator pools
+    let before = memory(&mut c, pid);
+    let t0 = std::time::Instant::now();
+    run_scans(&mut c, 10_000, 100_000);
+    let took = t0.elapsed();
+    let after = memory(&mut c, pid);
+    let grew = (after.0 - before.0, after.1 - before.1);
+    eprintln!(
+        "100,000 scans in {took:?}: memory contexts {} -> {} bytes, VmRSS {} -> {} bytes",
+        before.0, after.0, before.1, after.1
+    );
+    const BOUND: i64 = 2 << 20;
+    assert!(grew.0 < BOUND, "memory contexts grew by {} bytes over 100,000 scans", grew.0);
+    assert!(grew.1 < BOUND, "VmRSS grew by {} bytes over 100,000 scans", grew.1);
+}
+
+#[test]
+fn build_splits_segments_by_maintenance_work_mem() {
+    let server = Server::from_env();
+    let mut c = server.fresh_database("it_memory_build");
+    c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, emb vector(16))").unwrap();
+    let values: Vec<String> = (0..20_000).map(|id| format!("({id}, '{}')", vector_of(id))).collect();
+    for chunk in values.chunks(5000) {
+        c.batch_execute(&format!("INSERT INTO items VALUES {}", chunk.join(","))).unwrap();
+    }
+    // 1 MB at 264 bytes per 16-d vector with m = 16 (vector, TID, links): 3,971 per segment.
+    c.batch_execute("SET maintenance_work_mem = '1MB'; CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)")
+        .unwrap();
+    let sealed: Vec<i64> = c
+        .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
+        .unwrap()
+        .get(0);
+    assert!(sealed.len() >= 5, "segments {sealed:?}");
+    assert!(sealed.iter().all(|&n| n <= 3971), "segments {sealed:?}");
+    assert_eq!(sealed.iter().sum::<i64>(), 20_000);
+    c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off").unwrap();
+    for id in (0..20_000).step_by(997) {
+        let found: i64 = c
+            .query_one(&format!("SELECT id FROM items ORDER BY emb <-> '{}' LIMIT 1", vector_of(id)), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(found, id);
+    }
+}
