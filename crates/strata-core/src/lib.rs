@@ -7,5 +7,6 @@ pub mod distance;
 pub mod error;
 pub mod options;
 pub mod vector;
+pub mod wire;
 
 pub use error::StrataError;
