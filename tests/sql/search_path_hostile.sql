@@ -7,7 +7,7 @@ CREATE EXTENSION strata;
 CREATE ROLE sp_user;
 CREATE SCHEMA evil AUTHORIZATION sp_user;
 CREATE SEQUENCE public.evil_hits;
-GRANT USAGE ON SEQUENCE public.evil_hits TO PUBLIC;
+GRANT USAGE, UPDATE ON SEQUENCE public.evil_hits TO PUBLIC;
 -- Reports an error as 'SQLSTATE: message' (operators qualified: it runs under the hostile path).
 CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE q; RETURN 'ok';
@@ -122,7 +122,7 @@ CREATE DOMAIN evil.vector AS text CHECK (evil.hit('evil.vector domain'));
 CREATE DOMAIN evil.regclass AS text CHECK (evil.hit('evil.regclass domain'));
 CREATE TEMP VIEW pg_class AS SELECT * FROM pg_catalog.pg_class WHERE evil.hit('pg_temp.pg_class');
 CREATE TEMP VIEW pg_index AS SELECT * FROM pg_catalog.pg_index WHERE evil.hit('pg_temp.pg_index');
-CREATE TEMP VIEW pg_attribute AS SELECT * FROM pg_catalog.pg_attribute WHERE evil.hit('pg_temp.pg_attribute');
+CREATE TEMP VIEW pg_attribute AS SELECT attrelid, attname, atttypid, attnum, attisdropped, atttypmod, attcollation, attnotnull FROM pg_catalog.pg_attribute WHERE evil.hit('pg_temp.pg_attribute');
 CREATE TEMP VIEW pg_type AS SELECT * FROM pg_catalog.pg_type WHERE evil.hit('pg_temp.pg_type');
 CREATE TEMP VIEW pg_trigger AS SELECT * FROM pg_catalog.pg_trigger WHERE evil.hit('pg_temp.pg_trigger');
 CREATE TEMP VIEW indexes_catalog AS SELECT * FROM strata.indexes_catalog WHERE evil.hit('pg_temp.indexes_catalog');
