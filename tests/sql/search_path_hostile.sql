@@ -4,6 +4,8 @@ CREATE EXTENSION strata;
 -- puts pg_temp and a schema of look-alike functions, operators, aggregates and types ahead of
 -- pg_catalog (and of the extension's schema). Each look-alike records that it was called (in a
 -- sequence, which survives a caught error), warns and raises; the sequence must stay unused.
+-- Counts calls of PL/pgSQL functions, to check below that this file ran all of strata's.
+SET track_functions = 'pl';
 CREATE ROLE sp_user;
 CREATE SCHEMA evil AUTHORIZATION sp_user;
 CREATE SEQUENCE public.evil_hits;
@@ -211,6 +213,17 @@ RESET search_path;
 
 -- None of the look-alikes ran.
 SELECT is_called AS hostile_object_called FROM public.evil_hits;
+-- And every PL/pgSQL function of the extension did (SQL-language ones are inlined, so not
+-- counted: the array operators and casts above call each of them; calls ending in an error are
+-- not counted either, so strata._raise, which always raises, is left out: bad_column ran it).
+SELECT pg_stat_force_next_flush() IS NOT NULL AS stats_flushed_when_idle;
+SELECT p.oid::regprocedure AS plpgsql_function_not_called
+  FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_language l ON l.oid = p.prolang
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'strata') AND l.lanname = 'plpgsql'
+   AND NOT EXISTS (SELECT FROM pg_stat_user_functions f WHERE f.funcid = p.oid AND f.calls > 0)
+   AND p.oid <> 'strata._raise(text, text, text, text)'::regprocedure
+ ORDER BY p.oid::regprocedure::text;
 
 -- ====================================================================== catalog checks
 -- Functions of the extension that run with the owner's rights, and their settings: each must
