@@ -120,7 +120,23 @@ comparisons!(fcinfo, compare_bits: strata_bvector_cmp strata_bvector_lt strata_b
 
 // ---------------------------------------------------------------- binary I/O
 // Wire format and its validation: strata_core::wire (pgrx-free, fuzzed). The
-// receive functions add the column typmod check.
+// receive functions add the column typmod check. The helpers below keep their
+// old signatures for receive/send functions of further types.
+
+#[allow(dead_code)]
+fn recv_header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> usize) -> usize {
+    wire::check_header(type_name, bytes, elem_bytes).or_raise()
+}
+
+#[allow(dead_code)]
+fn check_finite(type_name: &'static str, v: f32) {
+    wire::check_finite(type_name, v).or_raise()
+}
+
+#[allow(dead_code)]
+fn send_header(dims: usize, capacity: usize) -> Vec<u8> {
+    wire::encode_header(dims, capacity)
+}
 
 pg_v1! {
     // ------------------------------------------------------------ vector

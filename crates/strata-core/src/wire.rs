@@ -12,8 +12,9 @@ use crate::error::StrataError;
 use crate::vector::{check_dims, words_for_bits};
 use half::f16;
 
-/// Reads and checks the header against the total length; returns the dimensions.
-fn header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> usize) -> Result<usize, StrataError> {
+/// Reads and checks the header against the total length (`elem_bytes(dims)`
+/// payload bytes); returns the dimensions.
+pub fn check_header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> usize) -> Result<usize, StrataError> {
     let bad = |reason: String| StrataError::InvalidBinary { type_name, reason };
     if bytes.len() < 4 {
         return Err(bad(format!("{} bytes is too short for the header", bytes.len())));
@@ -27,7 +28,7 @@ fn header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> u
     Ok(dims)
 }
 
-fn check_finite(type_name: &'static str, v: f32) -> Result<(), StrataError> {
+pub fn check_finite(type_name: &'static str, v: f32) -> Result<(), StrataError> {
     if v.is_finite() {
         Ok(())
     } else {
@@ -36,7 +37,7 @@ fn check_finite(type_name: &'static str, v: f32) -> Result<(), StrataError> {
 }
 
 /// The header of an encoded value, with room for `capacity` payload bytes.
-fn encode_header(dims: usize, capacity: usize) -> Vec<u8> {
+pub fn encode_header(dims: usize, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + capacity);
     out.extend_from_slice(&(dims as u16).to_be_bytes());
     out.extend_from_slice(&[0, 0]);
@@ -45,7 +46,7 @@ fn encode_header(dims: usize, capacity: usize) -> Vec<u8> {
 
 /// Decodes a `vector` (f32) value.
 pub fn decode_f32(type_name: &'static str, bytes: &[u8]) -> Result<Vec<f32>, StrataError> {
-    header(type_name, bytes, |d| d * 4)?;
+    check_header(type_name, bytes, |d| d * 4)?;
     let v: Vec<f32> = bytes[4..]
         .chunks_exact(4)
         .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
@@ -56,7 +57,7 @@ pub fn decode_f32(type_name: &'static str, bytes: &[u8]) -> Result<Vec<f32>, Str
 
 /// Decodes a `vecf16` value.
 pub fn decode_f16(type_name: &'static str, bytes: &[u8]) -> Result<Vec<f16>, StrataError> {
-    header(type_name, bytes, |d| d * 2)?;
+    check_header(type_name, bytes, |d| d * 2)?;
     let v: Vec<f16> = bytes[4..]
         .chunks_exact(2)
         .map(|c| f16::from_bits(u16::from_be_bytes([c[0], c[1]])))
@@ -68,7 +69,7 @@ pub fn decode_f16(type_name: &'static str, bytes: &[u8]) -> Result<Vec<f16>, Str
 /// Decodes a `bvector` value into its dimensions and packed words (the
 /// layout of `vector::pack_bits`: little-endian bits in u64 words).
 pub fn decode_bits(type_name: &'static str, bytes: &[u8]) -> Result<(usize, Vec<u64>), StrataError> {
-    let dims = header(type_name, bytes, |d| d.div_ceil(8))?;
+    let dims = check_header(type_name, bytes, |d| d.div_ceil(8))?;
     let mut words = vec![0u64; words_for_bits(dims)];
     for (i, byte) in bytes[4..].iter().enumerate() {
         words[i / 8] |= (*byte as u64) << (8 * (i % 8));
