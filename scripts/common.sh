@@ -75,6 +75,20 @@ install_extension() {
         *) args+=(--profile "$STRATA_PROFILE") ;;
     esac
     (cd "$ROOT" && cargo pgrx install "${args[@]}")
+    # cargo pgrx install generates the current version's install script and copies the
+    # upgrade scripts sql/strata--A--B.sql, but not the full install scripts of earlier
+    # versions (sql/strata--0.1.0.sql), which CREATE EXTENSION strata VERSION '0.1.0' and
+    # upgrade tests need. The current version's script is always pgrx's.
+    local extdir current f
+    extdir="$("$PG_CONFIG" --sharedir)/extension"
+    current="$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n 1)"
+    for f in "$ROOT"/sql/strata--*.sql; do
+        [ -e "$f" ] || continue
+        case "$(basename "$f")" in
+            strata--*--*.sql | "strata--$current.sql") ;;
+            *) install -m 644 "$f" "$extdir/" ;;
+        esac
+    done
 }
 
 # Directory for cluster files. It must be reachable by the postgres OS user:

@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 use std::ffi::CStr;
 use strata_core::distance;
 use strata_core::vector::{self as core_vec, MAX_DIMS};
+use strata_core::wire;
 use strata_core::StrataError;
 
 const VECTOR: &str = "vector";
@@ -119,35 +120,22 @@ comparisons!(fcinfo, compare_bits: strata_bvector_cmp strata_bvector_lt strata_b
     strata_bvector_ne strata_bvector_ge strata_bvector_gt);
 
 // ---------------------------------------------------------------- binary I/O
-// Wire format (network byte order): u16 dims, u16 reserved (0), then the
-// elements: f32 or f16 bit patterns big-endian, or for bvector ceil(dims/8)
-// bytes with dimension i in bit (i % 8) of byte i / 8.
+// Wire format and its validation: strata_core::wire (pgrx-free, fuzzed). The
+// receive functions add the column typmod check. The helpers below keep their
+// old signatures for receive/send functions of further types.
 
+#[allow(dead_code)]
 fn recv_header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> usize) -> usize {
-    let bad = |reason: String| raise(StrataError::InvalidBinary { type_name, reason });
-    if bytes.len() < 4 {
-        bad(format!("{} bytes is too short for the header", bytes.len()));
-    }
-    let dims = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
-    core_vec::check_dims(type_name, dims).or_raise();
-    let expected = 4 + elem_bytes(dims);
-    if bytes.len() != expected {
-        bad(format!("expected {expected} bytes for {dims} dimensions, got {}", bytes.len()));
-    }
-    dims
+    wire::check_header(type_name, bytes, elem_bytes).or_raise()
 }
 
+#[allow(dead_code)]
 pub(crate) fn check_finite(type_name: &'static str, v: f32) {
-    if !v.is_finite() {
-        raise(StrataError::NotFinite { type_name });
-    }
+    wire::check_finite(type_name, v).or_raise()
 }
 
 pub(crate) fn send_header(dims: usize, capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + capacity);
-    out.extend_from_slice(&(dims as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out
+    wire::encode_header(dims, capacity)
 }
 
 pg_v1! {
@@ -169,20 +157,13 @@ pg_v1! {
     fn strata_vector_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
-        let dims = recv_header(VECTOR, bytes, |d| d * 4);
-        let v: Vec<f32> = bytes[4..]
-            .chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        v.iter().for_each(|x| check_finite(VECTOR, *x));
-        core_vec::check_typmod(typmod, dims).or_raise();
+        let v = wire::decode_f32(VECTOR, bytes).or_raise();
+        core_vec::check_typmod(typmod, v.len()).or_raise();
         f32_datum(&v)
     }
     fn strata_vector_send(fcinfo) {
         let v = unsafe { arg_vec(fcinfo, 0) };
-        let mut out = send_header(v.dims, v.dims * 4);
-        v.f32s().iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes()));
-        bytea_datum(&out)
+        bytea_datum(&wire::encode_f32(&v.f32s()))
     }
     fn strata_vector_l2(fcinfo) {
         let (a, b) = pair(fcinfo);
@@ -301,20 +282,13 @@ pg_v1! {
     fn strata_vecf16_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
-        let dims = recv_header(VECF16, bytes, |d| d * 2);
-        let v: Vec<f16> = bytes[4..]
-            .chunks_exact(2)
-            .map(|c| f16::from_bits(u16::from_be_bytes([c[0], c[1]])))
-            .collect();
-        v.iter().for_each(|x| check_finite(VECF16, x.to_f32()));
-        core_vec::check_typmod(typmod, dims).or_raise();
+        let v = wire::decode_f16(VECF16, bytes).or_raise();
+        core_vec::check_typmod(typmod, v.len()).or_raise();
         f16_datum(&v)
     }
     fn strata_vecf16_send(fcinfo) {
         let v = unsafe { arg_vec(fcinfo, 0) };
-        let mut out = send_header(v.dims, v.dims * 2);
-        v.f16s().iter().for_each(|x| out.extend_from_slice(&x.to_bits().to_be_bytes()));
-        bytea_datum(&out)
+        bytea_datum(&wire::encode_f16(&v.f16s()))
     }
     fn strata_vecf16_l2(fcinfo) {
         let (a, b) = pair(fcinfo);
@@ -366,23 +340,13 @@ pg_v1! {
     fn strata_bvector_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
-        let dims = recv_header(BVECTOR, bytes, |d| d.div_ceil(8));
-        let mut words = vec![0u64; core_vec::words_for_bits(dims)];
-        for (i, byte) in bytes[4..].iter().enumerate() {
-            words[i / 8] |= (*byte as u64) << (8 * (i % 8));
-        }
-        if dims % 64 != 0 && words[words.len() - 1] >> (dims % 64) != 0 {
-            raise(StrataError::InvalidBinary { type_name: BVECTOR, reason: "bits set past the last dimension".into() });
-        }
+        let (dims, words) = wire::decode_bits(BVECTOR, bytes).or_raise();
         core_vec::check_typmod(typmod, dims).or_raise();
         bits_datum(dims, &words)
     }
     fn strata_bvector_send(fcinfo) {
         let v = unsafe { arg_vec(fcinfo, 0) };
-        let n = v.dims.div_ceil(8);
-        let mut out = send_header(v.dims, n);
-        out.extend(v.words().iter().flat_map(|w| w.to_le_bytes()).take(n));
-        bytea_datum(&out)
+        bytea_datum(&wire::encode_bits(v.dims, &v.words()))
     }
     fn strata_bvector_hamming(fcinfo) {
         let (a, b) = pair(fcinfo);

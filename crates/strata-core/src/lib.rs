@@ -9,5 +9,6 @@ pub mod int8;
 pub mod options;
 pub mod sparse;
 pub mod vector;
+pub mod wire;
 
 pub use error::StrataError;

@@ -1,0 +1,17 @@
+//! `vector_in`: any input is parsed or rejected with an error, never a panic; what parses
+//! prints and parses back to the same bits.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use strata_core::vector::{format_text, parse_text};
+
+fuzz_target!(|data: &[u8]| {
+    // As strata_vector_in: input that is not UTF-8 is malformed.
+    let input = std::str::from_utf8(data).unwrap_or("\u{FFFD}");
+    if let Ok(v) = parse_text::<f32>(input, "vector") {
+        assert!(!v.is_empty() && v.len() <= strata_core::vector::MAX_DIMS);
+        assert!(v.iter().all(|x| x.is_finite()));
+        let text = format_text(v.iter().copied());
+        let back = parse_text::<f32>(&text, "vector").expect("output parses");
+        assert!(v.iter().zip(&back).all(|(a, b)| a.to_bits() == b.to_bits()) && v.len() == back.len());
+    }
+});

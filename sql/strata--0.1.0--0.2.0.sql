@@ -1,0 +1,8 @@
+-- strata 0.1.0 -> 0.2.0 (ALTER EXTENSION strata UPDATE).
+-- Holds every SQL difference between the 0.1.0 install script (sql/strata--0.1.0.sql) and the
+-- 0.2.0 one that cargo pgrx generates from sql/types.sql, sql/am.sql, sql/byov.sql and the
+-- #[pg_extern] functions. tests/integration/tests/upgrade.rs compares the catalog after this
+-- update with a fresh CREATE EXTENSION and lists any object missing or different here.
+--
+-- 0.2.0 changes no SQL object of 0.1.0: the new strata.so keeps every C symbol 0.1.0 declares
+-- (the binary receive functions now validate through strata_core::wire, same messages).
