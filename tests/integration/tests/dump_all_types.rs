@@ -18,6 +18,8 @@ const TYPES: &[(&str, &str, &[(&str, &str)])] = &[
         "binarize({v})",
         &[("bvector_l2_ops", "<->"), ("bvector_dot_ops", "<#>"), ("bvector_cos_ops", "<=>"), ("bvector_jaccard_ops", "<~>")],
     ),
+    ("svector", "{v}::svector", &[("svector_l2_ops", "<->"), ("svector_dot_ops", "<#>"), ("svector_cos_ops", "<=>")]),
+    ("veci8", "{v}::veci8", &[("veci8_l2_ops", "<->"), ("veci8_dot_ops", "<#>"), ("veci8_cos_ops", "<=>")]),
 ];
 
 const DIMS: u64 = 16;
