@@ -90,8 +90,19 @@ def main():
     for label, sql in runs:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, VERBOSE) " + sql.replace("%s", "'" + qtext[0] + "'"))
         res["explain"][label] = [r[0] for r in cur.fetchall()]
-    # Whether the shortlist inside the function uses the bvector index.
+    # The plan inside the SQL function (is the shortlist an index scan on
+    # bemb?), from auto_explain's nested-statement log sent to this client.
+    notes = []
+    conn.add_notice_handler(lambda d: notes.append(d.message_primary))
     cur.execute("LOAD 'auto_explain'")
+    cur.execute("SET auto_explain.log_min_duration = 0")
+    cur.execute("SET auto_explain.log_nested_statements = on")
+    cur.execute("SET client_min_messages = log")
+    cur.execute("/* plan */ SELECT id FROM match_documents_adaptive(%s::vector, 10, 2)", (qtext[0],))
+    cur.fetchall()
+    cur.execute("RESET client_min_messages")
+    cur.execute("SET auto_explain.log_min_duration = -1")
+    res["explain_inside_function"] = [ln[:200] for n in notes for ln in n.splitlines()]
     res["results"] = []
     for label, sql in runs:
         for ef in efs:
