@@ -2,7 +2,13 @@
 -- Holds every SQL difference between the 0.1.0 install script (sql/strata--0.1.0.sql) and the
 -- 0.2.0 one that cargo pgrx generates from sql/types.sql, sql/am.sql, sql/byov.sql and the
 -- #[pg_extern] functions. tests/integration/tests/upgrade.rs compares the catalog after this
--- update with a fresh CREATE EXTENSION and lists any object missing or different here.
+-- update with a fresh CREATE EXTENSION and lists every object missing or different here.
+--
+-- Adding SQL to 0.2.0 (new types, operators, opclasses, functions): append the same statements
+-- here, in dependency order, with @extschema@ as in the source files; changed functions as
+-- CREATE OR REPLACE (or DROP and CREATE when the signature or return type changes), new
+-- configuration tables with their pg_extension_config_dump call. 0.2.0 is unreleased until
+-- tagged, so this file may still change; after a release, changes go into a new A--B script.
 --
 -- 0.2.0 changes no SQL object of 0.1.0: the new strata.so keeps every C symbol 0.1.0 declares
 -- (the binary receive functions now validate through strata_core::wire, same messages).

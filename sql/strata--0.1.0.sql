@@ -1,4 +1,5 @@
--- strata 0.1.0, the first release (git 9e8b7a5): the install script cargo pgrx generated for it.
+-- strata 0.1.0, the first release (git 9e8b7a5): the install script cargo pgrx generated for it
+-- (below these header lines, byte for byte what `cargo pgrx schema` gives on `git archive 9e8b7a5`).
 -- Kept for CREATE EXTENSION strata VERSION '0.1.0' and the update path to later versions
 -- (tests/integration/tests/upgrade.rs). Never edit it: change later versions through upgrade scripts.
 /* <begin connected objects> */

@@ -29,13 +29,15 @@ fn numeric_text(bytes: &[u8]) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // Elements are separated by 0xff bytes; a leading byte repeats the array to reach large sizes.
+    // Elements are separated by 0xff bytes. A leading byte with its high bit set repeats the
+    // elements up to 129 033 times, to reach and pass the 65535-dimension limit; most inputs
+    // stay small so the fuzzer keeps its pace.
     let Some((&repeat, rest)) = data.split_first() else { return };
     let elements: Vec<String> = rest.split(|b| *b == 0xff).filter(|e| e.len() >= 2).map(numeric_text).collect();
     if elements.is_empty() {
         return;
     }
-    let times = 1 + (repeat as usize).pow(2);
+    let times = if repeat & 0x80 != 0 { 1 + ((repeat & 0x7f) as usize).pow(2) * 8 } else { 1 };
     let mut text = String::from("[");
     for i in 0..times {
         for (j, e) in elements.iter().enumerate() {

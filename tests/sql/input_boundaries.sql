@@ -50,10 +50,12 @@ DECLARE
     file bytea := '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
                || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea;
     lo oid := lo_from_bytea(0, file);
+    -- one file per cluster: test clusters of other checkouts may run at the same time
+    path text := format('/tmp/strata_boundaries_%s.bin', current_setting('port'));
 BEGIN
-    PERFORM lo_export(lo, '/tmp/strata_boundaries.bin');
+    PERFORM lo_export(lo, path);
     PERFORM lo_unlink(lo);
-    RETURN try(format('COPY %I FROM %L WITH (FORMAT binary)', tbl, '/tmp/strata_boundaries.bin'));
+    RETURN try(format('COPY %I FROM %L WITH (FORMAT binary)', tbl, path));
 END $$;
 CREATE TABLE v (v vector);
 CREATE TABLE h (h vecf16);
