@@ -94,6 +94,10 @@ pub fn validate(bytes: &[u8]) -> Result<(), String> {
     if !v.scale.is_finite() || v.scale < 0.0 {
         return Err(format!("scale {} is not a finite non-negative number", v.scale));
     }
+    // Every code times the scale must be a finite f32 (what quantize produces).
+    if v.scale > f32::MAX / 127.0 {
+        return Err(format!("scale {:e} is too large", v.scale));
+    }
     if v.codes.contains(&i8::MIN) {
         return Err("code -128 is outside -127..127".into());
     }
@@ -206,7 +210,8 @@ pub fn dot_codes(a: &[i8], b: &[i8]) -> i32 {
 
 #[inline]
 pub fn dot(a: I8Ref<'_>, b: I8Ref<'_>) -> f32 {
-    a.scale * b.scale * dot_codes(a.codes, b.codes) as f32
+    // In f64: the product of two large scales overflows f32, and inf * 0 is NaN.
+    (a.scale as f64 * b.scale as f64 * dot_codes(a.codes, b.codes) as f64) as f32
 }
 
 #[inline]
@@ -309,5 +314,21 @@ mod tests {
         e[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(validate(&e).is_err());
         assert!(validate(&[0u8; 3]).is_err());
+        let mut e = encode_f32(&[1.0, 0.0]);
+        e[0..4].copy_from_slice(&(f32::MAX / 100.0).to_le_bytes());
+        assert!(validate(&e).unwrap_err().contains("too large"));
+    }
+
+    /// Found by the veci8_codes fuzz target: two large scales made the
+    /// dot product inf * 0 = NaN.
+    #[test]
+    fn large_scales_give_no_nan() {
+        let a = encode_f32(&[3e38, 0.0]);
+        let b = encode_f32(&[0.0, 3e38]);
+        let (x, y) = (I8Ref::new(&a), I8Ref::new(&b));
+        assert_eq!(dot(x, y), 0.0);
+        assert!(!l2(x, y).is_nan() && !cosine(x, y).is_nan());
+        let c = encode_f32(&[3e38, 3e38]);
+        assert!(dot(I8Ref::new(&c), I8Ref::new(&c)).is_infinite());
     }
 }
