@@ -33,6 +33,10 @@ def e2e(r):
           f"({' / '.join(f'{x:.0f}' for x in i['rounds']['indexed'])}): unindexed/indexed **{i['ratio']:.2f}x** |",
           f"| COPY (binary) {r['copy_indexed']['rows']:,} rows into the indexed table | "
           f"{r['copy_indexed']['rows_per_s']:,.0f} rows/s |"]
+    if "insert_async" in r:
+        a = r["insert_async"]
+        L.insert(-1, f"| the same with `synchronous_commit = off`, unindexed / indexed | "
+                     f"{a['plain_rows_per_s']:.0f} / {a['indexed_rows_per_s']:.0f} rows/s: **{a['ratio']:.2f}x** |")
     m = r["merge"]
     L += [f"| background merge of the {m['rows_inserted']:,} inserted rows, after the COPY returned | "
           + (f"{m['seconds_after_copy']:.1f} s" if m["seconds_after_copy"] is not None else "not done in 30 min")
