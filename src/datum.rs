@@ -53,8 +53,8 @@ pub struct VecView<'a> {
     payload: &'a [u8],
 }
 
-fn typed<T: Copy>(bytes: &[u8]) -> Cow<'_, [T]> {
-    // SAFETY: only used for f32, f16 and u64, for which every bit pattern is valid.
+pub(crate) fn typed<T: Copy>(bytes: &[u8]) -> Cow<'_, [T]> {
+    // SAFETY: only used for f32, f16, u64 and u32, for which every bit pattern is valid.
     let (head, body, tail) = unsafe { bytes.align_to::<T>() };
     if head.is_empty() && tail.is_empty() {
         Cow::Borrowed(body)

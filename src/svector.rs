@@ -14,10 +14,11 @@
 
 use crate::datum::*;
 use crate::error::{raise, OrRaise};
-use crate::types::{arg_cstr, array_as_f32s, array_elements, ordering_datum};
+use crate::types::{arg_cstr, array_as_f32s, array_elements, ordering_datum, typmod_in};
 use pgrx::pg_sys;
 use std::borrow::Cow;
-use strata_core::sparse::{self, check_sparse_dims, SparseRef, SparseVec, MAX_SPARSE_DIMS};
+use strata_core::sparse::{self, SparseRef, SparseVec, MAX_SPARSE_DIMS};
+use strata_core::wire;
 use strata_core::vector::{self as core_vec, MAX_DIMS};
 use strata_core::StrataError;
 
@@ -35,16 +36,6 @@ pub struct SvecView<'a> {
 impl SvecView<'_> {
     pub fn as_ref(&self) -> SparseRef<'_> {
         SparseRef { dims: self.dims, indices: &self.indices, values: &self.values }
-    }
-}
-
-fn typed<T: Copy>(bytes: &[u8]) -> Cow<'_, [T]> {
-    // SAFETY: used for u32 and f32 only, which accept every bit pattern.
-    let (head, body, tail) = unsafe { bytes.align_to::<T>() };
-    if head.is_empty() && tail.is_empty() {
-        Cow::Borrowed(body)
-    } else {
-        Cow::Owned(bytes.chunks_exact(std::mem::size_of::<T>()).map(|c| unsafe { std::ptr::read_unaligned(c.as_ptr() as *const T) }).collect())
     }
 }
 
@@ -78,13 +69,14 @@ pub fn svec_datum(v: SparseRef<'_>) -> pg_sys::Datum {
     }
 }
 
-/// The dense f32 form (native-endian bytes), as a `vectors` index stores it.
+/// The dense f32 form (native-endian bytes), as a `vectors` index stores it;
+/// written straight into one zeroed buffer because it runs per indexed row.
 pub fn dense_bytes(v: &SvecView<'_>) -> Vec<u8> {
-    let mut dense = vec![0.0f32; v.dims as usize];
+    let mut out = vec![0u8; 4 * v.dims as usize];
     for (i, x) in v.indices.iter().zip(v.values.iter()) {
-        dense[*i as usize] = *x;
+        out[4 * *i as usize..][..4].copy_from_slice(&x.to_ne_bytes());
     }
-    dense.iter().flat_map(|x| x.to_ne_bytes()).collect()
+    out
 }
 
 fn check_typmod(typmod: i32, dims: u32) {
@@ -105,42 +97,6 @@ fn compare(fcinfo: pg_sys::FunctionCallInfo) -> std::cmp::Ordering {
 crate::types::comparisons!(fcinfo, compare: strata_svector_cmp strata_svector_lt strata_svector_le
     strata_svector_eq strata_svector_ne strata_svector_ge strata_svector_gt);
 
-// Wire format (network byte order): u32 dims, u32 nnz, then nnz pairs of
-// (u32 0-based index, f32 value), indices strictly increasing.
-fn recv(bytes: &[u8]) -> SparseVec {
-    let bad = |reason: String| -> ! { raise(StrataError::InvalidBinary { type_name: SVECTOR, reason }) };
-    if bytes.len() < 8 {
-        bad(format!("{} bytes is too short for the header", bytes.len()));
-    }
-    let dims = u32::from_be_bytes(bytes[0..4].try_into().unwrap()) as usize;
-    let nnz = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
-    check_sparse_dims(dims).or_raise();
-    if nnz > dims {
-        bad(format!("{nnz} elements do not fit {dims} dimensions"));
-    }
-    if bytes.len() != 8 + 8 * nnz {
-        bad(format!("expected {} bytes for {nnz} elements, got {}", 8 + 8 * nnz, bytes.len()));
-    }
-    let mut indices = Vec::with_capacity(nnz);
-    let mut values = Vec::with_capacity(nnz);
-    for pair in bytes[8..].chunks_exact(8) {
-        let i = u32::from_be_bytes(pair[0..4].try_into().unwrap());
-        let v = f32::from_be_bytes(pair[4..8].try_into().unwrap());
-        if i as usize >= dims || indices.last().is_some_and(|l| *l >= i) {
-            bad(format!("index {i} is out of order or outside 0..{dims}"));
-        }
-        if !v.is_finite() {
-            raise(StrataError::NotFinite { type_name: SVECTOR });
-        }
-        if v == 0.0 {
-            bad(format!("explicit zero at index {i}"));
-        }
-        indices.push(i);
-        values.push(v);
-    }
-    SparseVec { dims: dims as u32, indices, values }
-}
-
 pg_v1! {
     fn strata_svector_in(fcinfo) {
         let input = unsafe { arg_cstr(fcinfo, 0) };
@@ -150,21 +106,9 @@ pg_v1! {
         svec_datum(v.as_ref())
     }
     fn strata_svector_out(fcinfo) {
-        let v = unsafe { arg_svec(fcinfo, 0) };
-        let owned = SparseVec { dims: v.dims, indices: v.indices.to_vec(), values: v.values.to_vec() };
-        cstring_datum(&owned.format())
+        cstring_datum(&unsafe { arg_svec(fcinfo, 0) }.as_ref().format())
     }
-    fn strata_svector_typmod_in(fcinfo) {
-        unsafe {
-            let arr = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
-            let mut n = 0i32;
-            let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
-            if n != 1 || *mods < 1 || *mods as usize > MAX_SPARSE_DIMS {
-                raise(StrataError::InvalidTypmod { type_name: SVECTOR, max: MAX_SPARSE_DIMS });
-            }
-            int4_datum(*mods)
-        }
-    }
+    fn strata_svector_typmod_in(fcinfo) { typmod_in(SVECTOR, MAX_SPARSE_DIMS, fcinfo) }
     fn strata_svector_typmod_cast(fcinfo) {
         let v = unsafe { arg_svec(fcinfo, 0) };
         check_typmod(unsafe { arg_i32(fcinfo, 1) }, v.dims);
@@ -173,20 +117,12 @@ pg_v1! {
     fn strata_svector_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
-        let v = recv(bytes);
+        let v = wire::decode_sparse(SVECTOR, bytes).or_raise();
         check_typmod(typmod, v.dims);
         svec_datum(v.as_ref())
     }
     fn strata_svector_send(fcinfo) {
-        let v = unsafe { arg_svec(fcinfo, 0) };
-        let mut out = Vec::with_capacity(8 + 8 * v.indices.len());
-        out.extend_from_slice(&v.dims.to_be_bytes());
-        out.extend_from_slice(&(v.indices.len() as u32).to_be_bytes());
-        for (i, x) in v.indices.iter().zip(v.values.iter()) {
-            out.extend_from_slice(&i.to_be_bytes());
-            out.extend_from_slice(&x.to_be_bytes());
-        }
-        bytea_datum(&out)
+        bytea_datum(&wire::encode_sparse(unsafe { arg_svec(fcinfo, 0) }.as_ref()))
     }
     fn strata_svector_l2(fcinfo) {
         let (a, b) = pair(fcinfo);
@@ -221,11 +157,7 @@ pg_v1! {
             raise(StrataError::TooManyDimensions { type_name: "vector", dims: v.dims as usize, max: MAX_DIMS });
         }
         check_typmod(unsafe { arg_i32(fcinfo, 1) }, v.dims);
-        let mut dense = vec![0.0f32; v.dims as usize];
-        for (i, x) in v.indices.iter().zip(v.values.iter()) {
-            dense[*i as usize] = *x;
-        }
-        f32_datum(&dense)
+        f32_datum(&v.as_ref().to_dense())
     }
     // to_svector(dims, indices int[], values real[]): 1-based indices, as in the text form.
     fn strata_to_svector(fcinfo) {

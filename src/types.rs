@@ -29,17 +29,15 @@ pub(crate) unsafe fn arg_cstr<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) ->
     }
 }
 
-fn typmod_in(type_name: &'static str, fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+/// A type's typmod input: one dimension count in `1..=max`.
+pub(crate) fn typmod_in(type_name: &'static str, max: usize, fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     unsafe {
         let arr = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
         let mut n = 0i32;
         let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
-        if n != 1 {
-            raise(StrataError::InvalidTypmod { type_name, max: MAX_DIMS });
-        }
-        let dims = *mods;
-        if dims < 1 || dims as usize > MAX_DIMS {
-            raise(StrataError::InvalidTypmod { type_name, max: MAX_DIMS });
+        let dims = if n == 1 { *mods } else { 0 };
+        if dims < 1 || dims as usize > max {
+            raise(StrataError::InvalidTypmod { type_name, max });
         }
         int4_datum(dims)
     }
@@ -121,22 +119,7 @@ comparisons!(fcinfo, compare_bits: strata_bvector_cmp strata_bvector_lt strata_b
 
 // ---------------------------------------------------------------- binary I/O
 // Wire format and its validation: strata_core::wire (pgrx-free, fuzzed). The
-// receive functions add the column typmod check. The helpers below keep their
-// old signatures for receive/send functions of further types.
-
-#[allow(dead_code)]
-fn recv_header(type_name: &'static str, bytes: &[u8], elem_bytes: impl Fn(usize) -> usize) -> usize {
-    wire::check_header(type_name, bytes, elem_bytes).or_raise()
-}
-
-#[allow(dead_code)]
-pub(crate) fn check_finite(type_name: &'static str, v: f32) {
-    wire::check_finite(type_name, v).or_raise()
-}
-
-pub(crate) fn send_header(dims: usize, capacity: usize) -> Vec<u8> {
-    wire::encode_header(dims, capacity)
-}
+// receive functions add the column typmod check.
 
 pg_v1! {
     // ------------------------------------------------------------ vector
@@ -151,7 +134,7 @@ pg_v1! {
         let v = unsafe { arg_vec(fcinfo, 0) };
         cstring_datum(&core_vec::format_text(v.f32s().iter().copied()))
     }
-    fn strata_vector_typmod_in(fcinfo) { typmod_in(VECTOR, fcinfo) }
+    fn strata_vector_typmod_in(fcinfo) { typmod_in(VECTOR, MAX_DIMS, fcinfo) }
     fn strata_vector_typmod_out(fcinfo) { typmod_out(fcinfo) }
     fn strata_vector_typmod_cast(fcinfo) { typmod_cast(fcinfo) }
     fn strata_vector_recv(fcinfo) {
@@ -278,7 +261,7 @@ pg_v1! {
         let v = unsafe { arg_vec(fcinfo, 0) };
         cstring_datum(&core_vec::format_text(v.f16s().iter().copied()))
     }
-    fn strata_vecf16_typmod_in(fcinfo) { typmod_in(VECF16, fcinfo) }
+    fn strata_vecf16_typmod_in(fcinfo) { typmod_in(VECF16, MAX_DIMS, fcinfo) }
     fn strata_vecf16_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
@@ -336,7 +319,7 @@ pg_v1! {
         let words = v.words();
         cstring_datum(&core_vec::format_text((0..v.dims).map(|i| core_vec::bit_at(&words, i))))
     }
-    fn strata_bvector_typmod_in(fcinfo) { typmod_in(BVECTOR, fcinfo) }
+    fn strata_bvector_typmod_in(fcinfo) { typmod_in(BVECTOR, MAX_DIMS, fcinfo) }
     fn strata_bvector_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };

@@ -7,12 +7,12 @@
 //! is also exactly what a `vectors` index stores per node.
 
 use crate::datum::*;
-use crate::error::{raise, OrRaise};
-use crate::types::{arg_cstr, ordering_datum, send_header};
+use crate::error::OrRaise;
+use crate::types::{arg_cstr, ordering_datum, typmod_in};
 use pgrx::pg_sys;
 use strata_core::int8::{self, I8Ref};
 use strata_core::vector::{self as core_vec};
-use strata_core::StrataError;
+use strata_core::wire;
 
 const VECI8: &str = "veci8";
 
@@ -30,10 +30,19 @@ fn i8_datum(v: &[f32]) -> pg_sys::Datum {
     new_vec_datum(v.len(), &int8::encode_f32(v))
 }
 
-/// Orders by the dequantised values, like `vector`.
+/// Orders by the dequantised values, like `vector` (element by element,
+/// then the shorter first), without materialising them: btree sorts call
+/// this once per comparison.
 fn compare(fcinfo: pg_sys::FunctionCallInfo) -> std::cmp::Ordering {
     let (a, b) = unsafe { (arg_vec(fcinfo, 0), arg_vec(fcinfo, 1)) };
-    core_vec::compare(&view(&a).dequantize(), &view(&b).dequantize())
+    let (qa, qb) = (view(&a), view(&b));
+    for (x, y) in qa.codes.iter().zip(qb.codes) {
+        match (qa.scale * *x as f32).partial_cmp(&(qb.scale * *y as f32)) {
+            Some(std::cmp::Ordering::Equal) | None => {}
+            Some(o) => return o,
+        }
+    }
+    qa.dims().cmp(&qb.dims())
 }
 
 crate::types::comparisons!(fcinfo, compare: strata_veci8_cmp strata_veci8_lt strata_veci8_le
@@ -51,45 +60,17 @@ pg_v1! {
         let v = unsafe { arg_vec(fcinfo, 0) };
         cstring_datum(&core_vec::format_text(view(&v).dequantize()))
     }
-    fn strata_veci8_typmod_in(fcinfo) {
-        // Same limits as vector: delegate, then only the name differs.
-        let arr = unsafe { pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>() };
-        let mut n = 0i32;
-        let mods = unsafe { pg_sys::ArrayGetIntegerTypmods(arr, &mut n) };
-        let dims = if n == 1 { unsafe { *mods } } else { 0 };
-        if dims < 1 || dims as usize > core_vec::MAX_DIMS {
-            raise(StrataError::InvalidTypmod { type_name: VECI8, max: core_vec::MAX_DIMS });
-        }
-        int4_datum(dims)
-    }
-    // Wire format (network byte order): u16 dims, u16 reserved (0), f32
-    // scale, then dims signed codes in -127..127 (one byte each).
+    fn strata_veci8_typmod_in(fcinfo) { typmod_in(VECI8, core_vec::MAX_DIMS, fcinfo) }
+    // Wire format: strata_core::wire::decode_i8.
     fn strata_veci8_recv(fcinfo) {
         let bytes = unsafe { take_recv_buffer(fcinfo) };
         let typmod = unsafe { arg_i32(fcinfo, 2) };
-        let bad = |reason: String| -> ! { raise(StrataError::InvalidBinary { type_name: VECI8, reason }) };
-        if bytes.len() < 8 {
-            bad(format!("{} bytes is too short for the header", bytes.len()));
-        }
-        let dims = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
-        core_vec::check_dims(VECI8, dims).or_raise();
-        if bytes.len() != 8 + dims {
-            bad(format!("expected {} bytes for {dims} dimensions, got {}", 8 + dims, bytes.len()));
-        }
-        let scale = f32::from_be_bytes(bytes[4..8].try_into().unwrap());
-        let codes: Vec<i8> = bytes[8..].iter().map(|b| *b as i8).collect();
-        let encoded = int8::encode(scale, &codes);
-        int8::validate(&encoded).unwrap_or_else(|reason| bad(reason));
+        let (dims, encoded) = wire::decode_i8(VECI8, bytes).or_raise();
         core_vec::check_typmod(typmod, dims).or_raise();
         new_vec_datum(dims, &encoded)
     }
     fn strata_veci8_send(fcinfo) {
-        let v = unsafe { arg_vec(fcinfo, 0) };
-        let q = view(&v);
-        let mut out = send_header(v.dims, 4 + v.dims);
-        out.extend_from_slice(&q.scale.to_be_bytes());
-        out.extend(q.codes.iter().map(|c| *c as u8));
-        bytea_datum(&out)
+        bytea_datum(&wire::encode_i8(view(&unsafe { arg_vec(fcinfo, 0) })))
     }
     fn strata_veci8_l2(fcinfo) {
         let (a, b) = pair(fcinfo);

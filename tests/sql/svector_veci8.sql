@@ -67,6 +67,9 @@ SELECT copy_one_field('s1', '\x0000000300000001000000013fc00000') AS well_formed
        copy_one_field('s1', '\x00000003ffffffff') AS huge_count,
        copy_one_field('s1', '\x0000000000000000') AS zero_dims;
 SELECT s FROM s1;
+-- A vectors index stores svectors densified, so it refuses more than 65535 dimensions.
+CREATE TABLE wide (s svector(100000));
+SELECT try('CREATE INDEX ON wide USING vectors (s svector_l2_ops)') AS index_too_wide;
 
 -- ======================================================================= veci8
 -- Input quantises (scale = max|x| / 127); output shows the dequantised
@@ -102,5 +105,6 @@ SELECT copy_one_field('i1', '\x000200003c808081017f') AS well_formed,
        copy_one_field('i1', '\x000200003c808081807f') AS code_minus_128,
        copy_one_field('i1', '\x00020000ffffffff017f') AS nan_scale,
        copy_one_field('i1', '\x00020000bf800000017f') AS negative_scale,
-       copy_one_field('i1', '\x000300003c808081017f') AS too_short;
+       copy_one_field('i1', '\x000300003c808081017f') AS too_short,
+       copy_one_field('i1', '\x000200007f000000017f') AS scale_too_large;
 SELECT q FROM i1;

@@ -13,7 +13,7 @@
 //! Internally indices are 0-based.
 
 use crate::error::StrataError;
-use crate::vector::{write_f32, Element};
+use crate::vector::{parse_text_max, write_f32, Element};
 use std::cmp::Ordering;
 
 /// The most dimensions an `svector` can have (indices are stored in 32 bits;
@@ -105,16 +105,7 @@ impl SparseVec {
     }
 
     pub fn to_dense(&self) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.dims as usize];
-        self.scatter_into(&mut out);
-        out
-    }
-
-    /// Writes the non-zero values into `out` (already zeroed, `dims` long).
-    pub fn scatter_into(&self, out: &mut [f32]) {
-        for (i, v) in self.indices.iter().zip(&self.values) {
-            out[*i as usize] = *v;
-        }
+        self.as_ref().to_dense()
     }
 
     pub fn nnz(&self) -> usize {
@@ -124,7 +115,7 @@ impl SparseVec {
     pub fn parse(input: &str) -> Result<Self, StrataError> {
         let t = input.trim_matches(ws);
         if t.starts_with('[') {
-            return Self::parse_dense(t, input);
+            return Self::from_dense(&parse_text_max::<f32>(input, TYPE, MAX_SPARSE_DIMS)?);
         }
         let bad = || StrataError::InvalidSyntax { type_name: TYPE, input: input.to_string() };
         let rest = t.strip_prefix('{').ok_or_else(bad)?;
@@ -158,46 +149,8 @@ impl SparseVec {
         Self::from_pairs(dims, pairs, input, true)
     }
 
-    fn parse_dense(t: &str, input: &str) -> Result<Self, StrataError> {
-        let bad = || StrataError::InvalidSyntax { type_name: TYPE, input: input.to_string() };
-        let inner = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).ok_or_else(bad)?;
-        if inner.trim_matches(ws).is_empty() {
-            return Err(StrataError::Empty { type_name: TYPE });
-        }
-        let mut dims = 0usize;
-        let mut indices = Vec::new();
-        let mut values = Vec::new();
-        for token in inner.split(',') {
-            if dims == MAX_SPARSE_DIMS {
-                return Err(StrataError::TooManyDimensions {
-                    type_name: TYPE,
-                    dims: inner.split(',').count(),
-                    max: MAX_SPARSE_DIMS,
-                });
-            }
-            let v = parse_value(token.trim_matches(ws), input)?;
-            if v != 0.0 {
-                indices.push(dims as u32);
-                values.push(v);
-            }
-            dims += 1;
-        }
-        Ok(SparseVec { dims: dims as u32, indices, values })
-    }
-
     pub fn format(&self) -> String {
-        let mut out = String::from("{");
-        for (k, (i, v)) in self.indices.iter().zip(&self.values).enumerate() {
-            if k > 0 {
-                out.push(',');
-            }
-            out.push_str(&(i + 1).to_string());
-            out.push(':');
-            write_f32(*v, &mut out);
-        }
-        out.push_str("}/");
-        out.push_str(&self.dims.to_string());
-        out
+        self.as_ref().format()
     }
 }
 
@@ -212,6 +165,32 @@ pub struct SparseRef<'a> {
 impl SparseVec {
     pub fn as_ref(&self) -> SparseRef<'_> {
         SparseRef { dims: self.dims, indices: &self.indices, values: &self.values }
+    }
+}
+
+impl SparseRef<'_> {
+    pub fn to_dense(&self) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.dims as usize];
+        for (i, v) in self.indices.iter().zip(self.values) {
+            out[*i as usize] = *v;
+        }
+        out
+    }
+
+    /// The sparse text form, `{1:0.5,7:-2}/10` (1-based indices).
+    pub fn format(&self) -> String {
+        let mut out = String::from("{");
+        for (k, (i, v)) in self.indices.iter().zip(self.values).enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(&(i + 1).to_string());
+            out.push(':');
+            write_f32(*v, &mut out);
+        }
+        out.push_str("}/");
+        out.push_str(&self.dims.to_string());
+        out
     }
 }
 

@@ -110,6 +110,12 @@ impl Element for bool {
 
 /// Parses `[a, b, ...]` into elements.
 pub fn parse_text<E: Element>(input: &str, type_name: &'static str) -> Result<Vec<E>, StrataError> {
+    parse_text_max(input, type_name, MAX_DIMS)
+}
+
+/// [`parse_text`] for a type with another dimension limit (the dense text
+/// form of `svector`).
+pub fn parse_text_max<E: Element>(input: &str, type_name: &'static str, max_dims: usize) -> Result<Vec<E>, StrataError> {
     let syntax = || StrataError::InvalidSyntax { type_name, input: input.to_string() };
     let trimmed = input.trim_matches(|c: char| c.is_ascii_whitespace());
     let inner = trimmed
@@ -122,11 +128,11 @@ pub fn parse_text<E: Element>(input: &str, type_name: &'static str) -> Result<Ve
     let mut out = Vec::new();
     for token in inner.split(',') {
         let token = token.trim_matches(|c: char| c.is_ascii_whitespace());
-        if out.len() == MAX_DIMS {
+        if out.len() == max_dims {
             return Err(StrataError::TooManyDimensions {
                 type_name,
                 dims: inner.split(',').count(),
-                max: MAX_DIMS,
+                max: max_dims,
             });
         }
         match E::parse_token(token, type_name) {

@@ -7,6 +7,8 @@
 //! elements: f32 or f16 bit patterns big-endian, or for bvector
 //! `ceil(dims/8)` bytes with dimension `i` in bit `i % 8` of byte `i / 8`.
 //! The reserved field is not checked (old senders may put anything there).
+//! `veci8` follows the header with its f32 scale and one signed byte per code;
+//! `svector` has a header of its own (see [`decode_sparse`]).
 
 use crate::error::StrataError;
 use crate::vector::{check_dims, words_for_bits};
@@ -99,6 +101,72 @@ pub fn encode_bits(dims: usize, words: &[u64]) -> Vec<u8> {
     out
 }
 
+/// Decodes a `veci8` value: header, big-endian f32 scale, then one signed
+/// byte per code. Returns the dimensions and the encoded form of
+/// [`crate::int8`] (validated: codes in -127..127, a scale that dequantises
+/// to finite values).
+pub fn decode_i8(type_name: &'static str, bytes: &[u8]) -> Result<(usize, Vec<u8>), StrataError> {
+    let dims = check_header(type_name, bytes, |d| 4 + d)?;
+    let scale = f32::from_be_bytes(bytes[4..8].try_into().unwrap());
+    let codes: Vec<i8> = bytes[8..].iter().map(|b| *b as i8).collect();
+    let encoded = crate::int8::encode(scale, &codes);
+    crate::int8::validate(&encoded).map_err(|reason| StrataError::InvalidBinary { type_name, reason })?;
+    Ok((dims, encoded))
+}
+
+pub fn encode_i8(v: crate::int8::I8Ref<'_>) -> Vec<u8> {
+    let mut out = encode_header(v.dims(), 4 + v.dims());
+    out.extend_from_slice(&v.scale.to_be_bytes());
+    out.extend(v.codes.iter().map(|c| *c as u8));
+    out
+}
+
+/// Decodes an `svector` value: `u32 dims`, `u32 nnz`, then `nnz` pairs of
+/// `u32` 0-based index (strictly increasing, below dims) and non-zero finite
+/// `f32` value. The element count is checked before anything is allocated.
+pub fn decode_sparse(type_name: &'static str, bytes: &[u8]) -> Result<crate::sparse::SparseVec, StrataError> {
+    let bad = |reason: String| StrataError::InvalidBinary { type_name, reason };
+    if bytes.len() < 8 {
+        return Err(bad(format!("{} bytes is too short for the header", bytes.len())));
+    }
+    let dims = u32::from_be_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    let nnz = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    crate::sparse::check_sparse_dims(dims)?;
+    if nnz > dims {
+        return Err(bad(format!("{nnz} elements do not fit {dims} dimensions")));
+    }
+    if bytes.len() != 8 + 8 * nnz {
+        return Err(bad(format!("expected {} bytes for {nnz} elements, got {}", 8 + 8 * nnz, bytes.len())));
+    }
+    let mut indices: Vec<u32> = Vec::with_capacity(nnz);
+    let mut values = Vec::with_capacity(nnz);
+    for pair in bytes[8..].chunks_exact(8) {
+        let i = u32::from_be_bytes(pair[0..4].try_into().unwrap());
+        let v = f32::from_be_bytes(pair[4..8].try_into().unwrap());
+        if i as usize >= dims || indices.last().is_some_and(|l| *l >= i) {
+            return Err(bad(format!("index {i} is out of order or outside 0..{dims}")));
+        }
+        check_finite(type_name, v)?;
+        if v == 0.0 {
+            return Err(bad(format!("explicit zero at index {i}")));
+        }
+        indices.push(i);
+        values.push(v);
+    }
+    Ok(crate::sparse::SparseVec { dims: dims as u32, indices, values })
+}
+
+pub fn encode_sparse(v: crate::sparse::SparseRef<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 8 * v.indices.len());
+    out.extend_from_slice(&v.dims.to_be_bytes());
+    out.extend_from_slice(&(v.indices.len() as u32).to_be_bytes());
+    for (i, x) in v.indices.iter().zip(v.values) {
+        out.extend_from_slice(&i.to_be_bytes());
+        out.extend_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +179,10 @@ mod tests {
         assert_eq!(decode_f16("vecf16", &encode_f16(&h)).unwrap(), h);
         let (dims, words) = crate::vector::pack_bits((0..70).map(|i| i % 3 == 0));
         assert_eq!(decode_bits("bvector", &encode_bits(dims, &words)).unwrap(), (dims, words));
+        let sv = crate::sparse::SparseVec::parse("{2:1.5,9:-3}/9").unwrap();
+        assert_eq!(decode_sparse("svector", &encode_sparse(sv.as_ref())).unwrap(), sv);
+        let q = crate::int8::encode_f32(&[0.5, -1.0, 0.25]);
+        assert_eq!(decode_i8("veci8", &encode_i8(crate::int8::I8Ref::new(&q))).unwrap(), (3, q));
     }
 
     #[test]
