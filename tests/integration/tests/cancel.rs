@@ -117,8 +117,13 @@ fn stat(c: &mut Client, index: &str) -> (Vec<i64>, Vec<i64>, i64, i64, i64) {
 }
 
 /// Every sampled row is found as its own nearest neighbour through the index.
+/// The check is about the index being intact after cancellations, not about
+/// recall, so it searches wide (ef_search 400) on graphs built well enough
+/// (m = 16, ef_construction >= 64: 998 of 1,000 rows found themselves when
+/// measured). A cheap m = 8, ef_construction = 32 graph over uniform random
+/// 64-d vectors found only 85% at ef_search 100, which made a floor flaky.
 fn assert_self_found(c: &mut Client, table: &str, ids: impl Iterator<Item = i32>, min_fraction: f64) {
-    c.batch_execute("SET enable_seqscan = off").unwrap();
+    c.batch_execute("SET enable_seqscan = off; SET strata.ef_search = 400").unwrap();
     let (mut hits, mut total) = (0, 0);
     for id in ids {
         let found: i32 = c
@@ -128,7 +133,7 @@ fn assert_self_found(c: &mut Client, table: &str, ids: impl Iterator<Item = i32>
         total += 1;
         hits += (found == id) as i32;
     }
-    c.batch_execute("RESET enable_seqscan").unwrap();
+    c.batch_execute("RESET enable_seqscan; RESET strata.ef_search").unwrap();
     assert!(hits as f64 >= min_fraction * total as f64, "{hits} of {total} rows found themselves through the index");
 }
 
@@ -160,7 +165,7 @@ fn create_index_and_scans_stop_on_cancel() {
     assert!(!index_exists(&mut c, "items_emb"), "a cancelled CREATE INDEX left an index");
 
     // A quick index, then a long scan query (many full streams over 50,000 nodes).
-    c.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 8, ef_construction = 32)").unwrap();
+    c.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 16, ef_construction = 64)").unwrap();
     let scan = "SET enable_seqscan = off; SET strata.ef_search = 200;
                 SELECT count(*) FROM generate_series(1, 1000) g
                   CROSS JOIN LATERAL (SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = g)) s";
@@ -171,7 +176,7 @@ fn create_index_and_scans_stop_on_cancel() {
             > 0
     });
     assert_times_out(&mut c, scan, 1000);
-    assert_self_found(&mut c, "items", (1..50_000).step_by(1000), 0.8);
+    assert_self_found(&mut c, "items", (1..50_000).step_by(1000), 0.9);
 }
 
 /// REINDEX and strata_optimize (timeout and cancel) and the background merge
