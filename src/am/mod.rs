@@ -715,7 +715,7 @@ fn strata_index_stat(
         let growing: Vec<i64> = meta.growing.iter().map(|g| g.entries as i64).collect();
         let live_sealed: i64 = meta.sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as i64).sum();
         let tuples = live_sealed + growing.iter().sum::<i64>() + meta.log.entries as i64;
-        let free_pages: i64 = meta.free.iter().map(|r| r.pages as i64).sum();
+        let free_pages: i64 = meta.free.iter().chain(&meta.log_free).map(|r| r.pages as i64).sum();
         let size = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) as i64 * 8192;
         pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         pgrx::iter::TableIterator::once((tuples, sealed, deleted, growing, meta.log.entries as i64, free_pages, size))

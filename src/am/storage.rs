@@ -78,6 +78,9 @@ pub struct LogRange {
 
 pub const MAX_SEALED: usize = 128;
 pub const MAX_FREE: usize = 256;
+/// Set in a stored free range's page count when it belongs to the log-page
+/// pool. Metapages written before the pool existed never set it.
+const LOG_POOL_BIT: u32 = 1 << 31;
 pub const MAX_GROWING: usize = 64;
 const SEALED_AT: usize = 96;
 const FREE_AT: usize = SEALED_AT + MAX_SEALED * 16;
@@ -93,7 +96,8 @@ const _: () = assert!(META_END <= PAGE_PAYLOAD);
 /// 16 u32 sealed count, u32 free count, u32 growing count, u32 max_writing_size
 /// 32 writing segment: u32 head, head_offset, tail, tail_used, entries
 /// 96   sealed segments: (start, pages, nodes, deleted) x 128
-/// 2144 free ranges: (start, pages, retired xid) x 256
+/// 2144 free ranges: (start, pages, retired xid) x 256; the top bit of
+///      pages marks a range of the log-page pool (see `Meta::log_free`)
 /// 5216 growing segments: (head, head_offset, tail, tail_used, entries) x 64
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -107,8 +111,15 @@ pub struct Meta {
     pub max_writing_size: u32,
     /// Sealed segments, oldest first.
     pub sealed: Vec<Segment>,
-    /// Page ranges of retired segments, reusable once no scan can read them.
+    /// Page ranges of retired sealed segments, reusable once no scan can
+    /// read them. Only merges take from or add to this pool (they are
+    /// serialised), so a merge may plan on a copy of it.
     pub free: Vec<FreeRange>,
+    /// Pages of retired writing and growing segments, reused one page at a
+    /// time by inserts (under the metapage lock) for new log pages; merges
+    /// only add to it, at their swap. Without it every inserted row would
+    /// extend the relation for good.
+    pub log_free: Vec<FreeRange>,
     /// Growing segments, oldest first.
     pub growing: Vec<LogRange>,
     /// The writing segment.
@@ -190,7 +201,9 @@ impl Meta {
 
     fn write(&self, c: &mut [u8]) {
         assert!(
-            self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE && self.growing.len() <= MAX_GROWING,
+            self.sealed.len() <= MAX_SEALED
+                && self.free.len() + self.log_free.len() <= MAX_FREE
+                && self.growing.len() <= MAX_GROWING,
             "segment directory overflow"
         );
         c[..META_END].fill(0);
@@ -202,7 +215,7 @@ impl Meta {
         c[12..14].copy_from_slice(&self.m.to_ne_bytes());
         c[14..16].copy_from_slice(&self.ef_construction.to_ne_bytes());
         wr_u32(c, 16, self.sealed.len() as u32);
-        wr_u32(c, 20, self.free.len() as u32);
+        wr_u32(c, 20, (self.free.len() + self.log_free.len()) as u32);
         wr_u32(c, 24, self.growing.len() as u32);
         wr_u32(c, 28, self.max_writing_size);
         write_log_range(c, 32, &self.log);
@@ -212,9 +225,10 @@ impl Meta {
                 wr_u32(c, o + 4 * j, v);
             }
         }
-        for (i, r) in self.free.iter().enumerate() {
+        let pools = self.free.iter().map(|r| (r, 0)).chain(self.log_free.iter().map(|r| (r, LOG_POOL_BIT)));
+        for (i, (r, pool)) in pools.enumerate() {
             let o = FREE_AT + i * 12;
-            for (j, v) in [r.start, r.pages, r.retired_xid].into_iter().enumerate() {
+            for (j, v) in [r.start, r.pages | pool, r.retired_xid].into_iter().enumerate() {
                 wr_u32(c, o + 4 * j, v);
             }
         }
@@ -231,7 +245,7 @@ impl Meta {
         if n_sealed > MAX_SEALED || n_free > MAX_FREE || n_growing > MAX_GROWING {
             return None;
         }
-        let meta = Meta {
+        let mut meta = Meta {
             kind: c[6],
             metric: c[7],
             dims: rd_u32(c, 8),
@@ -245,14 +259,20 @@ impl Meta {
                     Segment { start: rd_u32(c, o), pages: rd_u32(c, o + 4), nodes: rd_u32(c, o + 8), deleted: rd_u32(c, o + 12) }
                 })
                 .collect(),
-            free: (0..n_free)
-                .map(|i| {
-                    let o = FREE_AT + i * 12;
-                    FreeRange { start: rd_u32(c, o), pages: rd_u32(c, o + 4), retired_xid: rd_u32(c, o + 8) }
-                })
-                .collect(),
+            free: Vec::new(),
+            log_free: Vec::new(),
             growing: (0..n_growing).map(|i| read_log_range(c, GROWING_AT + i * 20)).collect(),
         };
+        for i in 0..n_free {
+            let o = FREE_AT + i * 12;
+            let pages = rd_u32(c, o + 4);
+            let r = FreeRange { start: rd_u32(c, o), pages: pages & !LOG_POOL_BIT, retired_xid: rd_u32(c, o + 8) };
+            if pages & LOG_POOL_BIT != 0 {
+                meta.log_free.push(r)
+            } else {
+                meta.free.push(r)
+            }
+        }
         let ranges_ok = std::iter::once(&meta.log)
             .chain(&meta.growing)
             .all(|r| r.tail_used as usize <= PAGE_PAYLOAD && r.head_offset as usize <= PAGE_PAYLOAD);
@@ -282,7 +302,7 @@ impl Meta {
                 return Err(format!("sealed segment at blocks {}..+{} is outside the index's {nblocks} blocks", s.start, s.pages));
             }
         }
-        for r in &self.free {
+        for r in self.free.iter().chain(&self.log_free) {
             if !run_ok(r.start, r.pages) {
                 return Err(format!("free range at blocks {}..+{} is outside the index's {nblocks} blocks", r.start, r.pages));
             }
@@ -687,8 +707,16 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
             }
             old_tail_closed = Some(buf);
         }
+        let mut oldest_xmin = None;
         while written < bytes.len() {
-            let buf = new_buffer(index);
+            let buf = match take_log_page(&mut meta.log_free, &mut oldest_xmin) {
+                Some(block) => {
+                    let buf = read_buffer(index, block);
+                    pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+                    buf
+                }
+                None => new_buffer(index),
+            };
             let take = PAGE_PAYLOAD.min(bytes.len() - written);
             targets.push(Target { buf, is_new: true, start: 0, range: written..written + take });
             written += take;
@@ -761,6 +789,29 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
         pg_sys::UnlockReleaseBuffer(meta_buf);
     }
     became_growing
+}
+
+/// Takes the lowest page of the log-page pool that no running snapshot can
+/// still read (`oldest_xmin` is looked up once, on first need). The caller
+/// holds the metapage's exclusive lock and writes `pool` back with the
+/// entry, so two inserts never take the same page; should it crash before
+/// that, the page is still listed free, and its new content unreferenced.
+unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>) -> Option<u32> {
+    if pool.is_empty() {
+        return None;
+    }
+    let horizon = *oldest_xmin
+        .get_or_insert_with(|| unsafe { pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()) }.into());
+    let i = (0..pool.len())
+        .filter(|&i| xid_precedes(pool[i].retired_xid, horizon))
+        .min_by_key(|&i| pool[i].start)?;
+    let block = pool[i].start;
+    pool[i].start += 1;
+    pool[i].pages -= 1;
+    if pool[i].pages == 0 {
+        pool.remove(i);
+    }
+    Some(block)
 }
 
 /// Extends the relation by `n` contiguous pages (initialised as empty sealed

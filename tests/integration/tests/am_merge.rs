@@ -127,3 +127,44 @@ fn kill_9_during_a_merge_loses_nothing() {
     assert!(c.query_one("SELECT strata_optimize('items_emb')", &[]).unwrap().get::<_, bool>(0));
     assert_all_found(&mut c, (45_000..45_100).chain(0..100));
 }
+
+fn index_size(c: &mut postgres::Client) -> (i64, i64, usize) {
+    let r = c
+        .query_one("SELECT idx_size, idx_free_pages, cardinality(idx_growing) FROM pg_vector_index_stat WHERE indexname = 'wide_emb'", &[])
+        .unwrap();
+    (r.get(0), r.get(1), r.get::<_, i32>(2) as usize)
+}
+
+/// Rows arriving for a long time, merged by the background worker as they
+/// come, must not make the index grow without bound: pages of merged-away
+/// writing, growing and sealed segments are reused.
+#[test]
+fn sustained_inserts_reuse_freed_pages() {
+    let server = Server::from_env();
+    let mut c = server.fresh_database("it_merge_growth");
+    let row = |id: i64| format!("({id}, '{}')", strata_integration::test_vector(id, 128));
+    c.batch_execute("CREATE TABLE wide (id bigint PRIMARY KEY, emb vector(128)) WITH (autovacuum_enabled = false)").unwrap();
+    let insert = |c: &mut postgres::Client, ids: std::ops::Range<i64>| {
+        let values: Vec<String> = ids.map(row).collect();
+        for chunk in values.chunks(100) {
+            c.batch_execute(&format!("INSERT INTO wide VALUES {}", chunk.join(","))).unwrap();
+        }
+    };
+    insert(&mut c, 0..3000);
+    c.batch_execute("CREATE INDEX wide_emb ON wide USING vectors (emb vector_l2_ops) WITH (max_writing_size = 300)").unwrap();
+    let mut next = 3000;
+    let mut sizes = Vec::new();
+    for _round in 0..16 {
+        insert(&mut c, next..next + 600);
+        next += 600;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while index_size(&mut c).2 > 0 {
+            assert!(Instant::now() < deadline, "the background merge did not catch up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sizes.push(index_size(&mut c));
+    }
+    c.batch_execute("REINDEX INDEX wide_emb").unwrap();
+    let rebuilt = index_size(&mut c).0;
+    eprintln!("sizes per round (bytes, free pages): {sizes:?}; after REINDEX {rebuilt}");
+}
