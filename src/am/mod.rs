@@ -482,6 +482,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
         // visited in order and only locked exclusively when something dies.
         for (seg_no, seg) in meta.sealed.iter().enumerate() {
             let layout = segment::segment_layout(index, seg);
+            let pages = segment::segment_pages(index, seg);
             let per_page = layout.records_per_page.max(1);
             for page_no in 0..layout.node_pages {
                 pg_sys::vacuum_delay_point();
@@ -490,7 +491,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
                 if first >= last {
                     break;
                 }
-                let block = seg.start + layout.first_node_page + page_no;
+                let block = pages.block_of(layout.first_node_page + page_no);
                 let buf = read_buffer(index, block);
                 pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
                 let mut dying = Vec::new();

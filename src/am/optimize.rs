@@ -160,6 +160,9 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         drop(data);
         let Placement::Live { mut free, .. } = placement else { unreachable!() };
 
+        // Pages the merged sealed segments occupy (maps read before the swap).
+        let sealed_runs: Vec<(u32, u32)> = sealed.iter().flat_map(|seg| segment_runs(index, seg)).collect();
+
         // The swap.
         let meta_buf = read_buffer(index, META_BLOCK);
         pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
@@ -175,8 +178,8 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         // Inserts take pages from the log pool meanwhile: start from its
         // current state, not from m0's.
         let mut log_free = m1.log_free.clone();
-        for seg in &sealed {
-            add_free(&mut free, seg.start, seg.pages, retired);
+        for &(start, pages) in &sealed_runs {
+            add_free(&mut free, start, pages, retired);
         }
         m2.sealed = m1
             .sealed

@@ -26,6 +26,7 @@
 
 use pgrx::pg_sys;
 use strata_hnsw::page::{PageSource, PAGE_PAYLOAD, PAGE_SIZE};
+use strata_hnsw::extents::ExtentMap;
 use strata_hnsw::{ElementKind, Metric};
 
 pub const META_BLOCK: pg_sys::BlockNumber = 0;
@@ -37,6 +38,8 @@ pub const CONTENT_OFFSET: usize = 24;
 pub const KIND_META: u16 = 1;
 pub const KIND_SEALED: u16 = 2;
 pub const KIND_LOG: u16 = 3;
+/// Lists the extents of a sealed segment spread over several page runs.
+pub const KIND_EXTENTS: u16 = 4;
 
 pub const ENTRY_HEADER: usize = 16;
 pub const FLAG_DELETED: u8 = 1;
@@ -51,7 +54,17 @@ pub struct Segment {
     pub nodes: u32,
     /// Nodes marked deleted by VACUUM (a merge drops them).
     pub deleted: u32,
+    /// `start` is an extent-map page listing where the segment's `pages`
+    /// pages are; otherwise they are the blocks from `start` on.
+    pub mapped: bool,
 }
+
+/// Set in a stored sealed segment's page count when the segment is mapped.
+/// Metapages written before extent maps existed never set it.
+const MAPPED_BIT: u32 = 1 << 31;
+/// Extents an extent-map page can list: u32 count, u32 zero, then
+/// (first block, pages) pairs.
+pub const MAX_EXTENTS: usize = (PAGE_PAYLOAD - 8) / 8;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FreeRange {
@@ -221,7 +234,8 @@ impl Meta {
         write_log_range(c, 32, &self.log);
         for (i, seg) in self.sealed.iter().enumerate() {
             let o = SEALED_AT + i * 16;
-            for (j, v) in [seg.start, seg.pages, seg.nodes, seg.deleted].into_iter().enumerate() {
+            let pages = seg.pages | if seg.mapped { MAPPED_BIT } else { 0 };
+            for (j, v) in [seg.start, pages, seg.nodes, seg.deleted].into_iter().enumerate() {
                 wr_u32(c, o + 4 * j, v);
             }
         }
@@ -256,7 +270,14 @@ impl Meta {
             sealed: (0..n_sealed)
                 .map(|i| {
                     let o = SEALED_AT + i * 16;
-                    Segment { start: rd_u32(c, o), pages: rd_u32(c, o + 4), nodes: rd_u32(c, o + 8), deleted: rd_u32(c, o + 12) }
+                    let pages = rd_u32(c, o + 4);
+                    Segment {
+                        start: rd_u32(c, o),
+                        pages: pages & !MAPPED_BIT,
+                        nodes: rd_u32(c, o + 8),
+                        deleted: rd_u32(c, o + 12),
+                        mapped: pages & MAPPED_BIT != 0,
+                    }
                 })
                 .collect(),
             free: Vec::new(),
@@ -298,7 +319,8 @@ impl Meta {
     pub fn check_blocks(&self, nblocks: u32) -> Result<(), String> {
         let run_ok = |start: u32, pages: u32| start >= 1 && pages >= 1 && start as u64 + pages as u64 <= nblocks as u64;
         for s in &self.sealed {
-            if !run_ok(s.start, s.pages) {
+            // A map page's extents are checked when the map is read.
+            if !run_ok(s.start, if s.mapped { 1 } else { s.pages }) {
                 return Err(format!("sealed segment at blocks {}..+{} is outside the index's {nblocks} blocks", s.start, s.pages));
             }
         }
@@ -468,8 +490,78 @@ pub unsafe fn write_meta_page(page: pg_sys::Page, meta: &Meta, init: bool) {
 /// Pages of a sealed segment, read through shared buffers.
 pub struct SegmentPages {
     pub index: pg_sys::Relation,
+    /// The segment's first block or map page, to name it in errors.
     pub start: u32,
-    pub pages: u32,
+    pub map: ExtentMap,
+}
+
+impl SegmentPages {
+    /// The extents of `seg`, read from its map page if it has one.
+    pub unsafe fn open(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
+        let map = if seg.mapped {
+            unsafe { read_extent_map(index, seg) }
+        } else {
+            ExtentMap::new(vec![(seg.start, seg.pages)])
+        };
+        SegmentPages { index, start: seg.start, map }
+    }
+
+    /// The block holding segment page `page`.
+    pub fn block_of(&self, page: u32) -> u32 {
+        self.map.block_of(page).unwrap_or_else(|| unsafe {
+            corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.map.pages()))
+        })
+    }
+}
+
+unsafe fn read_extent_map(index: pg_sys::Relation, seg: &Segment) -> ExtentMap {
+    unsafe {
+        let bad = |what: String| -> ! { corrupted(index, &format!("sealed segment at block {}: {what}", seg.start)) };
+        let buf = read_buffer(index, seg.start);
+        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+        let page = pg_sys::BufferGetPage(buf);
+        let kind = page_kind(page);
+        let c = content(page);
+        let count = rd_u32(c, 0) as usize;
+        let extents: Vec<(u32, u32)> =
+            (0..count.min(MAX_EXTENTS)).map(|i| (rd_u32(c, 8 + 8 * i), rd_u32(c, 12 + 8 * i))).collect();
+        pg_sys::UnlockReleaseBuffer(buf);
+        if kind != Some(KIND_EXTENTS) {
+            bad("its first block is not an extent map".into());
+        }
+        let blocks = nblocks(index) as u64;
+        if count == 0 || count > MAX_EXTENTS || extents.iter().any(|&(s, n)| s == 0 || n == 0 || s as u64 + n as u64 > blocks) {
+            bad(format!("its extent map lists {count} extents, not all within the index's {blocks} blocks"));
+        }
+        let map = ExtentMap::new(extents);
+        if map.pages() != seg.pages {
+            bad(format!("its extents hold {} pages, the metapage says {}", map.pages(), seg.pages));
+        }
+        map
+    }
+}
+
+/// Writes an extent-map page listing `extents` (the caller WAL-logs it).
+pub unsafe fn write_extent_map(page: pg_sys::Page, extents: &[(u32, u32)]) {
+    assert!(extents.len() <= MAX_EXTENTS);
+    unsafe {
+        init_page(page, KIND_EXTENTS);
+        let c = content(page);
+        wr_u32(c, 0, extents.len() as u32);
+        for (i, &(s, n)) in extents.iter().enumerate() {
+            wr_u32(c, 8 + 8 * i, s);
+            wr_u32(c, 12 + 8 * i, n);
+        }
+    }
+}
+
+/// Every page run `seg` occupies, its map page included.
+pub unsafe fn segment_runs(index: pg_sys::Relation, seg: &Segment) -> Vec<(u32, u32)> {
+    if !seg.mapped {
+        return vec![(seg.start, seg.pages)];
+    }
+    let map = unsafe { read_extent_map(index, seg) };
+    std::iter::once((seg.start, 1)).chain(map.extents().iter().copied()).collect()
 }
 
 /// Per backend: for each index file, the shared buffer each block was last
@@ -512,10 +604,7 @@ impl PageSource for SegmentPages {
         // cancelled (no buffer lock is held here).
         interrupt_point();
         unsafe {
-            if page >= self.pages {
-                corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.pages));
-            }
-            let block = self.start + page;
+            let block = self.block_of(page);
             let rnode = (*self.index).rd_node;
             let hint = recent::get(rnode.relNode.into(), block);
             // A hit means this backend already read (and checked) this
