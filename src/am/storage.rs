@@ -530,8 +530,11 @@ unsafe fn read_extent_map(index: pg_sys::Relation, seg: &Segment) -> ExtentMap {
             bad("its first block is not an extent map".into());
         }
         let blocks = nblocks(index) as u64;
-        if count == 0 || count > MAX_EXTENTS || extents.iter().any(|&(s, n)| s == 0 || n == 0 || s as u64 + n as u64 > blocks) {
-            bad(format!("its extent map lists {count} extents, not all within the index's {blocks} blocks"));
+        if count == 0 || count > MAX_EXTENTS {
+            bad(format!("its extent map lists {count} extents (1 to {MAX_EXTENTS} fit)"));
+        }
+        if let Some(&(s, n)) = extents.iter().find(|&&(s, n)| s == 0 || n == 0 || s as u64 + n as u64 > blocks) {
+            bad(format!("its extent map lists blocks {s}..+{n}, outside the index's {blocks} blocks"));
         }
         let map = ExtentMap::new(extents);
         if map.pages() != seg.pages {
