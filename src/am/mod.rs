@@ -482,6 +482,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
         // visited in order and only locked exclusively when something dies.
         for (seg_no, seg) in meta.sealed.iter().enumerate() {
             let layout = segment::segment_layout(index, seg);
+            let pages = segment::segment_pages(index, seg);
             let per_page = layout.records_per_page.max(1);
             for page_no in 0..layout.node_pages {
                 pg_sys::vacuum_delay_point();
@@ -490,7 +491,7 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
                 if first >= last {
                     break;
                 }
-                let block = seg.start + layout.first_node_page + page_no;
+                let block = pages.block_of(layout.first_node_page + page_no);
                 let buf = read_buffer(index, block);
                 pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
                 let mut dying = Vec::new();
@@ -715,7 +716,7 @@ fn strata_index_stat(
         let growing: Vec<i64> = meta.growing.iter().map(|g| g.entries as i64).collect();
         let live_sealed: i64 = meta.sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as i64).sum();
         let tuples = live_sealed + growing.iter().sum::<i64>() + meta.log.entries as i64;
-        let free_pages: i64 = meta.free.iter().map(|r| r.pages as i64).sum();
+        let free_pages: i64 = meta.free.iter().chain(&meta.log_free).map(|r| r.pages as i64).sum();
         let size = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) as i64 * 8192;
         pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         pgrx::iter::TableIterator::once((tuples, sealed, deleted, growing, meta.log.entries as i64, free_pages, size))

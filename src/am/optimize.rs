@@ -7,7 +7,8 @@
 //! snapshot of the metapage; entries appended meanwhile stay in the writing
 //! segment. The metapage update is one WAL record: a crash before it leaves
 //! the old segments in place, after it the new one. Pages of the old segments
-//! go to the free list tagged with the next transaction id and are reused
+//! go to the free lists (sealed pages to the merges' pool, log pages to the
+//! inserts' pool) tagged with the next transaction id and are reused
 //! only when every running snapshot is newer, so no scan that started before
 //! the swap can see them overwritten.
 
@@ -159,6 +160,9 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         drop(data);
         let Placement::Live { mut free, .. } = placement else { unreachable!() };
 
+        // Pages the merged sealed segments occupy (maps read before the swap).
+        let sealed_runs: Vec<(u32, u32)> = sealed.iter().flat_map(|seg| segment_runs(index, seg)).collect();
+
         // The swap.
         let meta_buf = read_buffer(index, META_BLOCK);
         pg_sys::LockBuffer(meta_buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
@@ -171,8 +175,11 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         }
         let retired: u32 = pg_sys::ReadNextTransactionId().into();
         let mut m2 = m1.clone();
-        for seg in &sealed {
-            add_free(&mut free, seg.start, seg.pages, retired);
+        // Inserts take pages from the log pool meanwhile: start from its
+        // current state, not from m0's.
+        let mut log_free = m1.log_free.clone();
+        for &(start, pages) in &sealed_runs {
+            add_free(&mut free, start, pages, retired);
         }
         m2.sealed = m1
             .sealed
@@ -185,7 +192,7 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             .collect();
         for g in &m0.growing {
             for block in log_pages(index, g.head, g.tail, 0) {
-                add_free(&mut free, block, 1, retired);
+                add_free(&mut log_free, block, 1, retired);
             }
         }
         m2.growing = m1.growing[m0.growing.len()..].to_vec();
@@ -213,7 +220,7 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
                 (next_of(index, consumed.tail), 0)
             };
             for block in log_pages(index, holder.head, holder.tail, new_head) {
-                add_free(&mut free, block, 1, retired);
+                add_free(&mut log_free, block, 1, retired);
             }
             *holder = if remaining == 0 {
                 LogRange::default()
@@ -222,12 +229,18 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             };
             m2.growing.retain(|r| r.entries > 0);
         }
-        while free.len() > MAX_FREE {
+        while free.len() + log_free.len() > MAX_FREE {
             // Forget the smallest ranges rather than fail; REINDEX reclaims them.
-            let i = free.iter().enumerate().min_by_key(|(_, r)| r.pages).map(|(i, _)| i).unwrap();
-            free.remove(i);
+            let smallest = |pool: &Vec<FreeRange>| pool.iter().enumerate().min_by_key(|(_, r)| r.pages).map(|(i, r)| (r.pages, i));
+            match (smallest(&free), smallest(&log_free)) {
+                (Some((a, i)), Some((b, _))) if a <= b => free.remove(i),
+                (_, Some((_, j))) => log_free.remove(j),
+                (Some((_, i)), None) => free.remove(i),
+                (None, None) => unreachable!(),
+            };
         }
         m2.free = free;
+        m2.log_free = log_free;
         log_meta_update(index, meta_buf, &m2);
         pg_sys::UnlockReleaseBuffer(meta_buf);
         true

@@ -44,9 +44,40 @@ pub unsafe fn raise_cancel() -> ! {
 pub enum Placement {
     /// Append to the relation (CREATE INDEX, which WAL-logs the whole relation at the end).
     AppendUnlogged,
-    /// Reuse a free range if one is large enough and old enough, else extend;
-    /// WAL-log the pages. Returns the free ranges left.
+    /// Reuse free ranges that are old enough (one that fits, else several
+    /// behind an extent map), extending for the rest; WAL-log the pages.
+    /// Returns the free ranges left.
     Live { free: Vec<FreeRange>, oldest_xmin: u32 },
+}
+
+/// Takes the pages of a new segment of `total` pages from `free` as
+/// [`strata_hnsw::extents::plan`] says. Returns the map page, if any, and the
+/// segment's extents.
+unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_xmin: u32, total: u32) -> (Option<u32>, Vec<(u32, u32)>) {
+    use strata_hnsw::extents::{plan, FreeRun};
+    let runs: Vec<FreeRun> = free
+        .iter()
+        .map(|r| FreeRun { start: r.start, pages: r.pages, reusable: xid_precedes(r.retired_xid, oldest_xmin) })
+        .collect();
+    let p = plan(&runs, total, MAX_EXTENTS + 1);
+    let mut blocks: Vec<(u32, u32)> = Vec::with_capacity(p.extent_count());
+    for &(i, n) in &p.taken {
+        blocks.push((free[i].start, n));
+        free[i].start += n;
+        free[i].pages -= n;
+    }
+    free.retain(|r| r.pages > 0);
+    if p.extend > 0 {
+        blocks.push((unsafe { extend_run(index, p.extend) }, p.extend));
+    }
+    if !p.mapped {
+        return (None, blocks);
+    }
+    // The map takes the first page of the first run.
+    let map = blocks[0].0;
+    blocks[0] = (map + 1, blocks[0].1 - 1);
+    blocks.retain(|&(_, n)| n > 0);
+    (Some(map), blocks)
 }
 
 unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &mut Placement) -> Segment {
@@ -56,31 +87,17 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
         // it is checked right before and after.
         let cancellable = matches!(placement, Placement::AppendUnlogged);
         let total = strata_hnsw::page::layout_of(graph).total_pages;
-        let start = match placement {
-            Placement::AppendUnlogged => extend_run(index, total),
-            Placement::Live { free, oldest_xmin } => {
-                let reusable = free.iter().position(|r| {
-                    r.pages >= total && xid_precedes(r.retired_xid, *oldest_xmin)
-                });
-                match reusable {
-                    Some(i) => {
-                        let r = free[i];
-                        if r.pages == total {
-                            free.remove(i);
-                        } else {
-                            free[i] = FreeRange { start: r.start + total, pages: r.pages - total, retired_xid: r.retired_xid };
-                        }
-                        r.start
-                    }
-                    None => extend_run(index, total),
-                }
-            }
+        let (map_page, extents) = match placement {
+            Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
+            Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
         };
+        let map = strata_hnsw::extents::ExtentMap::new(extents.clone());
         let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
             if cancellable && no % 64 == 0 {
                 interrupt_point();
             }
-            let buf = read_buffer(index, start + no);
+            let block = map.block_of(no).expect("the extents cover the segment");
+            let buf = read_buffer(index, block);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
             let page = pg_sys::BufferGetPage(buf);
             init_page(page, KIND_SEALED);
@@ -88,12 +105,27 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
             pg_sys::MarkBufferDirty(buf);
             pg_sys::UnlockReleaseBuffer(buf);
         });
+        if let Some(block) = map_page {
+            let buf = read_buffer(index, block);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            write_extent_map(pg_sys::BufferGetPage(buf), &extents);
+            pg_sys::MarkBufferDirty(buf);
+            pg_sys::UnlockReleaseBuffer(buf);
+        }
         if let Placement::Live { .. } = placement {
             if (*(*index).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8 {
-                pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + total, true);
+                for &(start, n) in map_page.map(|b| (b, 1)).iter().chain(&extents) {
+                    pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + n, true);
+                }
             }
         }
-        Segment { start, pages: layout.total_pages, nodes: layout.node_count, deleted: 0 }
+        Segment {
+            start: map_page.unwrap_or(extents[0].0),
+            pages: layout.total_pages,
+            nodes: layout.node_count,
+            deleted: 0,
+            mapped: map_page.is_some(),
+        }
     }
 }
 
@@ -118,8 +150,8 @@ pub unsafe fn build_segment(
     })
 }
 
-pub fn segment_pages(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
-    SegmentPages { index, start: seg.start, pages: seg.pages }
+pub unsafe fn segment_pages(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
+    unsafe { SegmentPages::open(index, seg) }
 }
 
 /// The layout of a sealed segment, checked against the format and against

@@ -26,6 +26,7 @@
 
 use pgrx::pg_sys;
 use strata_hnsw::page::{PageSource, PAGE_PAYLOAD, PAGE_SIZE};
+use strata_hnsw::extents::ExtentMap;
 use strata_hnsw::{ElementKind, Metric};
 
 pub const META_BLOCK: pg_sys::BlockNumber = 0;
@@ -37,6 +38,8 @@ pub const CONTENT_OFFSET: usize = 24;
 pub const KIND_META: u16 = 1;
 pub const KIND_SEALED: u16 = 2;
 pub const KIND_LOG: u16 = 3;
+/// Lists the extents of a sealed segment spread over several page runs.
+pub const KIND_EXTENTS: u16 = 4;
 
 pub const ENTRY_HEADER: usize = 16;
 pub const FLAG_DELETED: u8 = 1;
@@ -51,7 +54,17 @@ pub struct Segment {
     pub nodes: u32,
     /// Nodes marked deleted by VACUUM (a merge drops them).
     pub deleted: u32,
+    /// `start` is an extent-map page listing where the segment's `pages`
+    /// pages are; otherwise they are the blocks from `start` on.
+    pub mapped: bool,
 }
+
+/// Set in a stored sealed segment's page count when the segment is mapped.
+/// Metapages written before extent maps existed never set it.
+const MAPPED_BIT: u32 = 1 << 31;
+/// Extents an extent-map page can list: u32 count, u32 zero, then
+/// (first block, pages) pairs.
+pub const MAX_EXTENTS: usize = (PAGE_PAYLOAD - 8) / 8;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FreeRange {
@@ -78,6 +91,9 @@ pub struct LogRange {
 
 pub const MAX_SEALED: usize = 128;
 pub const MAX_FREE: usize = 256;
+/// Set in a stored free range's page count when it belongs to the log-page
+/// pool. Metapages written before the pool existed never set it.
+const LOG_POOL_BIT: u32 = 1 << 31;
 pub const MAX_GROWING: usize = 64;
 const SEALED_AT: usize = 96;
 const FREE_AT: usize = SEALED_AT + MAX_SEALED * 16;
@@ -93,7 +109,8 @@ const _: () = assert!(META_END <= PAGE_PAYLOAD);
 /// 16 u32 sealed count, u32 free count, u32 growing count, u32 max_writing_size
 /// 32 writing segment: u32 head, head_offset, tail, tail_used, entries
 /// 96   sealed segments: (start, pages, nodes, deleted) x 128
-/// 2144 free ranges: (start, pages, retired xid) x 256
+/// 2144 free ranges: (start, pages, retired xid) x 256; the top bit of
+///      pages marks a range of the log-page pool (see `Meta::log_free`)
 /// 5216 growing segments: (head, head_offset, tail, tail_used, entries) x 64
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -107,8 +124,15 @@ pub struct Meta {
     pub max_writing_size: u32,
     /// Sealed segments, oldest first.
     pub sealed: Vec<Segment>,
-    /// Page ranges of retired segments, reusable once no scan can read them.
+    /// Page ranges of retired sealed segments, reusable once no scan can
+    /// read them. Only merges take from or add to this pool (they are
+    /// serialised), so a merge may plan on a copy of it.
     pub free: Vec<FreeRange>,
+    /// Pages of retired writing and growing segments, reused one page at a
+    /// time by inserts (under the metapage lock) for new log pages; merges
+    /// only add to it, at their swap. Without it every inserted row would
+    /// extend the relation for good.
+    pub log_free: Vec<FreeRange>,
     /// Growing segments, oldest first.
     pub growing: Vec<LogRange>,
     /// The writing segment.
@@ -190,7 +214,9 @@ impl Meta {
 
     fn write(&self, c: &mut [u8]) {
         assert!(
-            self.sealed.len() <= MAX_SEALED && self.free.len() <= MAX_FREE && self.growing.len() <= MAX_GROWING,
+            self.sealed.len() <= MAX_SEALED
+                && self.free.len() + self.log_free.len() <= MAX_FREE
+                && self.growing.len() <= MAX_GROWING,
             "segment directory overflow"
         );
         c[..META_END].fill(0);
@@ -202,19 +228,21 @@ impl Meta {
         c[12..14].copy_from_slice(&self.m.to_ne_bytes());
         c[14..16].copy_from_slice(&self.ef_construction.to_ne_bytes());
         wr_u32(c, 16, self.sealed.len() as u32);
-        wr_u32(c, 20, self.free.len() as u32);
+        wr_u32(c, 20, (self.free.len() + self.log_free.len()) as u32);
         wr_u32(c, 24, self.growing.len() as u32);
         wr_u32(c, 28, self.max_writing_size);
         write_log_range(c, 32, &self.log);
         for (i, seg) in self.sealed.iter().enumerate() {
             let o = SEALED_AT + i * 16;
-            for (j, v) in [seg.start, seg.pages, seg.nodes, seg.deleted].into_iter().enumerate() {
+            let pages = seg.pages | if seg.mapped { MAPPED_BIT } else { 0 };
+            for (j, v) in [seg.start, pages, seg.nodes, seg.deleted].into_iter().enumerate() {
                 wr_u32(c, o + 4 * j, v);
             }
         }
-        for (i, r) in self.free.iter().enumerate() {
+        let pools = self.free.iter().map(|r| (r, 0)).chain(self.log_free.iter().map(|r| (r, LOG_POOL_BIT)));
+        for (i, (r, pool)) in pools.enumerate() {
             let o = FREE_AT + i * 12;
-            for (j, v) in [r.start, r.pages, r.retired_xid].into_iter().enumerate() {
+            for (j, v) in [r.start, r.pages | pool, r.retired_xid].into_iter().enumerate() {
                 wr_u32(c, o + 4 * j, v);
             }
         }
@@ -231,7 +259,7 @@ impl Meta {
         if n_sealed > MAX_SEALED || n_free > MAX_FREE || n_growing > MAX_GROWING {
             return None;
         }
-        let meta = Meta {
+        let mut meta = Meta {
             kind: c[6],
             metric: c[7],
             dims: rd_u32(c, 8),
@@ -242,17 +270,30 @@ impl Meta {
             sealed: (0..n_sealed)
                 .map(|i| {
                     let o = SEALED_AT + i * 16;
-                    Segment { start: rd_u32(c, o), pages: rd_u32(c, o + 4), nodes: rd_u32(c, o + 8), deleted: rd_u32(c, o + 12) }
+                    let pages = rd_u32(c, o + 4);
+                    Segment {
+                        start: rd_u32(c, o),
+                        pages: pages & !MAPPED_BIT,
+                        nodes: rd_u32(c, o + 8),
+                        deleted: rd_u32(c, o + 12),
+                        mapped: pages & MAPPED_BIT != 0,
+                    }
                 })
                 .collect(),
-            free: (0..n_free)
-                .map(|i| {
-                    let o = FREE_AT + i * 12;
-                    FreeRange { start: rd_u32(c, o), pages: rd_u32(c, o + 4), retired_xid: rd_u32(c, o + 8) }
-                })
-                .collect(),
+            free: Vec::new(),
+            log_free: Vec::new(),
             growing: (0..n_growing).map(|i| read_log_range(c, GROWING_AT + i * 20)).collect(),
         };
+        for i in 0..n_free {
+            let o = FREE_AT + i * 12;
+            let pages = rd_u32(c, o + 4);
+            let r = FreeRange { start: rd_u32(c, o), pages: pages & !LOG_POOL_BIT, retired_xid: rd_u32(c, o + 8) };
+            if pages & LOG_POOL_BIT != 0 {
+                meta.log_free.push(r)
+            } else {
+                meta.free.push(r)
+            }
+        }
         let ranges_ok = std::iter::once(&meta.log)
             .chain(&meta.growing)
             .all(|r| r.tail_used as usize <= PAGE_PAYLOAD && r.head_offset as usize <= PAGE_PAYLOAD);
@@ -278,11 +319,12 @@ impl Meta {
     pub fn check_blocks(&self, nblocks: u32) -> Result<(), String> {
         let run_ok = |start: u32, pages: u32| start >= 1 && pages >= 1 && start as u64 + pages as u64 <= nblocks as u64;
         for s in &self.sealed {
-            if !run_ok(s.start, s.pages) {
+            // A map page's extents are checked when the map is read.
+            if !run_ok(s.start, if s.mapped { 1 } else { s.pages }) {
                 return Err(format!("sealed segment at blocks {}..+{} is outside the index's {nblocks} blocks", s.start, s.pages));
             }
         }
-        for r in &self.free {
+        for r in self.free.iter().chain(&self.log_free) {
             if !run_ok(r.start, r.pages) {
                 return Err(format!("free range at blocks {}..+{} is outside the index's {nblocks} blocks", r.start, r.pages));
             }
@@ -448,8 +490,81 @@ pub unsafe fn write_meta_page(page: pg_sys::Page, meta: &Meta, init: bool) {
 /// Pages of a sealed segment, read through shared buffers.
 pub struct SegmentPages {
     pub index: pg_sys::Relation,
+    /// The segment's first block or map page, to name it in errors.
     pub start: u32,
-    pub pages: u32,
+    pub map: ExtentMap,
+}
+
+impl SegmentPages {
+    /// The extents of `seg`, read from its map page if it has one.
+    pub unsafe fn open(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
+        let map = if seg.mapped {
+            unsafe { read_extent_map(index, seg) }
+        } else {
+            ExtentMap::new(vec![(seg.start, seg.pages)])
+        };
+        SegmentPages { index, start: seg.start, map }
+    }
+
+    /// The block holding segment page `page`.
+    pub fn block_of(&self, page: u32) -> u32 {
+        self.map.block_of(page).unwrap_or_else(|| unsafe {
+            corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.map.pages()))
+        })
+    }
+}
+
+unsafe fn read_extent_map(index: pg_sys::Relation, seg: &Segment) -> ExtentMap {
+    unsafe {
+        let bad = |what: String| -> ! { corrupted(index, &format!("sealed segment at block {}: {what}", seg.start)) };
+        let buf = read_buffer(index, seg.start);
+        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+        let page = pg_sys::BufferGetPage(buf);
+        let kind = page_kind(page);
+        let c = content(page);
+        let count = rd_u32(c, 0) as usize;
+        let extents: Vec<(u32, u32)> =
+            (0..count.min(MAX_EXTENTS)).map(|i| (rd_u32(c, 8 + 8 * i), rd_u32(c, 12 + 8 * i))).collect();
+        pg_sys::UnlockReleaseBuffer(buf);
+        if kind != Some(KIND_EXTENTS) {
+            bad("its first block is not an extent map".into());
+        }
+        let blocks = nblocks(index) as u64;
+        if count == 0 || count > MAX_EXTENTS {
+            bad(format!("its extent map lists {count} extents (1 to {MAX_EXTENTS} fit)"));
+        }
+        if let Some(&(s, n)) = extents.iter().find(|&&(s, n)| s == 0 || n == 0 || s as u64 + n as u64 > blocks) {
+            bad(format!("its extent map lists blocks {s}..+{n}, outside the index's {blocks} blocks"));
+        }
+        let map = ExtentMap::new(extents);
+        if map.pages() != seg.pages {
+            bad(format!("its extents hold {} pages, the metapage says {}", map.pages(), seg.pages));
+        }
+        map
+    }
+}
+
+/// Writes an extent-map page listing `extents` (the caller WAL-logs it).
+pub unsafe fn write_extent_map(page: pg_sys::Page, extents: &[(u32, u32)]) {
+    assert!(extents.len() <= MAX_EXTENTS);
+    unsafe {
+        init_page(page, KIND_EXTENTS);
+        let c = content(page);
+        wr_u32(c, 0, extents.len() as u32);
+        for (i, &(s, n)) in extents.iter().enumerate() {
+            wr_u32(c, 8 + 8 * i, s);
+            wr_u32(c, 12 + 8 * i, n);
+        }
+    }
+}
+
+/// Every page run `seg` occupies, its map page included.
+pub unsafe fn segment_runs(index: pg_sys::Relation, seg: &Segment) -> Vec<(u32, u32)> {
+    if !seg.mapped {
+        return vec![(seg.start, seg.pages)];
+    }
+    let map = unsafe { read_extent_map(index, seg) };
+    std::iter::once((seg.start, 1)).chain(map.extents().iter().copied()).collect()
 }
 
 /// Per backend: for each index file, the shared buffer each block was last
@@ -492,10 +607,7 @@ impl PageSource for SegmentPages {
         // cancelled (no buffer lock is held here).
         interrupt_point();
         unsafe {
-            if page >= self.pages {
-                corrupted(self.index, &format!("segment page {page} is past the segment's {} pages", self.pages));
-            }
-            let block = self.start + page;
+            let block = self.block_of(page);
             let rnode = (*self.index).rd_node;
             let hint = recent::get(rnode.relNode.into(), block);
             // A hit means this backend already read (and checked) this
@@ -687,8 +799,16 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
             }
             old_tail_closed = Some(buf);
         }
+        let mut oldest_xmin = None;
         while written < bytes.len() {
-            let buf = new_buffer(index);
+            let buf = match take_log_page(&mut meta.log_free, &mut oldest_xmin) {
+                Some(block) => {
+                    let buf = read_buffer(index, block);
+                    pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+                    buf
+                }
+                None => new_buffer(index),
+            };
             let take = PAGE_PAYLOAD.min(bytes.len() - written);
             targets.push(Target { buf, is_new: true, start: 0, range: written..written + take });
             written += take;
@@ -761,6 +881,29 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
         pg_sys::UnlockReleaseBuffer(meta_buf);
     }
     became_growing
+}
+
+/// Takes the lowest page of the log-page pool that no running snapshot can
+/// still read (`oldest_xmin` is looked up once, on first need). The caller
+/// holds the metapage's exclusive lock and writes `pool` back with the
+/// entry, so two inserts never take the same page; should it crash before
+/// that, the page is still listed free, and its new content unreferenced.
+unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>) -> Option<u32> {
+    if pool.is_empty() {
+        return None;
+    }
+    let horizon = *oldest_xmin
+        .get_or_insert_with(|| unsafe { pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()) }.into());
+    let i = (0..pool.len())
+        .filter(|&i| xid_precedes(pool[i].retired_xid, horizon))
+        .min_by_key(|&i| pool[i].start)?;
+    let block = pool[i].start;
+    pool[i].start += 1;
+    pool[i].pages -= 1;
+    if pool[i].pages == 0 {
+        pool.remove(i);
+    }
+    Some(block)
 }
 
 /// Extends the relation by `n` contiguous pages (initialised as empty sealed

@@ -47,6 +47,7 @@
 //! assert_eq!(merged.len(), 101);
 //! ```
 
+pub mod extents;
 pub mod graph;
 pub mod merge;
 pub mod page;

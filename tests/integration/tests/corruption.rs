@@ -166,3 +166,76 @@ fn damaged_pages_report_xx002_and_reindex_repairs() {
         assert_finds_rows(&mut c, &sample, &case);
     }
 }
+
+/// Whether the first sealed segment of `items_emb` is spread over extents
+/// (the top bit of its page count in the metapage's segment directory, at
+/// byte 24 + 96 + 4 of block 0).
+fn first_segment_mapped(c: &mut Client) -> bool {
+    c.query_one("SELECT get_byte(get_raw_page('items_emb', 0), 24 + 96 + 7) >= 128", &[]).unwrap().get(0)
+}
+
+/// A segment spread over extents lists them on a map page; a damaged map
+/// is reported like any other damaged page, and REINDEX repairs it.
+#[test]
+fn damaged_extent_map_reports_xx002() {
+    let cluster = Cluster::create("corruption_map", 54393, "autovacuum = off");
+    let mut c = cluster.connect("postgres");
+    c.batch_execute(
+        "CREATE EXTENSION strata; CREATE EXTENSION pageinspect;
+         CREATE TABLE items (id bigint PRIMARY KEY, emb vector(16));",
+    )
+    .unwrap();
+    let values: Vec<String> = (0..2000).map(|id| format!("({id}, '{}')", vector_of(id))).collect();
+    c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+    c.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 8)").unwrap();
+    let cases = [
+        Damage::Zero,
+        Damage::RandomContentAndSpecial,
+        // The extent count, then the first extent's first block.
+        Damage::Word(0, 100_000),
+        Damage::Word(8, 1_000_000),
+    ];
+    let mut seed = 11u64;
+    let mut next_id = 10_000i64;
+    for how in cases {
+        let case = format!("extent map {how:?}");
+        // Each merge writes a segment larger than every free run the earlier
+        // ones left, so within a few it takes several runs and a map.
+        let mut merges = 0;
+        while !first_segment_mapped(&mut c) {
+            assert!(merges < 10, "{case}: no merge spread its segment over extents");
+            for _ in 0..4 {
+                let values: Vec<String> = (next_id..next_id + 100).map(|id| format!("({id}, '{}')", vector_of(id))).collect();
+                c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+                next_id += 100;
+            }
+            c.query_one("SELECT strata_optimize('items_emb')", &[]).unwrap();
+            merges += 1;
+        }
+        let map_block: i32 = c
+            .query_one(
+                "SELECT get_byte(p, 120) + 256 * get_byte(p, 121) + 65536 * get_byte(p, 122)
+                   FROM (SELECT get_raw_page('items_emb', 0) AS p) m",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        let path: String = c.query_one("SELECT pg_relation_filepath('items_emb')", &[]).unwrap().get(0);
+        c.batch_execute("CHECKPOINT").unwrap();
+        drop(c);
+        pg_ctl_fast_stop(&cluster);
+        let file = format!("{}/{path}", cluster.data());
+        let mut bytes = std::fs::read(&file).unwrap();
+        let no = map_block as usize;
+        damage(&mut bytes[no * PAGE..(no + 1) * PAGE], how, &mut seed);
+        std::fs::write(&file, &bytes).unwrap();
+
+        cluster.start();
+        c = cluster.connect("postgres");
+        c.batch_execute("SET enable_seqscan = off").unwrap();
+        expect_corrupted(&mut c, FULL_SCAN, &case);
+        c.batch_execute("RESET enable_seqscan").unwrap();
+        c.batch_execute("REINDEX INDEX items_emb").unwrap();
+        assert_finds_rows(&mut c, &[0, 1999, next_id - 1], &case);
+    }
+}
