@@ -59,7 +59,9 @@ unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_
         .iter()
         .map(|r| FreeRun { start: r.start, pages: r.pages, reusable: xid_precedes(r.retired_xid, oldest_xmin) })
         .collect();
-    let p = plan(&runs, total, MAX_EXTENTS + 1);
+    // The map page comes out of the first run, so the map lists at most as
+    // many extents as the plan makes.
+    let p = plan(&runs, total, MAX_EXTENTS);
     let mut blocks: Vec<(u32, u32)> = Vec::with_capacity(p.extent_count());
     for &(i, n) in &p.taken {
         blocks.push((free[i].start, n));
