@@ -481,8 +481,8 @@ unsafe fn vacuum_mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mu
         // Sealed segment: node records carry (flags, payload); pages are
         // visited in order and only locked exclusively when something dies.
         for (seg_no, seg) in meta.sealed.iter().enumerate() {
-            let layout = segment::segment_layout(index, seg);
-            let pages = segment::segment_pages(index, seg);
+            let pages = SegmentPages::open(index, seg);
+            let layout = segment::segment_layout(&pages, seg);
             let per_page = layout.records_per_page.max(1);
             for page_no in 0..layout.node_pages {
                 pg_sys::vacuum_delay_point();

@@ -93,7 +93,7 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
             Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
             Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
         };
-        let map = strata_hnsw::extents::ExtentMap::new(extents.clone());
+        let map = strata_hnsw::extents::ExtentMap::new(extents);
         let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
             if cancellable && no % 64 == 0 {
                 interrupt_point();
@@ -110,19 +110,19 @@ unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placem
         if let Some(block) = map_page {
             let buf = read_buffer(index, block);
             pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
-            write_extent_map(pg_sys::BufferGetPage(buf), &extents);
+            write_extent_map(pg_sys::BufferGetPage(buf), map.extents());
             pg_sys::MarkBufferDirty(buf);
             pg_sys::UnlockReleaseBuffer(buf);
         }
         if let Placement::Live { .. } = placement {
             if (*(*index).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8 {
-                for &(start, n) in map_page.map(|b| (b, 1)).iter().chain(&extents) {
+                for &(start, n) in map_page.map(|b| (b, 1)).iter().chain(map.extents()) {
                     pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + n, true);
                 }
             }
         }
         Segment {
-            start: map_page.unwrap_or(extents[0].0),
+            start: map_page.unwrap_or(map.extents()[0].0),
             pages: layout.total_pages,
             nodes: layout.node_count,
             deleted: 0,
@@ -152,15 +152,12 @@ pub unsafe fn build_segment(
     })
 }
 
-pub unsafe fn segment_pages(index: pg_sys::Relation, seg: &Segment) -> SegmentPages {
-    unsafe { SegmentPages::open(index, seg) }
-}
-
-/// The layout of a sealed segment, checked against the format and against
-/// the metapage's entry for it.
-pub unsafe fn segment_layout(index: pg_sys::Relation, seg: &Segment) -> Layout {
+/// The layout of sealed segment `seg` (opened as `pages`), checked against
+/// the format and against the metapage's entry for it.
+pub unsafe fn segment_layout(pages: &SegmentPages, seg: &Segment) -> Layout {
+    let index = pages.index;
     let bad = |what: String| -> ! { unsafe { corrupted(index, &format!("sealed segment at block {}: {what}", seg.start)) } };
-    let layout = segment_pages(index, seg).with_page(0, Layout::read).unwrap_or_else(|e| bad(e.to_string()));
+    let layout = pages.with_page(0, Layout::read).unwrap_or_else(|e| bad(e.to_string()));
     let elem_size = strata_hnsw::with_space!(layout.element, layout.metric, S => <<S as Space>::Elem as Element>::SIZE)
         .unwrap_or_else(|| bad(format!("no space for {:?} with {:?}", layout.element, layout.metric)));
     if let Err(e) = layout.validate(elem_size) {
@@ -180,7 +177,7 @@ pub unsafe fn segment_layout(index: pg_sys::Relation, seg: &Segment) -> Layout {
 pub unsafe fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segment) -> PagedGraph<SegmentPages, S> {
     unsafe {
         // open() validates the layout for S's elements.
-        let graph = PagedGraph::<SegmentPages, S>::open(segment_pages(index, seg))
+        let graph = PagedGraph::<SegmentPages, S>::open(SegmentPages::open(index, seg))
             .unwrap_or_else(|e| corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)));
         let layout = graph.layout();
         if layout.total_pages != seg.pages || layout.node_count != seg.nodes {

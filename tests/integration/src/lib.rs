@@ -42,6 +42,14 @@ impl Server {
     /// Drops and creates `dbname` with the extension installed, and returns a
     /// connection to it.
     pub fn fresh_database(&self, dbname: &str) -> Client {
+        let mut client = self.empty_database(dbname);
+        client.batch_execute("CREATE EXTENSION strata").expect("create extension");
+        client
+    }
+
+    /// Drops and creates `dbname` without the extension (for tests that pick
+    /// its version or restore a dump into it), and returns a connection to it.
+    pub fn empty_database(&self, dbname: &str) -> Client {
         let mut admin = self.connect("postgres");
         // Separate statements: DROP/CREATE DATABASE refuse to run in the
         // implicit transaction of a multi-statement batch.
@@ -49,10 +57,15 @@ impl Server {
             .batch_execute(&format!("DROP DATABASE IF EXISTS \"{dbname}\" WITH (FORCE)"))
             .expect("drop test database");
         admin.batch_execute(&format!("CREATE DATABASE \"{dbname}\"")).expect("create test database");
-        let mut client = self.connect(dbname);
-        client.batch_execute("CREATE EXTENSION strata").expect("create extension");
-        client
+        self.connect(dbname)
     }
+}
+
+/// splitmix64's finaliser: spreads the bits of a counter over the word.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A deterministic vector literal of `dims` dimensions for row `id`: a
@@ -60,12 +73,32 @@ impl Server {
 pub fn test_vector(id: i64, dims: u64) -> String {
     let parts: Vec<String> = (0..dims)
         .map(|j| {
-            let mut z = (id as u64).wrapping_mul(dims).wrapping_add(j).wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
+            let z = mix64((id as u64).wrapping_mul(dims).wrapping_add(j).wrapping_add(0x9E37_79B9_7F4A_7C15));
             format!("{}", (z % 100_000) as f32 / 1000.0)
         })
         .collect();
     format!("[{}]", parts.join(","))
+}
+
+/// Like [`test_vector`], with elements in [-1, 1): both signs, so that
+/// `binarize` gives mixed bits and every type's cast has work to do.
+pub fn signed_test_vector(id: i64, dims: u64) -> String {
+    let parts: Vec<String> = (0..dims)
+        .map(|j| {
+            let z = mix64((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(j.wrapping_mul(0xD1B5_4A32_D192_ED03)));
+            format!("{}", (z % 2000) as f32 / 1000.0 - 1.0)
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// Waits (up to a minute) until `standby` has replayed all WAL `primary` had
+/// inserted when called.
+pub fn wait_for_replay(primary: &mut Client, standby: &mut Client) {
+    let lsn: String = primary.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).unwrap().get(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !standby.query_one(&format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"), &[]).unwrap().get::<_, bool>(0) {
+        assert!(std::time::Instant::now() < deadline, "standby did not replay up to {lsn}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -2,27 +2,12 @@
 //! and deletes, and answers the same queries as the primary through the index.
 
 use strata_integration::cluster::Cluster;
+use strata_integration::wait_for_replay;
 use std::time::{Duration, Instant};
 
 fn vector_of(id: i64) -> String {
     let parts: Vec<String> = (0..16).map(|j| format!("{}", ((id * 31 + j * 17) % 101) as f32 / 10.0)).collect();
     format!("[{}]", parts.join(","))
-}
-
-fn wait_for_replay(primary: &mut postgres::Client, standby: &mut postgres::Client) {
-    let lsn: String = primary.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).unwrap().get(0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done: bool = standby
-            .query_one(&format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"), &[])
-            .unwrap()
-            .get(0);
-        if done {
-            return;
-        }
-        assert!(Instant::now() < deadline, "standby did not replay up to {lsn}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn top10(client: &mut postgres::Client, q: &str) -> Vec<i64> {

@@ -59,6 +59,23 @@ fn pg_ctl_fast_stop(cluster: &Cluster) {
     assert!(status.success(), "pg_ctl stop failed");
 }
 
+/// Damages one block of `items_emb` on disk (the block `pick` chooses from
+/// the file's block count) with the server stopped after a checkpoint, and
+/// returns a connection to the restarted server.
+fn damage_on_disk(cluster: &Cluster, mut c: Client, pick: impl FnOnce(usize) -> usize, how: Damage, seed: &mut u64) -> Client {
+    let path: String = c.query_one("SELECT pg_relation_filepath('items_emb')", &[]).unwrap().get(0);
+    c.batch_execute("CHECKPOINT").unwrap();
+    drop(c);
+    pg_ctl_fast_stop(cluster);
+    let file = format!("{}/{path}", cluster.data());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let no = pick(bytes.len() / PAGE);
+    damage(&mut bytes[no * PAGE..(no + 1) * PAGE], how, seed);
+    std::fs::write(&file, &bytes).unwrap();
+    cluster.start();
+    cluster.connect("postgres")
+}
+
 /// The index's rows in distance order through a full index scan (reads every
 /// page of every segment and the writing segment).
 const FULL_SCAN: &str = "SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]') s";
@@ -127,27 +144,15 @@ fn damaged_pages_report_xx002_and_reindex_repairs() {
         c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
         let sample = [0, 1999, next_id, next_id + 39];
         next_id += 40;
-        let path: String = c.query_one("SELECT pg_relation_filepath('items_emb')", &[]).unwrap().get(0);
-        c.batch_execute("CHECKPOINT").unwrap();
-        drop(c);
-        pg_ctl_fast_stop(&cluster);
-
-        let file = format!("{}/{path}", cluster.data());
-        let mut bytes = std::fs::read(&file).unwrap();
-        let nblocks = bytes.len() / PAGE;
         // Block 0 is the metapage, then the sealed segment (its meta page,
         // then node pages), then the writing segment's pages.
-        let no = match block {
+        let pick = |nblocks: usize| match block {
             Block::Meta => 0,
             Block::SegmentMeta => 1,
             Block::SegmentNodes => 2,
             Block::WritingLog => nblocks - 1,
         };
-        damage(&mut bytes[no * PAGE..(no + 1) * PAGE], how, &mut seed);
-        std::fs::write(&file, &bytes).unwrap();
-
-        cluster.start();
-        c = cluster.connect("postgres");
+        c = damage_on_disk(&cluster, c, pick, how, &mut seed);
         let started: String = c.query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0);
         c.batch_execute("SET enable_seqscan = off").unwrap();
         expect_corrupted(&mut c, FULL_SCAN, &case);
@@ -220,18 +225,7 @@ fn damaged_extent_map_reports_xx002() {
             )
             .unwrap()
             .get(0);
-        let path: String = c.query_one("SELECT pg_relation_filepath('items_emb')", &[]).unwrap().get(0);
-        c.batch_execute("CHECKPOINT").unwrap();
-        drop(c);
-        pg_ctl_fast_stop(&cluster);
-        let file = format!("{}/{path}", cluster.data());
-        let mut bytes = std::fs::read(&file).unwrap();
-        let no = map_block as usize;
-        damage(&mut bytes[no * PAGE..(no + 1) * PAGE], how, &mut seed);
-        std::fs::write(&file, &bytes).unwrap();
-
-        cluster.start();
-        c = cluster.connect("postgres");
+        c = damage_on_disk(&cluster, c, |_| map_block as usize, how, &mut seed);
         c.batch_execute("SET enable_seqscan = off").unwrap();
         expect_corrupted(&mut c, FULL_SCAN, &case);
         c.batch_execute("RESET enable_seqscan").unwrap();

@@ -5,7 +5,7 @@
 //! the same indexes, and the BYOV index keeps searching and maintaining its vectors.
 
 use std::process::Command;
-use strata_integration::Server;
+use strata_integration::{signed_test_vector, Server};
 
 /// Every vector type strata has: its name, SQL turning the `vector` expression `{v}` into a
 /// value of the type, and its `vectors` operator classes with their distance operators.
@@ -25,29 +25,8 @@ const TYPES: &[(&str, &str, &[(&str, &str)])] = &[
 const DIMS: u64 = 16;
 const ROWS: i64 = 300;
 
-/// A deterministic vector with elements in [-1, 1) (both signs, so binarize gives mixed bits).
-fn vec_text(id: i64, dims: u64) -> String {
-    let parts: Vec<String> = (0..dims)
-        .map(|j| {
-            let mut z = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(j.wrapping_mul(0xD1B5_4A32_D192_ED03));
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            format!("{}", (z % 2000) as f32 / 1000.0 - 1.0)
-        })
-        .collect();
-    format!("[{}]", parts.join(","))
-}
-
 fn value(expr: &str, id: i64) -> String {
-    expr.replace("{v}", &format!("'{}'::vector", vec_text(id, DIMS)))
-}
-
-fn database(server: &Server, name: &str) -> postgres::Client {
-    let mut admin = server.connect("postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
-    server.connect(name)
+    expr.replace("{v}", &format!("'{}'::vector", signed_test_vector(id, DIMS)))
 }
 
 fn setup(c: &mut postgres::Client) {
@@ -87,7 +66,7 @@ fn setup(c: &mut postgres::Client) {
     )
     .unwrap();
     let ids: Vec<i32> = (1..=60).collect();
-    let vecs: Vec<String> = ids.iter().map(|i| vec_text(*i as i64, DIMS)).collect();
+    let vecs: Vec<String> = ids.iter().map(|i| signed_test_vector(*i as i64, DIMS)).collect();
     for index in [1i64, 2] {
         c.execute("SELECT strata.upsert_vectors($1, $2::int[], $3::text[]::vector[])", &[&index, &ids, &vecs]).unwrap();
     }
@@ -173,7 +152,7 @@ fn observe(c: &mut postgres::Client) -> Vec<String> {
             .query(
                 &format!(
                     "SELECT record_id, score::text FROM strata.search('doc', 'body', '{}', k => 5, similarity => '{sim}')",
-                    vec_text(-3, DIMS)
+                    signed_test_vector(-3, DIMS)
                 ),
                 &[],
             )
@@ -190,7 +169,7 @@ fn observe(c: &mut postgres::Client) -> Vec<String> {
 fn every_type_index_and_byov_registration_survives_pg_dump_fc_and_pg_restore() {
     let server = Server::from_env();
     let (src, dst) = ("it_dump_all_src", "it_dump_all_dst");
-    let mut s = database(&server, src);
+    let mut s = server.empty_database(src);
     setup(&mut s);
     let before = observe(&mut s);
 
@@ -203,7 +182,7 @@ fn every_type_index_and_byov_registration_survives_pg_dump_fc_and_pg_restore() {
         .expect("run pg_dump");
     assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
 
-    drop(database(&server, dst));
+    drop(server.empty_database(dst));
     let restore = Command::new(server.pg_bin.join("pg_restore"))
         .args(["--exit-on-error", "-h", &server.host, "-p", &port, "-U", "postgres", "-d", dst])
         .arg(&file)
@@ -224,7 +203,7 @@ fn every_type_index_and_byov_registration_survives_pg_dump_fc_and_pg_restore() {
     let n: i64 = d.query_one("SELECT vectors FROM strata.indexes WHERE id = 1", &[]).unwrap().get(0);
     assert_eq!(n, 50, "deleting records deletes their vectors after the restore");
     let written: i64 = d
-        .query_one(&format!("SELECT strata.upsert_vectors(2, ARRAY[11], ARRAY['{}'::vector])", vec_text(0, DIMS)), &[])
+        .query_one(&format!("SELECT strata.upsert_vectors(2, ARRAY[11], ARRAY['{}'::vector])", signed_test_vector(0, DIMS)), &[])
         .unwrap()
         .get(0);
     assert_eq!(written, 1);

@@ -5,7 +5,7 @@
 //! upgrade script fails this test, which lists the differing objects).
 
 use std::collections::BTreeSet;
-use strata_integration::Server;
+use strata_integration::{signed_test_vector, Server};
 
 const FIRST_RELEASE: &str = "0.1.0";
 
@@ -132,27 +132,6 @@ fn fingerprint(c: &mut postgres::Client) -> BTreeSet<String> {
     c.query(FINGERPRINT, &[]).unwrap().iter().map(|r| r.get::<_, String>(0)).collect()
 }
 
-fn database(server: &Server, name: &str) -> postgres::Client {
-    let mut admin = server.connect("postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
-    server.connect(name)
-}
-
-/// A deterministic vector with elements in [-1, 1) (both signs, so binarize gives mixed bits).
-fn vec_text(id: i64, dims: u64) -> String {
-    let parts: Vec<String> = (0..dims)
-        .map(|j| {
-            let mut z = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(j.wrapping_mul(0xD1B5_4A32_D192_ED03));
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            format!("{}", (z % 2000) as f32 / 1000.0 - 1.0)
-        })
-        .collect();
-    format!("[{}]", parts.join(","))
-}
-
 const DIMS: u64 = 12;
 const ROWS: i64 = 200;
 
@@ -167,7 +146,7 @@ const QUERIES: &[(&str, &str, &str, &str)] = &[
 /// The top 10 through the index (asserting the plan uses `index`) as (id, distance) lines,
 /// in a form that does not depend on the order of equal distances.
 fn top10(c: &mut postgres::Client, index: &str, col: &str, op: &str, query: &str) -> Vec<String> {
-    let q = query.replace("{q}", &vec_text(-7, DIMS));
+    let q = query.replace("{q}", &signed_test_vector(-7, DIMS));
     let sql = format!("SELECT id, ({col} {op} {q})::text FROM items ORDER BY {col} {op} {q} LIMIT 10");
     c.batch_execute("SET enable_seqscan = off; SET strata.ef_search = 1000").unwrap();
     let plan: Vec<String> = c.query(&format!("EXPLAIN (COSTS OFF) {sql}"), &[]).unwrap().iter().map(|r| r.get(0)).collect();
@@ -196,7 +175,7 @@ fn results(c: &mut postgres::Client) -> Vec<Vec<String>> {
     let mut all: Vec<Vec<String>> = QUERIES.iter().map(|(i, col, op, q)| top10(c, i, col, op, q)).collect();
     let search: Vec<String> = c
         .query(
-            &format!("SELECT record_id, score::text FROM strata.search('doc', 'body', '{}', k => 5)", vec_text(-7, DIMS)),
+            &format!("SELECT record_id, score::text FROM strata.search('doc', 'body', '{}', k => 5)", signed_test_vector(-7, DIMS)),
             &[],
         )
         .unwrap()
@@ -215,7 +194,7 @@ fn results(c: &mut postgres::Client) -> Vec<Vec<String>> {
 #[test]
 fn update_from_first_release_keeps_data_and_matches_a_fresh_install() {
     let server = Server::from_env();
-    let mut old = database(&server, "it_upgrade_old");
+    let mut old = server.empty_database("it_upgrade_old");
 
     let paths: Vec<String> = old
         .query(
@@ -244,7 +223,7 @@ fn update_from_first_release_keeps_data_and_matches_a_fresh_install() {
     ))
     .unwrap();
     for id in 0..ROWS {
-        let t = vec_text(id, DIMS);
+        let t = signed_test_vector(id, DIMS);
         old.execute(
             &format!("INSERT INTO items VALUES ({id}, '{t}', '{t}', binarize('{t}'), ARRAY['{t}'::vector, '[1,2]'])"),
             &[],
@@ -262,7 +241,7 @@ fn update_from_first_release_keeps_data_and_matches_a_fresh_install() {
     )
     .unwrap();
     let ids: Vec<i32> = (1..=50).collect();
-    let vecs: Vec<String> = ids.iter().map(|i| vec_text(*i as i64, DIMS)).collect();
+    let vecs: Vec<String> = ids.iter().map(|i| signed_test_vector(*i as i64, DIMS)).collect();
     old.execute("SELECT strata.upsert_vectors(1, $1::int[], $2::text[]::vector[])", &[&ids, &vecs]).unwrap();
     let before = results(&mut old);
 
@@ -276,18 +255,18 @@ fn update_from_first_release_keeps_data_and_matches_a_fresh_install() {
     assert_eq!(before, after, "query results changed across the update");
     // Still writable and searchable through the same indexes after the update.
     for id in ROWS..ROWS + 20 {
-        let t = vec_text(id, DIMS);
+        let t = signed_test_vector(id, DIMS);
         old.execute(&format!("INSERT INTO items VALUES ({id}, '{t}', '{t}', binarize('{t}'))"), &[]).unwrap();
     }
     let near: i32 = old
-        .query_one(&format!("SELECT id FROM items ORDER BY v <-> '{}' LIMIT 1", vec_text(ROWS + 5, DIMS)), &[])
+        .query_one(&format!("SELECT id FROM items ORDER BY v <-> '{}' LIMIT 1", signed_test_vector(ROWS + 5, DIMS)), &[])
         .unwrap()
         .get(0);
     assert_eq!(near as i64, ROWS + 5);
     old.batch_execute("SELECT strata.create_index('doc', 'body', 3)").unwrap();
 
     // The catalog after the update equals a fresh install of the current version.
-    let mut fresh = database(&server, "it_upgrade_fresh");
+    let mut fresh = server.empty_database("it_upgrade_fresh");
     fresh.batch_execute("CREATE EXTENSION strata").unwrap();
     let (updated, installed) = (fingerprint(&mut old), fingerprint(&mut fresh));
     assert!(installed.len() > 100, "fingerprint query found too little: {}", installed.len());
