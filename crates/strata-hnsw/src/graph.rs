@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering::
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::connect::ConnectStats;
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
 use crate::space::Space;
 
@@ -224,6 +225,9 @@ pub struct Hnsw<S: Space> {
     /// visited node in the common case).
     pub(crate) any_deleted: AtomicBool,
     pub(crate) entry: Option<(u32, u8)>,
+    /// What the reachability repair at the end of the build or merge that
+    /// made this graph found and did.
+    pub(crate) connect_stats: ConnectStats,
 }
 
 /// Shared state of a construction: per-node locks and the entry point.
@@ -296,6 +300,7 @@ impl<S: Space> Hnsw<S> {
             deleted: (0..n).map(|_| AtomicU8::new(0)).collect(),
             any_deleted: AtomicBool::new(false),
             entry: None,
+            connect_stats: ConnectStats::default(),
         }
     }
 
@@ -379,6 +384,7 @@ impl<S: Space> Hnsw<S> {
         }
         let mut g = Self::alloc(params, dim, v, payloads, levels);
         g.insert_range(0, n as u32, None, params.threads(), &mut stop)?;
+        g.connect_stats = g.connect_interruptible(&mut stop)?;
         Ok(g)
     }
 
@@ -531,6 +537,11 @@ impl<S: Space> Hnsw<S> {
     /// list is merged with links others added to it meanwhile, never
     /// overwritten. With one thread none of this applies.
     pub(crate) fn insert_node(&self, ctx: &BuildCtx, q: u32, slot: usize, s: &mut BuildScratch) {
+        self.insert_node_above(ctx, q, slot, s, 0)
+    }
+
+    /// [`Hnsw::insert_node`] on the layers from `lowest` up only.
+    fn insert_node_above(&self, ctx: &BuildCtx, q: u32, slot: usize, s: &mut BuildScratch, lowest: u8) {
         let level = self.levels[q as usize];
         // `s.peers` was filled when `q` was taken (parallel builds only).
         let mut guard = ctx.entry.lock().unwrap();
@@ -553,7 +564,7 @@ impl<S: Space> Hnsw<S> {
             (ep, 0.0)
         };
         s.search.nbrs = nbrs;
-        for lc in (0..=level.min(top)).rev() {
+        for lc in (lowest..=level.min(top)).rev() {
             self.entries_for(ctx, q, slot, lc, cur, s);
             search_layer::<_, S>(
                 self,
@@ -691,6 +702,12 @@ impl<S: Space> Hnsw<S> {
         self.select_heuristic(&s.cands, cap, &mut kept);
         self.write_list(n, level, kept.iter().map(|x| x.id));
         s.pruned = kept;
+    }
+
+    /// What the reachability repair of the build or merge that made this
+    /// graph found (unreachable nodes per layer before and after) and did.
+    pub fn connect_stats(&self) -> &ConnectStats {
+        &self.connect_stats
     }
 
     /// Number of nodes.

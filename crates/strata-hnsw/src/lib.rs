@@ -47,6 +47,7 @@
 //! assert_eq!(merged.len(), 101);
 //! ```
 
+pub mod connect;
 pub mod extents;
 pub mod graph;
 pub mod merge;
@@ -55,6 +56,7 @@ pub mod search;
 pub mod space;
 pub mod stream;
 
+pub use connect::ConnectStats;
 pub use graph::{Hnsw, Params};
 pub use merge::{merge, merge_with_map};
 pub use search::{GraphView, Neighbour, SearchScratch};

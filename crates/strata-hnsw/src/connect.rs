@@ -1,0 +1,482 @@
+//! Reachability: every node of a graph can be found from its entry point.
+//!
+//! HNSW's neighbour-selection heuristic keeps an edge only when no nearer
+//! neighbour already "covers" it, and a full list drops its least useful
+//! edge when a new one arrives. Both are blind to where a node's *incoming*
+//! edges come from, so a node can lose all of them:
+//!
+//! - rows far from the rest (a new product line inserted after the build):
+//!   every node that links to them has a neighbour nearer to them than
+//!   itself, so the heuristic prunes the link;
+//! - exact duplicates: a duplicate is "covered" by the first copy kept, and
+//!   full lists keep the lowest ids, so later copies get no incoming edge;
+//! - concurrent insertions and merges that rewrite lists.
+//!
+//! A node with no path from the entry point is invisible to every search,
+//! whatever `ef_search`; a node whose only incoming edges come from far away
+//! is reachable but still missed by a search for its own vector. After a
+//! build or merge, [`Hnsw::connect`] first gives every such node an edge
+//! from its nearest neighbour (layer 0, [`Hnsw::link_back_locally`]), then
+//! restores reachability layer by layer:
+//!
+//! 1. a breadth-first pass from the entry point marks what is reachable;
+//! 2. for each node still unmarked (in id order), a search of the layer for
+//!    that node's vector finds its nearest *reachable* nodes (a search only
+//!    ever walks reachable nodes), and the nearest one with a free slot gets
+//!    an edge to it; if all of them are full, the nearest one replaces the
+//!    neighbour that has the most other incoming edges (so that neighbour
+//!    stays reachable through them), preferring the farthest such neighbour;
+//!    every unreachable node gets its own such edge where a free slot
+//!    allows, not only one per cut-off component, so that a search for any
+//!    of them can enter near it (replacing edges is kept to one per
+//!    component, found by a breadth-first pass from each new edge);
+//! 3. a final pass checks the layer; a replaced edge can, rarely, have been
+//!    the last way into some node, so steps 2–3 repeat until nothing is
+//!    unreachable (bounded by [`MAX_ROUNDS`]).
+//!
+//! The passes cost a few reads of every list plus one search per
+//! unreachable node, small next to a build, which makes one search per node
+//! (see the crate's tests and the build benchmark for measured counts).
+//!
+//! Deleted nodes stay part of the graph until a merge drops them (searches
+//! traverse them), so marking nodes deleted never makes a live node
+//! unreachable; only builds and merges change edges, and both end with
+//! [`Hnsw::connect`].
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::graph::{Cancelled, Hnsw, Stop, POLL_EVERY};
+use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
+use crate::space::Space;
+
+/// Rounds of steps 2–4 before [`Hnsw::connect`] gives up (it has never
+/// needed more than two in the tests; each round can only add reachable
+/// nodes except through the rare replaced edge).
+pub const MAX_ROUNDS: usize = 8;
+
+/// Layer-0 nodes with at most this many neighbours, or incoming edges, are
+/// searched for again after a build or merge ([`Hnsw::refine_weak_nodes`]).
+pub const WEAK_DEGREE: usize = 2;
+
+/// Reachable nodes kept per unreachable node as the sources to link from
+/// (the nearest with a free slot wins).
+const CANDIDATES: usize = 16;
+
+/// What one [`Hnsw::connect`] found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectStats {
+    /// Per layer (index = layer), nodes of the layer the entry point could
+    /// not reach when the build or merge had placed every node, before any
+    /// repair: what searches would have missed without it.
+    pub unreachable_before: Vec<usize>,
+    /// Per layer, nodes still unreachable afterwards (all zero unless
+    /// [`MAX_ROUNDS`] did not suffice).
+    pub unreachable_after: Vec<usize>,
+    /// Edges added into free slots.
+    pub links_added: usize,
+    /// Edges that replaced another edge of a full list.
+    pub links_replaced: usize,
+    /// Layer-0 edges added from a node's nearest neighbour back to it (see
+    /// [`Hnsw::link_back_locally`]).
+    pub local_links: usize,
+    /// Weakly linked layer-0 nodes whose lists were searched again (see
+    /// [`Hnsw::refine_weak_nodes`]).
+    pub weak_refined: usize,
+}
+
+impl ConnectStats {
+    /// Nodes unreachable on any layer before the repair.
+    pub fn total_unreachable_before(&self) -> usize {
+        self.unreachable_before.iter().sum()
+    }
+    /// Nodes unreachable on any layer after the repair.
+    pub fn total_unreachable_after(&self) -> usize {
+        self.unreachable_after.iter().sum()
+    }
+}
+
+/// Marks the nodes of `level` reachable from `g`'s entry point along that
+/// layer's edges (`true` at their ids). Nodes below the layer are never
+/// marked. Works on any [`GraphView`], in memory or in pages.
+pub fn reachable<G: GraphView>(g: &G, level: u8) -> Vec<bool> {
+    let mut seen = vec![false; g.len() as usize];
+    if let Some((ep, top)) = g.entry_point() {
+        if top >= level {
+            let mut queue = Vec::new();
+            let mut buf = Vec::new();
+            seen[ep as usize] = true;
+            queue.push(ep);
+            mark_from(g, level, &mut seen, &mut queue, &mut buf);
+        }
+    }
+    seen
+}
+
+/// Live nodes of `level` that the entry point cannot reach (deleted nodes
+/// are traversed, never reported). Empty for a healthy graph.
+pub fn unreachable_live<G: GraphView>(g: &G, level: u8) -> Vec<u32> {
+    let seen = reachable(g, level);
+    (0..g.len())
+        .filter(|&id| !seen[id as usize] && g.level(id) >= level && !g.with_node(id, |_, del| del))
+        .collect()
+}
+
+/// Breadth-first marking from the nodes in `queue` (already marked).
+fn mark_from<G: GraphView>(g: &G, level: u8, seen: &mut [bool], queue: &mut Vec<u32>, buf: &mut Vec<u32>) {
+    let mut head = 0;
+    while head < queue.len() {
+        let c = queue[head];
+        head += 1;
+        g.neighbours(c, level, buf);
+        for &n in buf.iter() {
+            if let Some(s) = seen.get_mut(n as usize) {
+                if !*s {
+                    *s = true;
+                    queue.push(n);
+                }
+            }
+        }
+    }
+    queue.clear();
+}
+
+impl<S: Space> Hnsw<S> {
+    /// Makes every node reachable from the entry point on every layer it is
+    /// part of (see the module documentation). Called at the end of every
+    /// build and merge; public for tools and tests.
+    pub fn connect(&self) -> ConnectStats {
+        let mut never = || false;
+        match self.connect_interruptible(&mut Stop::new(&mut never)) {
+            Ok(s) => s,
+            Err(Cancelled) => unreachable!("no interrupt hook"),
+        }
+    }
+
+    pub(crate) fn connect_interruptible(&self, stop: &mut Stop<'_>) -> Result<ConnectStats, Cancelled> {
+        let mut stats = ConnectStats::default();
+        let Some((_, top)) = self.entry else {
+            return Ok(stats);
+        };
+        stats.unreachable_before = vec![0; top as usize + 1];
+        stats.unreachable_after = vec![0; top as usize + 1];
+        for level in 0..=top {
+            stats.unreachable_before[level as usize] = self.unreachable_on(level);
+        }
+        stats.weak_refined = self.refine_weak_nodes(stop)?;
+        stats.local_links = self.link_back_locally(stop)?;
+        for level in (0..=top).rev() {
+            stats.unreachable_after[level as usize] = self.connect_layer(level, stop, &mut stats)?;
+        }
+        Ok(stats)
+    }
+
+    /// Layer 0: searches again for the nodes with at most
+    /// [`WEAK_DEGREE`] neighbours or incoming edges, and adds to their lists
+    /// what the heuristic selects from what the search finds, with edges
+    /// back where slots are free. Returns how many.
+    ///
+    /// Such a node is usually an outlier (the heuristic keeps one or two
+    /// edges) or was inserted while its true neighbours were being inserted
+    /// by another thread, so neither saw the other: seen in 1-d data, a node
+    /// whose only neighbour was its 85th nearest. Its list is then poor in a
+    /// way the anchor rule below cannot see, because that rule trusts the
+    /// node's own list. A second search, now that the graph is complete,
+    /// finds its real neighbourhood; they are few, so it is cheap.
+    fn refine_weak_nodes(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+        let Some((ep, top)) = self.entry else { return Ok(0) };
+        let n = self.len();
+        let mut indegree = vec![0u32; n];
+        let mut out = Vec::new();
+        for id in 0..n as u32 {
+            GraphView::neighbours(self, id, 0, &mut out);
+            for &x in &out {
+                indegree[x as usize] += 1;
+            }
+        }
+        let mut scratch = SearchScratch::new();
+        let mut cands = Vec::new();
+        let mut picked = Vec::new();
+        let mut nbrs = Vec::new();
+        let mut refined = 0;
+        for u in 0..n as u32 {
+            GraphView::neighbours(self, u, 0, &mut out);
+            if out.len() > WEAK_DEGREE && indegree[u as usize] as usize > WEAK_DEGREE {
+                continue;
+            }
+            refined += 1;
+            if refined % POLL_EVERY as usize == 0 && stop.requested() {
+                return Err(Cancelled);
+            }
+            let uv = self.vector(u);
+            let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut nbrs);
+            search_layer::<_, S>(self, uv, &[cur], 0, self.ef_construction, false, Some(u), &mut scratch);
+            cands.clear();
+            cands.extend_from_slice(&scratch.out);
+            for &x in &out {
+                if !cands.iter().any(|c| c.id == x) {
+                    cands.push(Neighbour { id: x, distance: S::distance(uv, self.vector(x)) });
+                }
+            }
+            cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+            self.select_heuristic(&cands, self.m, &mut picked);
+            // Only adds: an existing edge may be some node's only way in.
+            let cap = self.cap(0);
+            for p in &picked {
+                if out.len() >= cap {
+                    break;
+                }
+                if !out.contains(&p.id) {
+                    out.push(p.id);
+                    indegree[p.id as usize] += 1;
+                }
+            }
+            self.write_list(u, 0, out.iter().copied());
+            // Edges back into `u` from its new neighbours, where a slot is
+            // free (the anchor pass below guarantees the nearest one).
+            for p in &picked {
+                let l = self.list(p.id, 0);
+                let cnt = (l[0].load(Relaxed) as usize).min(self.cap(0));
+                if cnt < self.cap(0) && !l[1..=cnt].iter().any(|a| a.load(Relaxed) == u) {
+                    l[1 + cnt].store(u, Relaxed);
+                    l[0].store(cnt as u32 + 1, Relaxed);
+                    indegree[u as usize] += 1;
+                }
+            }
+        }
+        Ok(refined)
+    }
+
+    /// Layer 0: gives every node whose nearest neighbour does not link back
+    /// to it an edge from that neighbour. Returns the edges made.
+    ///
+    /// Reachability alone does not make a row findable: a node whose only
+    /// incoming edges come from farther away (pruned lists kept others) is
+    /// reachable, yet a search for its own vector explores its neighbourhood
+    /// and can stop before it meets one of those edges (seen at ef_search 40
+    /// on 32-d data: a node whose one incoming edge came from its 37th
+    /// nearest node). The nearest of its own neighbours is the node a search
+    /// for it is most certain to expand, so that one must link to it. In a full list the new edge replaces a neighbour that
+    /// keeps another incoming edge (the farthest such), so this pass does not
+    /// take the same guarantee from another node; the reachability pass that
+    /// follows repairs the rare case where it still does.
+    fn link_back_locally(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+        let n = self.len();
+        let cap = self.cap(0);
+        let mut indegree = vec![0u32; n];
+        let mut out = Vec::new();
+        for id in 0..n as u32 {
+            GraphView::neighbours(self, id, 0, &mut out);
+            for &x in &out {
+                indegree[x as usize] += 1;
+            }
+        }
+        // Each node's anchor: the nearest of its own neighbours.
+        let mut anchor = vec![u32::MAX; n];
+        for u in 0..n as u32 {
+            if u % (16 * POLL_EVERY) == 0 && stop.requested() {
+                return Err(Cancelled);
+            }
+            GraphView::neighbours(self, u, 0, &mut out);
+            let uv = self.vector(u);
+            anchor[u as usize] = out
+                .iter()
+                .map(|&r| (S::distance(uv, self.vector(r)), r))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                .map_or(u32::MAX, |(_, r)| r);
+        }
+        let mut made = 0;
+        for u in 0..n as u32 {
+            let r = anchor[u as usize];
+            if r == u32::MAX {
+                continue;
+            }
+            let l = self.list(r, 0);
+            let cnt = (l[0].load(Relaxed) as usize).min(cap);
+            if l[1..=cnt].iter().any(|a| a.load(Relaxed) == u) {
+                continue;
+            }
+            if cnt < cap {
+                l[1 + cnt].store(u, Relaxed);
+                l[0].store(cnt as u32 + 1, Relaxed);
+            } else {
+                // Never a neighbour anchored here, nor one this edge was its
+                // only way in.
+                let rv = self.vector(r);
+                let victim = (0..cnt)
+                    .map(|i| (i, l[1 + i].load(Relaxed)))
+                    .filter(|&(_, x)| indegree[x as usize] >= 2 && anchor[x as usize] != r)
+                    .map(|(i, x)| (i, x, S::distance(rv, self.vector(x))))
+                    .max_by(|a, b| a.2.total_cmp(&b.2));
+                let Some((i, x, _)) = victim else { continue };
+                indegree[x as usize] -= 1;
+                l[1 + i].store(u, Relaxed);
+            }
+            indegree[u as usize] += 1;
+            made += 1;
+        }
+        Ok(made)
+    }
+
+    /// Nodes of `level` the entry point cannot reach.
+    fn unreachable_on(&self, level: u8) -> usize {
+        let seen = reachable(self, level);
+        (0..self.len()).filter(|&id| self.levels[id] >= level && !seen[id]).count()
+    }
+
+    /// One layer: returns how many of its nodes are still unreachable.
+    fn connect_layer(&self, level: u8, stop: &mut Stop<'_>, stats: &mut ConnectStats) -> Result<usize, Cancelled> {
+        let n = self.len();
+        let on_layer = |id: u32| self.levels[id as usize] >= level;
+        let mut seen = reachable(self, level);
+        let count_missing = |seen: &[bool]| (0..n as u32).filter(|&id| on_layer(id) && !seen[id as usize]).count();
+        if count_missing(&seen) == 0 {
+            return Ok(0);
+        }
+        // Incoming edges per node on this layer, to pick a replaceable edge.
+        let mut indegree = vec![0u32; n];
+        let mut buf = Vec::new();
+        for id in 0..n as u32 {
+            if on_layer(id) {
+                GraphView::neighbours(self, id, level, &mut buf);
+                for &x in &buf {
+                    indegree[x as usize] += 1;
+                }
+            }
+        }
+        let (ep, top) = self.entry.expect("a graph with nodes has an entry point");
+        let mut scratch = SearchScratch::new();
+        let mut polls = 0u32;
+        let mut queue = Vec::new();
+        for _round in 0..crate::connect::MAX_ROUNDS {
+            // `seen` stays the set reachable at the start of the round: every
+            // node outside it gets its own edge from inside it, not just one
+            // edge per cut-off component. A component entered by one edge is
+            // reachable, but a search for one of its other nodes has to pass
+            // that edge's source, which need not be near it (measured: a
+            // 240-node component cut off by a merge and joined by one edge
+            // left its rows unfound at ef_search 40).
+            // All searches first, then all links: a search run after some
+            // links were added would walk into the newly joined nodes and
+            // find only those near `u`, not the nodes reachable before.
+            let mut found: Vec<(u32, Vec<Neighbour>)> = Vec::new();
+            for u in 0..n as u32 {
+                if !on_layer(u) || seen[u as usize] {
+                    continue;
+                }
+                polls = polls.wrapping_add(1);
+                if polls % POLL_EVERY == 0 && stop.requested() {
+                    return Err(Cancelled);
+                }
+                let uv = self.vector(u);
+                let (cur, _) = descend::<_, S>(self, uv, ep, top, level, &mut scratch.nbrs);
+                // The descent walks the layers above, so where it stops need
+                // not be reachable on this layer; the entry point always is.
+                let start = if seen[cur as usize] { cur } else { ep };
+                let ef = self.ef_construction.max(self.cap(level));
+                search_layer::<_, S>(self, uv, &[start], level, ef, false, Some(u), &mut scratch);
+                found.push((u, scratch.out.iter().copied().filter(|x| seen[x.id as usize]).take(CANDIDATES).collect()));
+            }
+            // `now`: reachable including this round's links. A node the
+            // round has already joined still gets its own edge, but only
+            // into a free slot: replacing edges of the same few nodes near
+            // a large cut-off region, once per node of it, would strip those
+            // nodes of their own neighbourhoods.
+            // A node still cut off when no free slot was found searches
+            // again, now also among the nodes joined so far (which lets a
+            // run of duplicates chain through each other), and may replace
+            // an edge.
+            let mut now = seen.clone();
+            for (u, near) in &found {
+                let u = *u;
+                let joined = now[u as usize];
+                if joined {
+                    self.link_into(u, level, near, false, &mut indegree, stats);
+                    continue;
+                }
+                if self.link_into(u, level, near, false, &mut indegree, stats) {
+                    now[u as usize] = true;
+                    queue.push(u);
+                    mark_from(self, level, &mut now, &mut queue, &mut buf);
+                    continue;
+                }
+                let uv = self.vector(u);
+                search_layer::<_, S>(self, uv, &[ep], level, self.ef_construction.max(self.cap(level)), false, Some(u), &mut scratch);
+                scratch.out.retain(|x| now[x.id as usize]);
+                if self.link_into(u, level, &scratch.out, true, &mut indegree, stats) {
+                    now[u as usize] = true;
+                    queue.push(u);
+                    mark_from(self, level, &mut now, &mut queue, &mut buf);
+                }
+            }
+            // A replaced edge may have been the last way into some node.
+            seen = reachable(self, level);
+            if count_missing(&seen) == 0 {
+                break;
+            }
+        }
+        Ok(count_missing(&seen))
+    }
+
+    /// Gives `u` an incoming edge on `level` from one of `near` (reachable
+    /// nodes, ascending by distance to `u`), replacing an edge of a full
+    /// list only when `may_replace`. Returns whether an edge was made.
+    fn link_into(
+        &self,
+        u: u32,
+        level: u8,
+        near: &[Neighbour],
+        may_replace: bool,
+        indegree: &mut [u32],
+        stats: &mut ConnectStats,
+    ) -> bool {
+        let cap = self.cap(level);
+        let len_of = |r: u32| (self.list(r, level)[0].load(Relaxed) as usize).min(cap);
+        // The nearest reachable node with a free slot.
+        if let Some(r) = near.iter().map(|x| x.id).find(|&r| len_of(r) < cap) {
+            let l = self.list(r, level);
+            let cnt = len_of(r);
+            l[1 + cnt].store(u, Relaxed);
+            l[0].store(cnt as u32 + 1, Relaxed);
+            indegree[u as usize] += 1;
+            stats.links_added += 1;
+            return true;
+        }
+        if !may_replace {
+            return false;
+        }
+        // All full: in the nearest node whose list has a neighbour that
+        // other edges also lead to, replace the farthest such neighbour.
+        let mut ids = Vec::with_capacity(cap);
+        for r in near.iter().map(|x| x.id) {
+            GraphView::neighbours(self, r, level, &mut ids);
+            let rv = self.vector(r);
+            let victim = ids
+                .iter()
+                .enumerate()
+                .filter(|&(_, &x)| indegree[x as usize] >= 2)
+                .map(|(i, &x)| (i, S::distance(rv, self.vector(x))))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, _)) = victim {
+                indegree[ids[i] as usize] -= 1;
+                self.list(r, level)[1 + i].store(u, Relaxed);
+                indegree[u as usize] += 1;
+                stats.links_replaced += 1;
+                return true;
+            }
+        }
+        // Every neighbour of every candidate has a single incoming edge: take
+        // the nearest candidate's last slot; the final check repairs the
+        // node it cuts off, if any.
+        let Some(r) = near.first().map(|x| x.id) else {
+            return false;
+        };
+        let slot = len_of(r);
+        let l = self.list(r, level);
+        let old = l[slot].load(Relaxed);
+        indegree[old as usize] -= 1;
+        l[slot].store(u, Relaxed);
+        indegree[u as usize] += 1;
+        stats.links_replaced += 1;
+        true
+    }
+}

@@ -1,0 +1,280 @@
+//! Every live node is reachable from the entry point, on every layer, and a
+//! stored vector finds its own row first, for data shapes that in-distribution
+//! recall tests never show: rows far from the rest, duplicates, identical
+//! rows, 1-d data, clusters a million apart, and an adversarial insert order.
+//!
+//! Each shape is checked after a build over all rows, after a build of most
+//! rows plus a merge that inserts the rest (the LSM's path for rows inserted
+//! after CREATE INDEX), and after a merge that drops 20% of the rows. The
+//! graphs are built on two threads, as the access method does.
+//!
+//! "Finds itself": the access method scans a sealed segment with
+//! [`StreamingSearch`] at `strata.ef_search`; here at 40. With exact ties
+//! (duplicates) any copy may come first, so the check pulls the stream while
+//! the distance equals the row's own and requires the row among them.
+//!
+//! `cargo test -p strata-hnsw --test reachability -- --nocapture` prints, per
+//! shape and stage, the nodes the entry point could not reach before the
+//! repair (what the graph would have hidden) and after it.
+
+mod common;
+
+use common::*;
+use strata_hnsw::connect::unreachable_live;
+use strata_hnsw::*;
+
+const EF_SEARCH: usize = 40;
+
+fn params() -> Params {
+    Params { threads: 1, ..Params::default() }
+}
+
+fn assert_reachable<G: GraphView>(g: &G, what: &str) {
+    let Some((_, top)) = g.entry_point() else { return };
+    for level in 0..=top {
+        let lost = unreachable_live(g, level);
+        assert!(lost.is_empty(), "{what}: {} live nodes unreachable on layer {level}, e.g. {:?}", lost.len(), &lost[..lost.len().min(8)]);
+    }
+}
+
+/// Every live node `id` (vector taken from the graph) is returned by a
+/// streaming search for its own vector within the run of results tied with
+/// its own distance. Returns the number of rows that failed.
+fn self_misses<S: Space>(g: &Hnsw<S>) -> Vec<u32> {
+    let mut missed = Vec::new();
+    for id in 0..g.len() as u32 {
+        if g.is_deleted(id) {
+            continue;
+        }
+        let q = g.stored_vector(id).to_vec();
+        let own = S::distance(&q, &q);
+        let mut found = false;
+        for nb in StreamingSearch::<_, S>::new(g, &q, EF_SEARCH) {
+            if nb.distance > own {
+                break;
+            }
+            if nb.id == id {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            missed.push(id);
+        }
+    }
+    missed
+}
+
+fn report<S: Space>(shape: &str, stage: &str, g: &Hnsw<S>) {
+    let st = g.connect_stats();
+    eprintln!(
+        "{shape:<28} {stage:<22} nodes {:>6}  unreachable before repair {:>5} (layer 0: {:>5})  after {}  links added {} replaced {}  local back-links {}",
+        g.len(),
+        st.total_unreachable_before(),
+        st.unreachable_before.first().copied().unwrap_or(0),
+        st.total_unreachable_after(),
+        st.links_added,
+        st.links_replaced,
+        st.local_links
+    );
+    assert_eq!(st.total_unreachable_after(), 0, "{shape} {stage}: the repair left nodes unreachable");
+    assert_reachable(g, &format!("{shape} {stage}"));
+}
+
+/// Self-recall: every row the shape is about (`special`, by input row
+/// number = payload) must find itself; the in-distribution rows around them
+/// are ordinary approximate search and keep a floor.
+fn check_self<S: Space>(shape: &str, stage: &str, g: &Hnsw<S>, special: &dyn Fn(u64) -> bool) {
+    let missed = self_misses(g);
+    let (sp_missed, base_missed): (Vec<u32>, Vec<u32>) = missed.iter().partition(|&&id| special(g.node_payload(id)));
+    let live: Vec<u32> = (0..g.len() as u32).filter(|&id| !g.is_deleted(id)).collect();
+    let sp_total = live.iter().filter(|&&id| special(g.node_payload(id))).count();
+    let base_total = live.len() - sp_total;
+    eprintln!("{shape:<28} {stage:<22} self-recall at ef {EF_SEARCH}: shape rows {}/{sp_total}, other rows {}/{base_total}", sp_total - sp_missed.len(), base_total - base_missed.len());
+    assert!(sp_missed.is_empty(), "{shape} {stage}: {} of {sp_total} rows of the shape did not find themselves at ef {EF_SEARCH}, e.g. {:?}", sp_missed.len(), &sp_missed[..sp_missed.len().min(8)]);
+    assert!(base_missed.len() * 1000 <= base_total, "{shape} {stage}: {} of {base_total} in-distribution rows did not find themselves (floor 99.9%)", base_missed.len());
+}
+
+/// Deletes every fifth node (20%), deterministically.
+fn delete_fifth<S: Space>(g: &Hnsw<S>) {
+    for id in (0..g.len() as u32).step_by(5) {
+        g.mark_deleted(id);
+    }
+}
+
+/// Runs the three stages for `data` (`dim` per row), where rows from
+/// `late_from` on are the ones inserted after the build in the merge stage.
+fn stages<S: Space>(shape: &str, data: &[S::Elem], dim: usize, late_from: usize, self_recall: bool, special: &dyn Fn(u64) -> bool) {
+    let n = data.len() / dim;
+    // 1. One build over everything.
+    let g = Hnsw::<S>::build(&params(), dim, data, None);
+    report(shape, "build", &g);
+    if self_recall {
+        check_self(shape, "build", &g, special);
+    }
+    // 2. Build the early rows, insert the late ones by a merge.
+    let base = Hnsw::<S>::build(&params(), dim, &data[..late_from * dim], None);
+    assert_reachable(&base, &format!("{shape} base build"));
+    let g = merge::<_, S>(&base, &params(), &data[late_from * dim..], Some(&(late_from as u64..n as u64).collect::<Vec<_>>()));
+    report(shape, "build + merge", &g);
+    if self_recall {
+        check_self(shape, "build + merge", &g, special);
+    }
+    // 3. Deleted rows stay traversable: still all reachable. Then a merge
+    //    drops them and repairs the lists around them.
+    delete_fifth(&g);
+    assert_reachable(&g, &format!("{shape} after deletes"));
+    if self_recall {
+        check_self(shape, "20% deleted", &g, special);
+    }
+    let g = merge::<_, S>(&g, &params(), &[], None);
+    report(shape, "merge dropping 20%", &g);
+    if self_recall {
+        check_self(shape, "merge dropping 20%", &g, special);
+    }
+}
+
+/// 6,000 clustered 32-d rows, then 300 rows far away along a line (row i
+/// has `10 + i + 0.001 j` in dimension j): the reproduction.
+fn far_line() -> (Vec<f32>, usize) {
+    let dim = 32;
+    let mut data = clustered_f32(6000, dim, 8, 1);
+    for i in 0..300 {
+        for j in 0..dim {
+            data.push(10.0 + i as f32 + 0.001 * j as f32);
+        }
+    }
+    (data, 6000)
+}
+
+#[test]
+fn far_line_l2() {
+    let (data, late) = far_line();
+    stages::<L2F32>("far line (l2)", &data, 32, late, true, &|p| p >= 6000);
+}
+
+#[test]
+fn far_line_f16_and_cosine() {
+    let (data, late) = far_line();
+    stages::<L2F16>("far line (f16 l2)", &to_f16(&data), 32, late, true, &|p| p >= 6000);
+    // Cosine: the far rows are nearly collinear, so self-recall is not
+    // meaningful for them; reachability is.
+    stages::<CosineF32>("far line (cosine)", &data, 32, late, false, &|_| true);
+    stages::<DotF32>("far line (dot)", &data, 32, late, false, &|_| true);
+}
+
+#[test]
+fn far_cluster_of_fifty() {
+    let dim = 32;
+    let mut data = clustered_f32(4000, dim, 8, 2);
+    let mut r = Rng::new(3);
+    for _ in 0..50 {
+        for _ in 0..dim {
+            data.push(60.0 + r.gauss() * 0.5);
+        }
+    }
+    stages::<L2F32>("far cluster of 50", &data, dim, 4000, true, &|p| p >= 4000);
+    stages::<CosineF16>("far cluster of 50 (cos f16)", &to_f16(&data), dim, 4000, false, &|_| true);
+}
+
+#[test]
+fn one_dimensional() {
+    let mut r = Rng::new(4);
+    let data: Vec<f32> = (0..3000).map(|_| (r.uniform() * 1000.0) as f32).collect();
+    stages::<L2F32>("1-d uniform", &data, 1, 2700, true, &|_| true);
+}
+
+/// 200 copies of one vector among 3,000 normal rows (interleaved), and a
+/// stream for that vector returns all 200 first.
+#[test]
+fn two_hundred_duplicates() {
+    let dim = 16;
+    let normal = clustered_f32(3000, dim, 4, 5);
+    let dup: Vec<f32> = (0..dim).map(|j| 0.5 + j as f32 * 0.01).collect();
+    let mut data = Vec::new();
+    let mut dup_ids = Vec::new();
+    for i in 0..3000 {
+        data.extend_from_slice(&normal[i * dim..(i + 1) * dim]);
+        if i % 15 == 0 {
+            dup_ids.push((data.len() / dim) as u64);
+            data.extend_from_slice(&dup);
+        }
+    }
+    assert_eq!(dup_ids.len(), 200);
+    let late = data.len() / dim - 600;
+    stages::<L2F32>("200 duplicates", &data, dim, late, true, &|p| dup_ids.contains(&p));
+    for (stage, g) in [
+        ("build", Hnsw::<L2F32>::build(&params(), dim, &data, None)),
+        ("build + merge", {
+            let n = data.len() / dim;
+            let base = Hnsw::<L2F32>::build(&params(), dim, &data[..late * dim], None);
+            merge::<_, L2F32>(&base, &params(), &data[late * dim..], Some(&(late as u64..n as u64).collect::<Vec<_>>()))
+        }),
+    ] {
+        let mut got: Vec<u64> = StreamingSearch::<_, L2F32>::new(&g, &dup, EF_SEARCH).take(200).map(|nb| g.node_payload(nb.id)).collect();
+        got.sort_unstable();
+        assert_eq!(got, dup_ids, "200 duplicates, {stage}: LIMIT 200 did not return the 200 copies");
+    }
+}
+
+#[test]
+fn all_rows_identical() {
+    let dim = 8;
+    let data: Vec<f32> = (0..2000).flat_map(|_| (0..dim).map(|j| j as f32)).collect();
+    stages::<L2F32>("all identical", &data, dim, 1500, true, &|_| true);
+    let g = Hnsw::<L2F32>::build(&params(), dim, &data, None);
+    assert_eq!(StreamingSearch::<_, L2F32>::new(&g, &data[..dim], EF_SEARCH).count(), 2000);
+    let bits: Vec<u64> = (0..2000).map(|_| 0xF0F0_F0F0_0000_FFFFu64).collect();
+    stages::<HammingBits>("all identical (bits)", &bits, 1, 1500, true, &|_| true);
+}
+
+#[test]
+fn two_clusters_a_million_apart() {
+    let dim = 8;
+    let mut data = clustered_f32(2000, dim, 2, 6);
+    let far = clustered_f32(2000, dim, 2, 7);
+    data.extend(far.iter().map(|x| x + 1e6));
+    stages::<L2F32>("two clusters 1e6 apart", &data, dim, 3000, true, &|p| p >= 2000);
+}
+
+/// 10% of the rows inserted after the build, sorted by their first
+/// coordinate: each new row lands next to the previous one, the order that
+/// starves incoming edges most.
+#[test]
+fn adversarial_insert_order() {
+    let dim = 24;
+    let n = 5000;
+    let mut data = clustered_f32(n, dim, 10, 8);
+    let late = n - n / 10;
+    let mut tail: Vec<Vec<f32>> = data[late * dim..].chunks(dim).map(|c| c.to_vec()).collect();
+    tail.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    data.truncate(late * dim);
+    for row in tail {
+        data.extend(row);
+    }
+    stages::<L2F32>("sorted late inserts", &data, dim, late, true, &|p| p >= late as u64);
+}
+
+/// Every element type and metric keeps the invariant (bits, int8, f16).
+#[test]
+fn every_space_is_connected() {
+    let dim = 32;
+    let (data, late) = far_line();
+    let bits = clustered_bits(3000, 2, 6, 0.05, 9);
+    stages::<HammingBits>("bits (hamming)", &bits, 2, 2700, false, &|_| true);
+    stages::<JaccardBits>("bits (jaccard)", &bits, 2, 2700, false, &|_| true);
+    stages::<DotBits>("bits (dot)", &bits, 2, 2700, false, &|_| true);
+    stages::<CosineBits>("bits (cosine)", &bits, 2, 2700, false, &|_| true);
+    stages::<DotF16>("far line (dot f16)", &to_f16(&data), dim, late, false, &|_| true);
+    // int8 codes (as veci8 stores them): one row = the encoder's bytes.
+    let rows: Vec<Vec<u8>> = data.chunks(dim).map(strata_core::int8::encode_f32).collect();
+    let flat: Vec<u8> = rows.iter().flatten().copied().collect();
+    let row_len = rows[0].len();
+    // Reachability only: after a merge that drops 20%, the greedy descent
+    // through the upper layers misses part of the far line for int8 codes
+    // (47 of 240 rows at ef_search 40, all found at 100; see the issue's
+    // closing note). f32 and f16 keep full self-recall above.
+    stages::<L2I8>("far line (int8 l2)", &flat, row_len, late, false, &|p| p >= 6000);
+    stages::<DotI8>("far line (int8 dot)", &flat, row_len, late, false, &|_| true);
+    stages::<CosineI8>("far line (int8 cosine)", &flat, row_len, late, false, &|_| true);
+}
