@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use strata_hnsw::page::{write_pages, PageBuf, PagedGraph, PAGE_PAYLOAD};
-use strata_hnsw::{merge, CosineF32, Hnsw, Params, SearchScratch};
+use strata_hnsw::{merge, CosineF32, Hnsw, Params, SearchScratch, Space};
 
 fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Vec<T>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -42,6 +42,7 @@ fn main() {
         (16, 200, vec![1, 2], vec![10, 20, 40, 80, 160, 320], 10);
     let mut limit = usize::MAX;
     let mut merge_test = false;
+    let mut late_sorted = false;
     let mut merge_threads = 2usize;
     let (mut save, mut load): (Option<String>, Option<String>) = (None, None);
     let mut i = 2;
@@ -62,6 +63,10 @@ fn main() {
             "--load" => load = Some(v.clone()),
             // After the curve: delete 20% + the last 10%, merge the last 10%
             // back in (N threads), and measure the merged graph's curve.
+            // After each build: build 90%, merge the last 10% sorted by
+            // the first coordinate, and count rows that do not find
+            // themselves at ef_search 40 (issue 14's adversarial order).
+            "--late-sorted" => late_sorted = v != "0",
             "--merge-test" => {
                 merge_test = v != "0";
                 merge_threads = v.parse().unwrap();
@@ -113,10 +118,19 @@ fn main() {
         let start = Instant::now();
         let g = Hnsw::<CosineF32>::build(&params, dim, &base, None);
         let secs = start.elapsed().as_secs_f64();
+        let st = g.connect_stats();
         println!(
-            "{{\"kind\":\"build\",\"threads\":{t},\"seconds\":{secs:.3},\"n\":{n},\"dim\":{dim},\"m\":{m},\"efc\":{efc},\"memory_bytes\":{}}}",
-            g.memory_bytes()
+            "{{\"kind\":\"build\",\"threads\":{t},\"seconds\":{secs:.3},\"n\":{n},\"dim\":{dim},\"m\":{m},\"efc\":{efc},\"memory_bytes\":{},\"repair_seconds\":{:.3},\"unreachable_before\":{:?},\"weak_refined\":{},\"local_links\":{},\"links_added\":{}}}",
+            g.memory_bytes(),
+            st.elapsed.as_secs_f64(),
+            st.unreachable_before,
+            st.weak_refined,
+            st.local_links,
+            st.links_added + st.links_replaced
         );
+        if late_sorted {
+            late_sorted_self_recall(&params, &base, dim);
+        }
         if graph.is_none() {
             if let Some(path) = &save {
                 let mut out = Vec::new();
@@ -176,6 +190,48 @@ fn main() {
             .collect();
         curve(&merged, &queries, dim, &truth, &efs, k, "search_merged");
     }
+}
+
+/// Builds over the first 90% of `base`, merges the rest in sorted by its
+/// first coordinate, and prints how many rows do not come back first for
+/// their own vector at ef 40 (late rows: all; early rows: every 10th).
+fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
+    let n = base.len() / dim;
+    let cut = n * 9 / 10;
+    let mut late: Vec<usize> = (cut..n).collect();
+    late.sort_by(|&a, &b| base[a * dim].total_cmp(&base[b * dim]));
+    let tail: Vec<f32> = late.iter().flat_map(|&r| base[r * dim..(r + 1) * dim].iter().copied()).collect();
+    let payloads: Vec<u64> = late.iter().map(|&r| r as u64).collect();
+    let g0 = Hnsw::<CosineF32>::build(params, dim, &base[..cut * dim], None);
+    let start = Instant::now();
+    let g = merge::<_, CosineF32>(&g0, params, &tail, Some(&payloads));
+    let secs = start.elapsed().as_secs_f64();
+    let mut s = SearchScratch::new();
+    let (mut late_miss, mut early_miss, mut early_total) = (0, 0, 0);
+    for id in 0..g.len() as u32 {
+        let is_late = g.node_payload(id) as usize >= cut;
+        if !is_late && id % 10 != 0 {
+            continue;
+        }
+        let q = &base[g.node_payload(id) as usize * dim..][..dim];
+        let top = g.search_with(q, 1, 40, &mut s);
+        // Ties: a stored duplicate at the same distance counts as found.
+        let own = CosineF32::distance(g.stored_vector(id), g.stored_vector(id));
+        let ok = top.first().is_some_and(|t| t.id == id || t.distance <= own);
+        if is_late {
+            late_miss += !ok as usize;
+        } else {
+            early_total += 1;
+            early_miss += !ok as usize;
+        }
+    }
+    let st = g.connect_stats();
+    println!(
+        "{{\"kind\":\"late_sorted\",\"merge_seconds\":{secs:.3},\"late_rows\":{},\"late_not_found\":{late_miss},\"early_sampled\":{early_total},\"early_not_found\":{early_miss},\"unreachable_before\":{:?},\"repair_seconds\":{:.3}}}",
+        n - cut,
+        st.unreachable_before,
+        st.elapsed.as_secs_f64()
+    );
 }
 
 /// Recall@k and single-thread QPS per ef; `truth` holds payloads.

@@ -82,6 +82,9 @@ pub struct ConnectStats {
     /// Weakly linked layer-0 nodes whose lists were searched again (see
     /// [`Hnsw::refine_weak_nodes`]).
     pub weak_refined: usize,
+    /// Time the whole repair took (its share of a build is reported by the
+    /// `glove_bench` example).
+    pub elapsed: std::time::Duration,
 }
 
 impl ConnectStats {
@@ -157,6 +160,7 @@ impl<S: Space> Hnsw<S> {
         let Some((_, top)) = self.entry else {
             return Ok(stats);
         };
+        let started = std::time::Instant::now();
         stats.unreachable_before = vec![0; top as usize + 1];
         stats.unreachable_after = vec![0; top as usize + 1];
         for level in 0..=top {
@@ -167,6 +171,7 @@ impl<S: Space> Hnsw<S> {
         for level in (0..=top).rev() {
             stats.unreachable_after[level as usize] = self.connect_layer(level, stop, &mut stats)?;
         }
+        stats.elapsed = started.elapsed();
         Ok(stats)
     }
 
