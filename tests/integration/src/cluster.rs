@@ -78,12 +78,17 @@ impl Cluster {
 
     /// A streaming standby of `primary`, made with pg_basebackup, started.
     pub fn standby_of(primary: &Cluster, name: &str, port: u16) -> Cluster {
+        Self::standby_with(primary, name, port, "")
+    }
+
+    /// Like [`Cluster::standby_of`], with extra settings for the standby.
+    pub fn standby_with(primary: &Cluster, name: &str, port: u16, extra_conf: &str) -> Cluster {
         let c = Self::layout(name, port);
         let data = c.data();
         let sock = primary.sock();
         let pport = primary.port.to_string();
         run_ok(&c.pg_bin, "pg_basebackup", &["-h", &sock, "-p", &pport, "-U", "postgres", "-D", &data, "-R", "-X", "stream"]);
-        c.configure("");
+        c.configure(extra_conf);
         c.start();
         c
     }
