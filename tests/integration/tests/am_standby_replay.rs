@@ -40,8 +40,8 @@ fn describe(e: &postgres::Error) -> String {
     }
 }
 
-/// Runs index scans (alternately LIMIT 1 and LIMIT 10) on the standby until
-/// `stop` is set.
+/// Runs index scans on the standby until `stop` is set: LIMIT 1, LIMIT 10
+/// and, reading many more pages while replay goes on, LIMIT 500 in turn.
 fn reader(standby: &Cluster, seed: u64, stop: &AtomicBool, done: &AtomicU64) -> Tally {
     let connect = || {
         let mut c = standby.connect("postgres");
@@ -52,7 +52,7 @@ fn reader(standby: &Cluster, seed: u64, stop: &AtomicBool, done: &AtomicU64) -> 
     let mut tally = Tally::default();
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let limit = if i % 2 == 0 { 1 } else { 10 };
+        let limit = [1, 10, 500][(i % 3) as usize];
         let q = vector_of(((seed * 7919 + i * 104_729) % 40_000) as i64);
         match c.query(&format!("SELECT id FROM items ORDER BY emb <-> '{q}' LIMIT {limit}"), &[]) {
             Ok(rows) => {
@@ -81,6 +81,7 @@ fn top10(c: &mut postgres::Client, id: i64) -> Vec<i64> {
 
 #[test]
 fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
+    let started = Instant::now();
     let primary = Cluster::create("reuse_primary", 54381, "wal_level = replica\nmax_wal_senders = 4\nautovacuum = off");
     let mut p = primary.connect("postgres");
     p.batch_execute(&format!("CREATE EXTENSION strata; CREATE TABLE items (id bigint PRIMARY KEY, emb vector({DIMS}))")).unwrap();
@@ -94,8 +95,10 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
     let mut s = standby.connect("postgres");
     wait_for_replay(&mut p, &mut s);
 
+    eprintln!("setup: {:.1} s", started.elapsed().as_secs_f64());
     let mut total = Tally::default();
     for cycle in 0..3i64 {
+        let cycle_started = Instant::now();
         s.query_one("SELECT pg_wal_replay_pause()", &[]).unwrap();
         // A backlog: 4,000 rows in transactions of 1 to 10 rows with an
         // explicit merge after every 1,000 (plus the background merges of
@@ -113,6 +116,7 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
         }
         p.batch_execute(&format!("DELETE FROM items WHERE id >= {base} AND id < {} AND id % 20 = 0", base + 4000)).unwrap();
         p.batch_execute("VACUUM items").unwrap();
+        let backlog_done = Instant::now();
 
         // Readers start on the paused standby's (old) index state, then
         // replay catches up under them.
@@ -144,7 +148,9 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
             cycle_tally.other.extend(t.other);
         }
         eprintln!(
-            "cycle {cycle}: {} queries answered, {} canceled by recovery conflicts (40001), {} XX002, {} other errors",
+            "cycle {cycle} ({:.1} s backlog, {:.1} s catch-up): {} queries answered, {} canceled by recovery conflicts (40001), {} XX002, {} other errors",
+            (backlog_done - cycle_started).as_secs_f64(),
+            backlog_done.elapsed().as_secs_f64(),
             cycle_tally.ok,
             cycle_tally.conflicts,
             cycle_tally.corrupted.len(),
