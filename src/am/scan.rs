@@ -75,7 +75,7 @@ struct ScanState {
     /// Writing-segment candidates, farthest first (popped from the end).
     exact: Vec<Candidate>,
     /// The segments the scan started from (see `storage::scan_view`).
-    view: Option<scan_view::ScanView>,
+    view: Option<std::rc::Rc<scan_view::ScanView>>,
     /// Times the scan started over because replay changed the index under it.
     restarts: u32,
 }
@@ -172,7 +172,7 @@ unsafe fn start(st: &mut ScanState) {
     unsafe {
         let meta = read_meta(st.index);
         let index = st.index;
-        let view = scan_view::ScanView::new(index, &meta);
+        let view = std::rc::Rc::new(scan_view::ScanView::new(index, &meta));
         st.view = Some(view.clone());
         scan_view::with(&view, || with_space!(meta.element_kind(), meta.metric(), |S| {
             let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);

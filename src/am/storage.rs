@@ -922,6 +922,8 @@ unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>
 /// PostgreSQL 15's B-tree "reuse page" WAL record (`xl_btree_reuse_page` in
 /// access/nbtxlog.h, which pgrx does not bind): RelFileNode, block number,
 /// then the conflict horizon as a FullTransactionId at offset 16; 24 bytes.
+/// PostgreSQL 16 changed it (a RelFileLocator and an isCatalogRel flag):
+/// supporting 16 means writing its layout under `cfg(feature = "pg16")`.
 const XLOG_BTREE_REUSE_PAGE: u8 = 0xD0;
 const BTREE_REUSE_PAGE_SIZE: usize = 24;
 
@@ -950,7 +952,8 @@ const BTREE_REUSE_PAGE_SIZE: usize = 24;
 /// ReadNextFullTransactionId. A standby snapshot that read the metapage
 /// before the swap was taken before the swap was replayed, so its xmax, the
 /// latest completed xid + 1, is at most the primary's next xid at the swap:
-/// its xmin is at most `retired_xid`, and is caught. (Logging
+/// its xmin is at most `retired_xid`, and is caught (`optimize::merge` reads
+/// the id right before that record and says what window remains). (Logging
 /// `retired_xid - 1` would miss a snapshot taken when nothing ran, whose
 /// xmin equals `retired_xid`.) The cost is that a newer snapshot with such
 /// an xmin is also waited for; the primary reasons the same way.
@@ -1015,6 +1018,7 @@ pub fn xid_precedes(a: u32, b: u32) -> bool {
 pub mod scan_view {
     use super::*;
     use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     /// The segments a scan planned from: sealed segments (start, pages,
     /// nodes, mapped) and log ranges (head, head offset).
@@ -1026,7 +1030,7 @@ pub mod scan_view {
     }
 
     thread_local! {
-        static ACTIVE: RefCell<Option<ScanView>> = const { RefCell::new(None) };
+        static ACTIVE: RefCell<Option<Rc<ScanView>>> = const { RefCell::new(None) };
         static CHANGED_RAISED: Cell<bool> = const { Cell::new(false) };
     }
 
@@ -1059,15 +1063,15 @@ pub mod scan_view {
 
     /// Makes `view` the scan view of the reads `f` does, then restores the
     /// previous one (also when `f` raises an error).
-    pub fn with<R>(view: &ScanView, f: impl FnOnce() -> R) -> R {
-        struct Restore(Option<ScanView>);
+    pub fn with<R>(view: &Rc<ScanView>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Rc<ScanView>>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 let previous = self.0.take();
                 ACTIVE.with(|a| *a.borrow_mut() = previous);
             }
         }
-        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(view.clone())));
+        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(Rc::clone(view))));
         f()
     }
 

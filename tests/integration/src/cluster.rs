@@ -132,6 +132,16 @@ impl Cluster {
         }
     }
 
+    /// pg_waldump's output over this cluster's pg_wal with `args`.
+    pub fn waldump(&self, args: &[&str]) -> String {
+        let wal = self.dir.join("data/pg_wal").display().to_string();
+        let mut all = vec!["-p", wal.as_str()];
+        all.extend_from_slice(args);
+        let out = as_postgres(&self.pg_bin, "pg_waldump", &all);
+        assert!(out.status.success(), "pg_waldump {all:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn connect(&self, dbname: &str) -> Client {
         Client::connect(&format!("host={} port={} user=postgres dbname={dbname}", self.sock(), self.port), NoTls)
             .unwrap_or_else(|e| panic!("connect to {dbname} on port {}: {e}", self.port))
