@@ -172,6 +172,8 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
         total.corrupted.extend(cycle_tally.corrupted);
         total.other.extend(cycle_tally.other);
     }
+    assert!(total.corrupted.is_empty(), "{} false XX002 on the standby, e.g. {:?}", total.corrupted.len(), &total.corrupted[..total.corrupted.len().min(5)]);
+    assert!(total.other.is_empty(), "unexpected errors on the standby: {:?}", &total.other[..total.other.len().min(5)]);
     // The scans' own check (a restart, or 40001 after rows were returned)
     // also keeps XX002 away, so the conflict records are checked directly:
     // pages were reused, and each reuse was announced to the standby.
@@ -182,8 +184,6 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
     let reuse_records = wal.lines().filter(|l| l.contains("REUSE_PAGE") && l.contains(&format!("/{filenode};"))).count();
     eprintln!("{reuse_records} reuse-conflict records for items_emb");
     assert!(reuse_records >= 3, "no recovery-conflict records before page reuse in the primary's WAL:\n{}", &wal[..wal.len().min(2000)]);
-    assert!(total.corrupted.is_empty(), "{} false XX002 on the standby, e.g. {:?}", total.corrupted.len(), &total.corrupted[..total.corrupted.len().min(5)]);
-    assert!(total.other.is_empty(), "unexpected errors on the standby: {:?}", &total.other[..total.other.len().min(5)]);
 
     // After catch-up the standby answers exactly as the primary does.
     for c in [&mut p, &mut s] {
