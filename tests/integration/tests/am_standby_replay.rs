@@ -200,3 +200,42 @@ fn standby_queries_during_replay_of_page_reuse_see_no_false_corruption() {
     assert_eq!(on_standby, in_table, "rows through the standby's index");
     drop(standby);
 }
+
+/// The standby's own check (a scan whose segments left the metapage during
+/// recovery restarts or fails with 40001) does not hide real corruption: on
+/// a standby whose index did not change, a damaged page is still XX002.
+#[test]
+fn damaged_page_on_a_standby_is_still_reported_as_corrupted() {
+    let primary = Cluster::create("damaged_primary", 54383, "wal_level = replica\nmax_wal_senders = 4\nautovacuum = off");
+    let mut p = primary.connect("postgres");
+    p.batch_execute("CREATE EXTENSION strata; CREATE TABLE items (id bigint PRIMARY KEY, emb vector(16))").unwrap();
+    let values: Vec<String> = (0..2000i64).map(|id| format!("({id}, '{}')", test_vector(id, 16))).collect();
+    p.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+    p.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)").unwrap();
+    let standby = Cluster::standby_of(&primary, "damaged_standby", 54384);
+    let mut s = standby.connect("postgres");
+    // A checkpoint replayed on the standby, so that its clean shutdown's
+    // restartpoint lies after every full-page image of the index and the
+    // restart replays nothing over the damage.
+    p.batch_execute("CHECKPOINT").unwrap();
+    wait_for_replay(&mut p, &mut s);
+    let path: String = s.query_one("SELECT pg_relation_filepath('items_emb')", &[]).unwrap().get(0);
+    drop(s);
+    standby.stop_fast();
+    // The file's last block is a page of the sealed segment CREATE INDEX wrote.
+    let file = format!("{}/{path}", standby.data());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let len = bytes.len();
+    bytes[len - 8192..].fill(0);
+    std::fs::write(&file, &bytes).unwrap();
+    standby.start();
+
+    let mut s = standby.connect("postgres");
+    let in_recovery: bool = s.query_one("SELECT pg_is_in_recovery()", &[]).unwrap().get(0);
+    assert!(in_recovery);
+    s.batch_execute("SET enable_seqscan = off").unwrap();
+    let zero = format!("[{}]", vec!["0"; 16].join(","));
+    let err = s.query(&format!("SELECT id FROM items ORDER BY emb <-> '{zero}'"), &[]).expect_err("a full scan reads the damaged page");
+    assert_eq!(err.code(), Some(&SqlState::INDEX_CORRUPTED), "{}", describe(&err));
+    drop(standby);
+}
