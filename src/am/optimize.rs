@@ -173,14 +173,7 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             pg_sys::UnlockReleaseBuffer(meta_buf);
             corrupted(index, "segments changed during a merge");
         }
-        let retired: u32 = pg_sys::ReadNextTransactionId().into();
         let mut m2 = m1.clone();
-        // Inserts take pages from the log pool meanwhile: start from its
-        // current state, not from m0's.
-        let mut log_free = m1.log_free.clone();
-        for &(start, pages) in &sealed_runs {
-            add_free(&mut free, start, pages, retired);
-        }
         m2.sealed = m1
             .sealed
             .iter()
@@ -190,10 +183,11 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             // Carry deletions VACUUM recorded meanwhile (none: it is excluded).
             .chain(new_segment)
             .collect();
+        // Log pages the swap retires (the chains are read now, before the
+        // retirement id is taken, see below).
+        let mut retired_log: Vec<u32> = Vec::new();
         for g in &m0.growing {
-            for block in log_pages(index, g.head, g.tail, 0) {
-                add_free(&mut log_free, block, 1, retired);
-            }
+            retired_log.extend(log_pages(index, g.head, g.tail, 0));
         }
         m2.growing = m1.growing[m0.growing.len()..].to_vec();
         if take_writing {
@@ -219,15 +213,33 @@ pub unsafe fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
             } else {
                 (next_of(index, consumed.tail), 0)
             };
-            for block in log_pages(index, holder.head, holder.tail, new_head) {
-                add_free(&mut log_free, block, 1, retired);
-            }
+            retired_log.extend(log_pages(index, holder.head, holder.tail, new_head));
             *holder = if remaining == 0 {
                 LogRange::default()
             } else {
                 LogRange { head: new_head, head_offset: new_offset, entries: remaining, ..*holder }
             };
             m2.growing.retain(|r| r.entries > 0);
+        }
+        // The retirement id: scans whose snapshot is older may still read
+        // the retired pages. Taken as late as possible before the swap's WAL
+        // record, since on a standby a snapshot taken before that record is
+        // replayed has an xmin at most the next xid when the record was
+        // written, and the reuse conflict logged with this id (see
+        // `log_reuse_conflict`) must cover it. An xid assigned and committed
+        // by another backend in the microseconds between this read and the
+        // record could leave a standby snapshot uncovered; B-tree page
+        // deletion has the same window. Scans on a standby still never
+        // report such a page as corruption (see `scan`).
+        let retired: u32 = pg_sys::ReadNextTransactionId().into();
+        for &(start, pages) in &sealed_runs {
+            add_free(&mut free, start, pages, retired);
+        }
+        // Inserts take pages from the log pool meanwhile: start from its
+        // current state, not from m0's.
+        let mut log_free = m1.log_free.clone();
+        for block in retired_log {
+            add_free(&mut log_free, block, 1, retired);
         }
         while free.len() + log_free.len() > MAX_FREE {
             // Forget the smallest ranges rather than fail; REINDEX reclaims them.

@@ -74,7 +74,16 @@ struct ScanState {
     pending: BinaryHeap<Reverse<Candidate>>,
     /// Writing-segment candidates, farthest first (popped from the end).
     exact: Vec<Candidate>,
+    /// The segments the scan started from (see `storage::scan_view`).
+    view: Option<std::rc::Rc<scan_view::ScanView>>,
+    /// Times the scan started over because replay changed the index under it.
+    restarts: u32,
 }
+
+/// How often a scan that has returned no row yet starts over from the
+/// current metapage when replay changed the index under it (each time a
+/// merge's reused pages were hit); after that it raises the 40001.
+const MAX_RESTARTS: u32 = 3;
 
 /// Holds the scan state so that both `amendscan` and the memory context's
 /// reset (after an ERROR, when `amendscan` is not called) can free it.
@@ -139,6 +148,8 @@ pub unsafe extern "C-unwind" fn amrescan(
             limit: if SEARCH_MODE.get() == SearchMode::Basic { ef_search() } else { usize::MAX },
             pending: BinaryHeap::new(),
             exact: Vec::new(),
+            view: None,
+            restarts: 0,
         }));
     }
 }
@@ -157,12 +168,13 @@ unsafe fn count_index_scan(index: pg_sys::Relation) {
 }
 
 unsafe fn start(st: &mut ScanState) {
-    unsafe { count_index_scan(st.index) };
     let Some(query) = st.query.as_deref() else { return };
     unsafe {
         let meta = read_meta(st.index);
         let index = st.index;
-        with_space!(meta.element_kind(), meta.metric(), |S| {
+        let view = std::rc::Rc::new(scan_view::ScanView::new(index, &meta));
+        st.view = Some(view.clone());
+        scan_view::with(&view, || with_space!(meta.element_kind(), meta.metric(), |S| {
             let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
             for seg in &meta.sealed {
                 // Checked against the format and the metapage; every page
@@ -184,7 +196,7 @@ unsafe fn start(st: &mut ScanState) {
                     st.exact.push(Candidate(S::distance(&q, &v), e.tid));
                 }
             });
-        });
+        }));
         st.exact.sort_unstable_by(|a, b| b.cmp(a));
     }
 }
@@ -194,12 +206,58 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
     unsafe {
         let Some(st) = slot(scan).0.as_deref_mut() else { return false };
         if !st.started {
-            st.started = true;
-            start(st);
+            count_index_scan(st.index);
         }
-        if st.returned >= st.limit {
-            return false;
+        let next = if st.returned > 0 {
+            next_candidate(st)
+        } else {
+            // No row returned yet: if replay changed the index under the
+            // scan (on a standby, see `storage::scan_view`), start over from
+            // the current metapage instead of failing the query.
+            loop {
+                scan_view::take_changed_raised();
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next_candidate(st))) {
+                    Ok(next) => break next,
+                    Err(error) if scan_view::take_changed_raised() && st.restarts < MAX_RESTARTS => {
+                        drop(error);
+                        st.restarts += 1;
+                        st.started = false;
+                        st.sealed.clear();
+                        st.pending.clear();
+                        st.exact.clear();
+                    }
+                    Err(error) => std::panic::resume_unwind(error),
+                }
+            }
+        };
+        let Some(Candidate(distance, tid)) = next else { return false };
+        st.returned += 1;
+        u64_to_tid(tid, &mut (*scan).xs_heaptid);
+        (*scan).xs_recheck = false;
+        (*scan).xs_recheckorderby = false;
+        *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
+        *(*scan).xs_orderbynulls = false;
+        if pg_sys::InterruptPending != 0 {
+            pg_sys::check_for_interrupts!();
         }
+        true
+    }
+}
+
+/// The scan's next candidate, starting the scan on first call.
+unsafe fn next_candidate(st: &mut ScanState) -> Option<Candidate> {
+    if !st.started {
+        st.started = true;
+        unsafe { start(st) };
+    }
+    if st.returned >= st.limit {
+        return None;
+    }
+    let Some(view) = st.view.clone() else {
+        // A NULL query: no rows.
+        return None;
+    };
+    scan_view::with(&view, || {
         // Keep ef candidates of look-ahead from the sealed streams, always
         // taking from the stream whose next candidate is nearest, so their
         // approximate orders are corrected within that window.
@@ -216,24 +274,13 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         }
         let from_sealed = st.pending.peek().map(|r| r.0);
         let from_exact = st.exact.last().copied();
-        let next = match (from_sealed, from_exact) {
+        match (from_sealed, from_exact) {
             (Some(a), Some(b)) if b < a => st.exact.pop(),
             (Some(_), _) => st.pending.pop().map(|r| r.0),
             (None, Some(_)) => st.exact.pop(),
             (None, None) => None,
-        };
-        let Some(Candidate(distance, tid)) = next else { return false };
-        st.returned += 1;
-        u64_to_tid(tid, &mut (*scan).xs_heaptid);
-        (*scan).xs_recheck = false;
-        (*scan).xs_recheckorderby = false;
-        *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
-        *(*scan).xs_orderbynulls = false;
-        if pg_sys::InterruptPending != 0 {
-            pg_sys::check_for_interrupts!();
         }
-        true
-    }
+    })
 }
 
 #[pgrx::pg_guard]

@@ -64,6 +64,8 @@ unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_
     let p = plan(&runs, total, MAX_EXTENTS);
     let mut blocks: Vec<(u32, u32)> = Vec::with_capacity(p.extent_count());
     for &(i, n) in &p.taken {
+        // Before write_graph WAL-logs the run's new content.
+        unsafe { log_reuse_conflict(index, free[i].start, free[i].retired_xid) };
         blocks.push((free[i].start, n));
         free[i].start += n;
         free[i].pages -= n;

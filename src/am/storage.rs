@@ -369,7 +369,17 @@ pub unsafe fn relation_name(index: pg_sys::Relation) -> String {
 }
 
 /// Reports an index whose pages are not what this version wrote.
+///
+/// On a hot standby, a check can also fail on a healthy index: replay may
+/// overwrite a freed page that a running scan still reads, if a reuse
+/// conflict did not stop that scan first (see [`log_reuse_conflict`]). So
+/// while recovery is in progress, inside a scan whose segments are no longer
+/// all in the metapage (pages are only freed when their segment leaves it),
+/// this raises [`scan_view::raise_changed`]'s 40001 instead of XX002.
 pub unsafe fn corrupted(index: pg_sys::Relation, what: &str) -> ! {
+    if unsafe { scan_view::moved_on(index) } {
+        unsafe { scan_view::raise_changed(index, what) };
+    }
     let name = unsafe { relation_name(index) };
     pgrx::pg_sys::panic::ErrorReport::new(
         pgrx::PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
@@ -802,7 +812,9 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
         let mut oldest_xmin = None;
         while written < bytes.len() {
             let buf = match take_log_page(&mut meta.log_free, &mut oldest_xmin) {
-                Some(block) => {
+                Some((block, retired_xid)) => {
+                    // Logged before the generic records below that overwrite it.
+                    log_reuse_conflict(index, block, retired_xid);
                     let buf = read_buffer(index, block);
                     pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
                     buf
@@ -884,11 +896,12 @@ pub unsafe fn append_entry(index: pg_sys::Relation, tid: u64, vector: &[u8]) -> 
 }
 
 /// Takes the lowest page of the log-page pool that no running snapshot can
-/// still read (`oldest_xmin` is looked up once, on first need). The caller
-/// holds the metapage's exclusive lock and writes `pool` back with the
-/// entry, so two inserts never take the same page; should it crash before
-/// that, the page is still listed free, and its new content unreferenced.
-unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>) -> Option<u32> {
+/// still read (`oldest_xmin` is looked up once, on first need), and returns
+/// it with its range's retirement id. The caller holds the metapage's
+/// exclusive lock and writes `pool` back with the entry, so two inserts never
+/// take the same page; should it crash before that, the page is still listed
+/// free, and its new content unreferenced.
+unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>) -> Option<(u32, u32)> {
     if pool.is_empty() {
         return None;
     }
@@ -897,13 +910,80 @@ unsafe fn take_log_page(pool: &mut Vec<FreeRange>, oldest_xmin: &mut Option<u32>
     let i = (0..pool.len())
         .filter(|&i| xid_precedes(pool[i].retired_xid, horizon))
         .min_by_key(|&i| pool[i].start)?;
-    let block = pool[i].start;
+    let (block, retired_xid) = (pool[i].start, pool[i].retired_xid);
     pool[i].start += 1;
     pool[i].pages -= 1;
     if pool[i].pages == 0 {
         pool.remove(i);
     }
-    Some(block)
+    Some((block, retired_xid))
+}
+
+/// PostgreSQL 15's B-tree "reuse page" WAL record (`xl_btree_reuse_page` in
+/// access/nbtxlog.h, which pgrx does not bind): RelFileNode, block number,
+/// then the conflict horizon as a FullTransactionId at offset 16; 24 bytes.
+/// PostgreSQL 16 changed it (a RelFileLocator and an isCatalogRel flag):
+/// supporting 16 means writing its layout under `cfg(feature = "pg16")`.
+const XLOG_BTREE_REUSE_PAGE: u8 = 0xD0;
+const BTREE_REUSE_PAGE_SIZE: usize = 24;
+
+/// Makes a hot standby resolve recovery conflicts before it replays the
+/// reuse of `block`, a freed page whose range was retired at `retired_xid`.
+/// Call it before WAL-logging any new content of the page.
+///
+/// Why: the primary reuses a freed page once no snapshot *it knows of* can
+/// still read it, but the page changes from generic WAL and full-page
+/// images, which carry no recovery-conflict information. Without this, a
+/// standby query that read the metapage before the merge's swap was
+/// replayed goes on reading pages that replay has meanwhile overwritten, and
+/// reports a healthy index as corrupted.
+///
+/// How: the record PostgreSQL's B-tree writes before it recycles a deleted
+/// page. Its redo (btree_xlog_reuse_page) touches no page; in hot standby it
+/// calls ResolveRecoveryConflictWithSnapshotFullXid(horizon, node), which
+/// waits for (up to max_standby_streaming_delay), then cancels with 40001,
+/// the queries of the index's database whose snapshot xmin is at or before
+/// the horizon. A custom WAL resource manager would need
+/// shared_preload_libraries, which strata does without.
+///
+/// Which horizon: `retired_xid` itself, the same value the primary tests
+/// (the page is reused only when `retired_xid` precedes every snapshot's
+/// xmin), as B-tree logs the page's safexid, which it also took from
+/// ReadNextFullTransactionId. A standby snapshot that read the metapage
+/// before the swap was taken before the swap was replayed, so its xmax, the
+/// latest completed xid + 1, is at most the primary's next xid at the swap:
+/// its xmin is at most `retired_xid`, and is caught (`optimize::merge` reads
+/// the id right before that record and says what window remains). (Logging
+/// `retired_xid - 1` would miss a snapshot taken when nothing ran, whose
+/// xmin equals `retired_xid`.) The cost is that a newer snapshot with such
+/// an xmin is also waited for; the primary reasons the same way.
+///
+/// Only with wal_level replica or above (XLogStandbyInfoActive) and for a
+/// permanent index (RelationNeedsWAL): otherwise there is no standby to tell.
+pub unsafe fn log_reuse_conflict(index: pg_sys::Relation, block: u32, retired_xid: u32) {
+    unsafe {
+        if pg_sys::wal_level < pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32
+            || (*(*index).rd_rel).relpersistence != pg_sys::RELPERSISTENCE_PERMANENT as std::ffi::c_char
+        {
+            return;
+        }
+        let horizon = full_xid_before_next(pg_sys::ReadNextFullTransactionId().value, retired_xid);
+        let node = (*index).rd_node;
+        let mut record = [0u8; BTREE_REUSE_PAGE_SIZE];
+        for (i, v) in [u32::from(node.spcNode), u32::from(node.dbNode), u32::from(node.relNode), block].into_iter().enumerate() {
+            wr_u32(&mut record, 4 * i, v);
+        }
+        record[16..24].copy_from_slice(&horizon.to_ne_bytes());
+        pg_sys::XLogBeginInsert();
+        pg_sys::XLogRegisterData(record.as_mut_ptr() as *mut std::ffi::c_char, BTREE_REUSE_PAGE_SIZE as i32);
+        pg_sys::XLogInsert(pg_sys::RmgrIds::RM_BTREE_ID as u8, XLOG_BTREE_REUSE_PAGE);
+    }
+}
+
+/// The 64-bit form of `xid`, which is at or before `next_full` (the next
+/// full transaction id) by less than 2^31.
+pub fn full_xid_before_next(next_full: u64, xid: u32) -> u64 {
+    next_full.saturating_sub((next_full as u32).wrapping_sub(xid) as u64)
 }
 
 /// Extends the relation by `n` contiguous pages (initialised as empty sealed
@@ -931,4 +1011,116 @@ pub unsafe fn extend_run(index: pg_sys::Relation, n: u32) -> u32 {
 /// PostgreSQL's TransactionIdPrecedes for normal transaction ids (modulo 2^32).
 pub fn xid_precedes(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
+}
+
+/// What a running index scan read its segments from, so that a failed
+/// check on a standby can tell corruption from pages replay reused.
+pub mod scan_view {
+    use super::*;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    /// The segments a scan planned from: sealed segments (start, pages,
+    /// nodes, mapped) and log ranges (head, head offset).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ScanView {
+        node: (u32, u32, u32),
+        sealed: Vec<(u32, u32, u32, bool)>,
+        logs: Vec<(u32, u32)>,
+    }
+
+    thread_local! {
+        static ACTIVE: RefCell<Option<Rc<ScanView>>> = const { RefCell::new(None) };
+        static CHANGED_RAISED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    fn node_of(index: pg_sys::Relation) -> (u32, u32, u32) {
+        let n = unsafe { (*index).rd_node };
+        (u32::from(n.spcNode), u32::from(n.dbNode), u32::from(n.relNode))
+    }
+
+    fn sealed_of(meta: &Meta) -> Vec<(u32, u32, u32, bool)> {
+        meta.sealed.iter().map(|s| (s.start, s.pages, s.nodes, s.mapped)).collect()
+    }
+
+    fn logs_of(meta: &Meta) -> Vec<(u32, u32)> {
+        meta.growing.iter().chain(std::iter::once(&meta.log)).filter(|r| r.head != 0).map(|r| (r.head, r.head_offset)).collect()
+    }
+
+    impl ScanView {
+        pub fn new(index: pg_sys::Relation, meta: &Meta) -> ScanView {
+            ScanView { node: node_of(index), sealed: sealed_of(meta), logs: logs_of(meta) }
+        }
+
+        /// Whether a segment of this view has left `now`'s directory, so its
+        /// pages may have been freed and reused. (VACUUM's deletion counts
+        /// and appends to a log change no page a scan relies on.)
+        pub fn retired_in(&self, now: &Meta) -> bool {
+            let (sealed, logs) = (sealed_of(now), logs_of(now));
+            self.sealed.iter().any(|s| !sealed.contains(s)) || self.logs.iter().any(|l| !logs.contains(l))
+        }
+    }
+
+    /// Makes `view` the scan view of the reads `f` does, then restores the
+    /// previous one (also when `f` raises an error).
+    pub fn with<R>(view: &Rc<ScanView>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Rc<ScanView>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                ACTIVE.with(|a| *a.borrow_mut() = previous);
+            }
+        }
+        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(Rc::clone(view))));
+        f()
+    }
+
+    /// The metapage as it is now, or None if it cannot be read as one
+    /// (without raising anything: this runs while an error is being made).
+    unsafe fn peek_meta(index: pg_sys::Relation) -> Option<Meta> {
+        unsafe {
+            if nblocks(index) == 0 {
+                return None;
+            }
+            let buf = read_buffer(index, META_BLOCK);
+            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = pg_sys::BufferGetPage(buf);
+            let meta = if page_kind(page) == Some(KIND_META) { Meta::read(content(page)) } else { None };
+            pg_sys::UnlockReleaseBuffer(buf);
+            meta
+        }
+    }
+
+    /// Whether a failed check on `index` may come from replay reusing pages
+    /// under the running scan: recovery is in progress, and a segment the
+    /// scan planned from is no longer in the metapage. Only called when no
+    /// buffer lock is held (as every `corrupted` call is).
+    pub unsafe fn moved_on(index: pg_sys::Relation) -> bool {
+        let Some(view) = ACTIVE.with(|a| a.borrow().clone()) else { return false };
+        if view.node != node_of(index) || !unsafe { pg_sys::RecoveryInProgress() } {
+            return false;
+        }
+        unsafe { peek_meta(index) }.is_some_and(|now| view.retired_in(&now))
+    }
+
+    /// Raises 40001 (serialization_failure, as PostgreSQL's own recovery
+    /// conflicts do): the index is fine, the query can be retried.
+    pub unsafe fn raise_changed(index: pg_sys::Relation, what: &str) -> ! {
+        let name = unsafe { relation_name(index) };
+        CHANGED_RAISED.with(|c| c.set(true));
+        pgrx::pg_sys::panic::ErrorReport::new(
+            pgrx::PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            format!("canceling statement: index \"{name}\" changed during recovery while it was being read"),
+            "strata",
+        )
+        .set_detail(format!("Replay reused pages of segments the scan started from; the scan found: {what}."))
+        .set_hint("The index is not corrupted. Retry the query.".to_string())
+        .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        unreachable!()
+    }
+
+    /// Clears and returns whether [`raise_changed`] ran since the last call.
+    pub fn take_changed_raised() -> bool {
+        CHANGED_RAISED.with(|c| c.replace(false))
+    }
 }

@@ -77,13 +77,20 @@ impl Cluster {
     }
 
     /// A streaming standby of `primary`, made with pg_basebackup, started.
+    /// The backup starts with a fast checkpoint: a spread one paces its
+    /// writes over minutes when the primary has much unwritten data.
     pub fn standby_of(primary: &Cluster, name: &str, port: u16) -> Cluster {
+        Self::standby_with(primary, name, port, "")
+    }
+
+    /// Like [`Cluster::standby_of`], with extra settings for the standby.
+    pub fn standby_with(primary: &Cluster, name: &str, port: u16, extra_conf: &str) -> Cluster {
         let c = Self::layout(name, port);
         let data = c.data();
         let sock = primary.sock();
         let pport = primary.port.to_string();
-        run_ok(&c.pg_bin, "pg_basebackup", &["-h", &sock, "-p", &pport, "-U", "postgres", "-D", &data, "-R", "-X", "stream"]);
-        c.configure("");
+        run_ok(&c.pg_bin, "pg_basebackup", &["-h", &sock, "-p", &pport, "-U", "postgres", "-D", &data, "-R", "-X", "stream", "-c", "fast"]);
+        c.configure(extra_conf);
         c.start();
         c
     }
@@ -99,6 +106,11 @@ impl Cluster {
     pub fn start(&self) {
         let log = self.dir.join("server.log").display().to_string();
         run_ok(&self.pg_bin, "pg_ctl", &["-D", &self.data(), "-l", &log, "-w", "-t", "120", "start"]);
+    }
+
+    /// Stops the server cleanly (a standby writes a restartpoint first).
+    pub fn stop_fast(&self) {
+        run_ok(&self.pg_bin, "pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
     }
 
     pub fn stop(&self) {
@@ -123,6 +135,16 @@ impl Cluster {
             assert!(Instant::now() < deadline, "processes {pids:?} survived kill -9");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// pg_waldump's output over this cluster's pg_wal with `args`.
+    pub fn waldump(&self, args: &[&str]) -> String {
+        let wal = self.dir.join("data/pg_wal").display().to_string();
+        let mut all = vec!["-p", wal.as_str()];
+        all.extend_from_slice(args);
+        let out = as_postgres(&self.pg_bin, "pg_waldump", &all);
+        assert!(out.status.success(), "pg_waldump {all:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn connect(&self, dbname: &str) -> Client {
