@@ -2,8 +2,8 @@
 //! through the index after the background merge, after `strata_optimize`
 //! and after a fresh build (the reproduction: 6,000 clustered 32-d
 //! rows, then 300 rows along a far line; before the fix 1 of 300 found
-//! itself after a merge at ef_search 100), and 200 copies of one vector all
-//! come back for `LIMIT 200`.
+//! itself after a merge at ef_search 100), and 200 copies of one row's
+//! vector all come back for `LIMIT 200`.
 
 use std::time::{Duration, Instant};
 use strata_integration::Server;
@@ -116,15 +116,16 @@ fn far_rows_inserted_after_the_build_stay_findable() {
     let near = self_found(&mut c, &sample);
     assert!(near * 100 >= sample.len() * 98, "only {near} of {} clustered rows find themselves", sample.len());
 
-    // 200 copies of one far vector: LIMIT 200 returns all of them.
-    let dup = text(&vec![-50.0f32; DIMS]);
+    // 200 copies of one row's vector among the normal rows: LIMIT 200
+    // returns 200 rows at distance 0 (the copies and the row itself).
+    let dup = base[17].1.clone();
     let copies: Vec<(i64, String)> = (0..200).map(|i| (DUP_BASE + i, dup.clone())).collect();
     insert(&mut c, &copies, 50);
     c.query_one("SELECT strata_optimize('items_idx')", &[]).unwrap();
     let dup_count = |c: &mut postgres::Client| -> i64 {
         c.batch_execute("SET enable_seqscan = off; SET strata.ef_search = 40").unwrap();
         let n = c
-            .query_one(&format!("SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '{dup}' LIMIT 200) s WHERE id >= {DUP_BASE}"), &[])
+            .query_one(&format!("SELECT count(*) FROM (SELECT emb <-> '{dup}' AS d FROM items ORDER BY emb <-> '{dup}' LIMIT 200) s WHERE d = 0"), &[])
             .unwrap()
             .get(0);
         c.batch_execute("RESET enable_seqscan; RESET strata.ef_search").unwrap();
