@@ -1,6 +1,8 @@
 //! Index scans: `ORDER BY col <op> query` streamed from the sealed segment
 //! (approximately increasing distance, as far as the executor pulls) merged
-//! with the writing segment (exact distances, sorted).
+//! with the writing segment (exact distances, sorted). Under
+//! `strata.scan_order = strict` the merged stream is made non-decreasing by
+//! dropping every candidate nearer than one already returned.
 
 use super::storage::*;
 use super::{copy_elems_into, elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
@@ -8,6 +10,7 @@ use pgrx::guc::GucSetting;
 use pgrx::pg_sys;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use strata_core::scan_order::ReturnFilter;
 use strata_core::StrataError;
 use strata_hnsw::page::PagedGraph;
 use strata_hnsw::{GraphView, Space, StreamingSearch};
@@ -29,6 +32,21 @@ pub enum SearchMode {
 }
 
 pub static SEARCH_MODE: GucSetting<SearchMode> = GucSetting::<SearchMode>::new(SearchMode::Vbase);
+
+/// `strata.scan_order`: `relaxed` returns rows in approximately increasing
+/// distance (the look-ahead window corrects most of the graph search's
+/// disorder, not all of it); `strict` never returns a row nearer than one
+/// already returned, dropping such late arrivals (as pgvector's
+/// `hnsw.iterative_scan = strict_order`), which costs some recall.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, pgrx::PostgresGucEnum)]
+pub enum ScanOrder {
+    #[name = c"relaxed"]
+    Relaxed,
+    #[name = c"strict"]
+    Strict,
+}
+
+pub static SCAN_ORDER: GucSetting<ScanOrder> = GucSetting::<ScanOrder>::new(ScanOrder::Relaxed);
 
 /// A candidate: distance and heap TID, ordered by distance then TID.
 #[derive(Clone, Copy, PartialEq)]
@@ -74,6 +92,10 @@ struct ScanState {
     pending: BinaryHeap<Reverse<Candidate>>,
     /// Writing-segment candidates, farthest first (popped from the end).
     exact: Vec<Candidate>,
+    /// Each heap TID at most once (even should two segments hold it) and,
+    /// under `strata.scan_order = strict` (read once per scan, so a scan
+    /// never changes its order midway), non-decreasing distances.
+    admitted: ReturnFilter,
 }
 
 /// Holds the scan state so that both `amendscan` and the memory context's
@@ -139,6 +161,7 @@ pub unsafe extern "C-unwind" fn amrescan(
             limit: if SEARCH_MODE.get() == SearchMode::Basic { ef_search() } else { usize::MAX },
             pending: BinaryHeap::new(),
             exact: Vec::new(),
+            admitted: ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict),
         }));
     }
 }
@@ -200,29 +223,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         if st.returned >= st.limit {
             return false;
         }
-        // Keep ef candidates of look-ahead from the sealed streams, always
-        // taking from the stream whose next candidate is nearest, so their
-        // approximate orders are corrected within that window.
-        let lookahead = ef_search();
-        while st.pending.len() < lookahead && !st.sealed.is_empty() {
-            let (i, _) = st.sealed.iter().enumerate().min_by(|a, b| a.1 .1.cmp(&b.1 .1)).unwrap();
-            st.pending.push(Reverse(st.sealed[i].1));
-            match st.sealed[i].0.next_candidate() {
-                Some(c) => st.sealed[i].1 = c,
-                None => {
-                    st.sealed.swap_remove(i);
-                }
-            }
-        }
-        let from_sealed = st.pending.peek().map(|r| r.0);
-        let from_exact = st.exact.last().copied();
-        let next = match (from_sealed, from_exact) {
-            (Some(a), Some(b)) if b < a => st.exact.pop(),
-            (Some(_), _) => st.pending.pop().map(|r| r.0),
-            (None, Some(_)) => st.exact.pop(),
-            (None, None) => None,
-        };
-        let Some(Candidate(distance, tid)) = next else { return false };
+        let Some(Candidate(distance, tid)) = next_row(st) else { return false };
         st.returned += 1;
         u64_to_tid(tid, &mut (*scan).xs_heaptid);
         (*scan).xs_recheck = false;
@@ -233,6 +234,43 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             pg_sys::check_for_interrupts!();
         }
         true
+    }
+}
+
+/// The next row to return: the nearest of the look-ahead window and the
+/// writing segment, skipping TIDs already returned and, in strict order,
+/// candidates nearer than the last row returned.
+fn next_row(st: &mut ScanState) -> Option<Candidate> {
+    loop {
+        let next = next_candidate(st)?;
+        if st.admitted.admit(next.0, next.1) {
+            return Some(next);
+        }
+    }
+}
+
+fn next_candidate(st: &mut ScanState) -> Option<Candidate> {
+    // Keep ef candidates of look-ahead from the sealed streams, always
+    // taking from the stream whose next candidate is nearest, so their
+    // approximate orders are corrected within that window.
+    let lookahead = ef_search();
+    while st.pending.len() < lookahead && !st.sealed.is_empty() {
+        let (i, _) = st.sealed.iter().enumerate().min_by(|a, b| a.1 .1.cmp(&b.1 .1)).unwrap();
+        st.pending.push(Reverse(st.sealed[i].1));
+        match st.sealed[i].0.next_candidate() {
+            Some(c) => st.sealed[i].1 = c,
+            None => {
+                st.sealed.swap_remove(i);
+            }
+        }
+    }
+    let from_sealed = st.pending.peek().map(|r| r.0);
+    let from_exact = st.exact.last().copied();
+    match (from_sealed, from_exact) {
+        (Some(a), Some(b)) if b < a => st.exact.pop(),
+        (Some(_), _) => st.pending.pop().map(|r| r.0),
+        (None, Some(_)) => st.exact.pop(),
+        (None, None) => None,
     }
 }
 
