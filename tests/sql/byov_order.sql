@@ -38,10 +38,11 @@ CREATE FUNCTION run(exact_rows int) RETURNS TABLE (p int, page int, pos bigint, 
 BEGIN
     PERFORM set_config('strata.exact_search_rows', exact_rows::text, true);
     RETURN QUERY
-    SELECT pr.p, s.page, row_number() OVER (PARTITION BY pr.p, s.page), r.record_id, r.score
+    SELECT pr.p, s.page, r.pos, r.record_id, r.score
       FROM probe pr JOIN query USING (q),
            (SELECT -1 AS page, 200 AS k, 0 AS skip UNION ALL SELECT n, 20, 20 * n FROM generate_series(0, 9) n) s,
-           strata.search('doc', 'body', query.v, pr.filter, s.k, s.skip, pr.similarity) r;
+           strata.search('doc', 'body', query.v, pr.filter, s.k, s.skip, pr.similarity)
+               WITH ORDINALITY r(record_id, score, record, pos);
 END $$;
 CREATE TABLE via_index AS SELECT * FROM run(0);
 CREATE TABLE via_exact AS SELECT * FROM run(1000000);
