@@ -1124,7 +1124,7 @@ END $$;
 CREATE FUNCTION strata._search_exactly(r strata.indexes_catalog, filter jsonb) RETURNS boolean
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_limit bigint := coalesce(nullif(current_setting('strata.exact_search_rows', true), ''), '10000')::bigint;
+    v_limit bigint := coalesce(nullif(current_setting('strata.exact_search_rows', true), ''), '1000')::bigint;
     v_plan  jsonb;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
@@ -1162,9 +1162,11 @@ DECLARE
                           (strata._record_key(r.label)).attname, strata._filter_sql(r.label, filter, '{}', '$2'));
 BEGIN
     IF exact THEN
-        RETURN format('SELECT v.record_id::text, %s AS score, to_jsonb(l.*) FROM %s '
-                      'ORDER BY score DESC, v.record_id LIMIT $3 OFFSET $4',
-                      strata._score_sql(r.similarity, v_dist), v_from);
+        -- The records of the page only are turned into JSON (after the sort, not for every match).
+        RETURN format('SELECT s.record_id::text, s.score, to_jsonb(l.*) FROM ('
+                      'SELECT v.record_id, %s AS score FROM %s ORDER BY score DESC, v.record_id LIMIT $3 OFFSET $4) s '
+                      'JOIN %s l ON l.%I = s.record_id ORDER BY s.score DESC, s.record_id',
+                      strata._score_sql(r.similarity, v_dist), v_from, r.label, (strata._record_key(r.label)).attname);
     END IF;
     RETURN format('SELECT v.record_id::text, %s AS score FROM %s ORDER BY %s',
                   strata._score_sql(r.similarity, v_dist), v_from, v_dist);

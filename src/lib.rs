@@ -21,7 +21,7 @@ pgrx::extension_sql_file!("../sql/veci8.sql", name = "veci8", requires = ["svect
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// `strata.exact_search_rows`: read by `strata._search_exactly` (sql/byov.sql).
-static EXACT_SEARCH_ROWS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(10000);
+static EXACT_SEARCH_ROWS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(1000);
 
 /// The version of the extension library, as built.
 #[pg_extern(immutable, parallel_safe)]
