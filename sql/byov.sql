@@ -1200,7 +1200,7 @@ BEGIN
             USING query_vector, filter, v_read INTO v_ids, v_scores;
         v_got := coalesce(cardinality(v_ids), 0);
         IF v_got < v_need THEN
-            v_cut := v_got;  -- the stream ran out: every match is here
+            v_cut := v_got;  -- the stream ran out: every row it gives is here
             EXIT;
         END IF;
         v_floor := v_scores[v_need] - 1e-4 * greatest(1, abs(v_scores[v_need]));
