@@ -311,13 +311,16 @@ CREATE FUNCTION strata._lock_records(r strata.indexes_catalog, ids text[]) RETUR
 DECLARE
     k       record := strata._record_key(r.label);
     locked  bigint;
+    wanted  bigint;
     missing text;
 BEGIN
     FOR attempt IN 1 .. 3 LOOP
-        EXECUTE format('SELECT count(*) FROM (SELECT FROM %s l WHERE l.%I = ANY ($1::%s[]) FOR KEY SHARE OF l) s',
-                       r.label, k.attname, k.typname)
-            USING ids INTO locked;
-        IF locked = cardinality(ids) THEN
+        -- In record id order, the order strata's writers lock records and vectors in.
+        EXECUTE format('SELECT (SELECT count(*) FROM (SELECT FROM %s l WHERE l.%I = ANY ($1::%s[]) ORDER BY l.%I '
+                       'FOR KEY SHARE OF l) s), (SELECT count(DISTINCT x) FROM unnest($1::%s[]) x)',
+                       r.label, k.attname, k.typname, k.attname, k.typname)
+            USING ids INTO locked, wanted;
+        IF locked = wanted THEN
             RETURN;
         END IF;
         -- Which one is missing, seen by a new statement (read committed: a new snapshot)?
@@ -588,7 +591,12 @@ BEGIN
         RAISE EXCEPTION '%[%]: record % does not exist in table %', ids_what, i - 1 + base, ids[i], r.label
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    -- Sorted by record id, so that concurrent batches lock rows in the same order.
+    -- Lock order, the same for every writer: the records FOR KEY SHARE (by record id, before
+    -- any vector, as a DELETE of records locks them before their vectors), then the vectors
+    -- (sorted by record id), then, without waiting, the catalog row (the status).
+    IF upsert THEN
+        PERFORM strata._lock_records(r, ids);
+    END IF;
     EXECUTE format('INSERT INTO %s AS v (record_id, vec, updated_at) '
                    'SELECT DISTINCT ON (s.id) s.id, s.vec, pg_catalog.now() '
                    'FROM (SELECT u.id::%s AS id, u.vec, u.o FROM unnest($1, $2) WITH ORDINALITY u(id, vec, o)) s '
@@ -599,7 +607,13 @@ BEGIN
         USING ids, vecs;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 AND r.status = 'awaiting_vectors' THEN
-        UPDATE strata.indexes_catalog c SET status = 'ready' WHERE c.id = r.id AND c.status = 'awaiting_vectors';
+        -- Flip the index to ready unless another writer is flipping it: waiting for that
+        -- writer's commit would serialise the first loads (and deadlock two writers that go on
+        -- to write each other's records). Should that writer roll back, the stored status lags,
+        -- but strata.indexes derives ready from the vectors themselves.
+        UPDATE strata.indexes_catalog c SET status = 'ready'
+         WHERE c.id = (SELECT x.id FROM strata.indexes_catalog x WHERE x.id = r.id AND x.status = 'awaiting_vectors'
+                          FOR UPDATE SKIP LOCKED);
     END IF;
     RETURN v_count;
 END $$;
@@ -636,6 +650,7 @@ CREATE FUNCTION strata.upsert_vectors(index_id bigint, items jsonb) RETURNS bigi
 DECLARE
     r      strata.indexes_catalog;
     v_list jsonb := items;
+    v_key  text;
     v_bad  record;
     v_ids  text[];
     v_vecs @extschema@.vector[];
@@ -646,6 +661,10 @@ BEGIN
     END IF;
     PERFORM strata._check_privileges(r.label, '{SELECT,INSERT,UPDATE}', 'strata.upsert_vectors');
     IF jsonb_typeof(v_list) = 'object' AND v_list ? 'items' THEN
+        SELECT x.key INTO v_key FROM jsonb_object_keys(v_list) x(key) WHERE x.key <> 'items' ORDER BY 1 LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'unknown key "%" next to "items"', v_key USING ERRCODE = 'invalid_parameter_value';
+        END IF;
         v_list := v_list -> 'items';
     END IF;
     IF jsonb_typeof(v_list) IS DISTINCT FROM 'array' THEN
@@ -654,6 +673,8 @@ BEGIN
     END IF;
     SELECT o - 1 AS i, CASE
              WHEN jsonb_typeof(e) <> 'object' THEN 'must be an object with "recordId" and "vector"'
+             WHEN e - 'recordId' - 'vector' <> '{}'
+                 THEN format('unknown key "%s"', (SELECT min(x) FROM jsonb_object_keys(e) x WHERE x NOT IN ('recordId', 'vector')))
              WHEN coalesce(jsonb_typeof(e -> 'recordId'), 'null') = 'null' THEN 'recordId is missing'
              WHEN jsonb_typeof(e -> 'recordId') NOT IN ('string', 'number') THEN 'recordId must be a string or a number'
              WHEN NOT e ? 'vector' THEN 'vector is missing'
@@ -663,6 +684,7 @@ BEGIN
       FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o)
      WHERE jsonb_typeof(e) <> 'object' OR coalesce(jsonb_typeof(e -> 'recordId'), 'null') NOT IN ('string', 'number')
         OR jsonb_typeof(e -> 'vector') IS DISTINCT FROM 'array'
+        OR CASE WHEN jsonb_typeof(e) = 'object' THEN e - 'recordId' - 'vector' <> '{}' END
      ORDER BY o LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'items[%]: %', v_bad.i, v_bad.why USING ERRCODE = 'invalid_parameter_value';
@@ -784,13 +806,27 @@ BEGIN
             v_ent := v_vecs -> i -> j;
             v_where := format('records[%s].vectors[%s]', i, j);
             IF jsonb_typeof(v_ent) <> 'object' OR jsonb_typeof(v_ent -> 'propertyName') IS DISTINCT FROM 'string'
-               OR coalesce(jsonb_typeof(v_ent -> 'similarity'), 'string') NOT IN ('string', 'null') THEN
-                RAISE EXCEPTION '%: must be {"propertyName": "...", "vector": [...], "similarity": "..."}', v_where
+               OR coalesce(jsonb_typeof(v_ent -> 'similarity'), 'string') NOT IN ('string', 'null')
+               OR coalesce(jsonb_typeof(v_ent -> 'similarityFunction'), 'string') NOT IN ('string', 'null') THEN
+                RAISE EXCEPTION '%: must be {"propertyName": "...", "vector": [...], "similarityFunction": "..."}', v_where
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            -- A misspelt key would silently pick another index (or none): refuse it.
+            SELECT x.key INTO v_bad FROM jsonb_object_keys(v_ent) x(key)
+             WHERE x.key NOT IN ('propertyName', 'vector', 'similarityFunction', 'similarity') ORDER BY 1 LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION '%: unknown key "%"', v_where, v_bad USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'A vector entry has the keys propertyName, vector and similarityFunction (or similarity).';
+            ELSIF v_ent ->> 'similarity' IS DISTINCT FROM coalesce(v_ent ->> 'similarityFunction', v_ent ->> 'similarity')
+                  AND v_ent ->> 'similarity' IS NOT NULL THEN
+                RAISE EXCEPTION '%: similarityFunction "%" and similarity "%" disagree', v_where,
+                        v_ent ->> 'similarityFunction', v_ent ->> 'similarity'
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             w_vec := w_vec || strata._json_vector(v_ent -> 'vector', v_where);
             BEGIN
-                r := strata._resolve_index(label, (v_ent ->> 'propertyName')::name, v_ent ->> 'similarity',
+                r := strata._resolve_index(label, (v_ent ->> 'propertyName')::name,
+                                           coalesce(v_ent ->> 'similarityFunction', v_ent ->> 'similarity'),
                                            @extschema@.vector_dims(w_vec[cardinality(w_vec)]));
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
@@ -860,9 +896,13 @@ BEGIN
                 ELSE '(' || array_to_string(v_subs, CASE v_key WHEN '$and' THEN ' AND ' ELSE ' OR ' END) || ')' END;
         ELSIF v_key = '$not' THEN
             v_parts := v_parts || format('NOT coalesce(%s, false)', strata._filter_sql(rel, v_val, path || v_key, param));
+        ELSIF v_key = '$id' THEN
+            -- RushDB's record id: the label's primary key
+            v_parts := v_parts || strata._column_filter_sql(rel, (strata._record_key(rel)).attname, v_val,
+                                                            path || v_key, param);
         ELSIF left(v_key, 1) = '$' THEN
             RAISE EXCEPTION 'unknown filter operator "%"%', v_key, v_pfx USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Logical operators are $and, $or and $not; comparisons go inside a column: {"column": {"$gt": 1}}.';
+                HINT = 'Logical operators are $and, $or and $not, $id is the record id; comparisons go inside a column: {"column": {"$gt": 1}}.';
         ELSE
             v_parts := v_parts || strata._column_filter_sql(rel, v_key, v_val, path || v_key, param);
         END IF;
@@ -871,21 +911,27 @@ BEGIN
 END $$;
 
 -- The condition for one column: a plain value (equality, or IS NULL for null) or an object of
--- operators, all of which must hold.
+-- operators, all of which must hold. On an array column (other than jsonb) a condition on a
+-- single value holds when it holds for any element ($ne and $nin: for no element).
 CREATE FUNCTION strata._column_filter_sql(rel regclass, col text, cond jsonb, path text[], param text) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_type  oid;
     v_base  oid;
+    v_elem  oid;
     v_cat   "char";
     v_tname text;
-    v_ref   text;
+    v_col   text := format('l.%I', col);
+    v_ref   text;   -- what a comparison compares: the column, or e, each element of an array
     v_hint  text;
     v_op    text;
     v_val   jsonb;
+    v_part  text;
     v_parts text[] := '{}';
     v_at    text := array_to_string(path, '.');
     v_plain boolean := false;
+    v_array boolean;
+    v_none  boolean;  -- the condition holds when no element matches (array $ne, $nin)
     v_path  text[];
     v_value text;  -- the operand read from the filter, as the column's type
 BEGIN
@@ -896,13 +942,18 @@ BEGIN
          WHERE a.attrelid = rel AND lower(a.attname) = lower(col) AND a.attnum > 0 AND NOT a.attisdropped LIMIT 1;
         PERFORM strata._raise('42703', format('column "%s" of relation "%s" does not exist', col, rel), NULL, v_hint);
     END IF;
-    v_base := v_type;
-    WHILE (SELECT t.typtype = 'd' FROM pg_type t WHERE t.oid = v_base) LOOP
-        SELECT t.typbasetype INTO v_base FROM pg_type t WHERE t.oid = v_base;
-    END LOOP;
-    SELECT t.typcategory INTO v_cat FROM pg_type t WHERE t.oid = v_base;
-    v_tname := format_type(v_type, NULL);
-    v_ref := format('l.%I', col);
+    v_base := strata._base_type(v_type);
+    SELECT t.typcategory, nullif(t.typelem, 0) INTO v_cat, v_elem FROM pg_type t WHERE t.oid = v_base;
+    v_array := v_cat = 'A' AND v_elem IS NOT NULL;
+    IF v_array THEN
+        v_base := strata._base_type(v_elem);
+        SELECT t.typcategory INTO v_cat FROM pg_type t WHERE t.oid = v_base;
+        v_tname := format_type(v_elem, NULL);
+        v_ref := 'e';
+    ELSE
+        v_tname := format_type(v_type, NULL);
+        v_ref := v_col;
+    END IF;
     IF jsonb_typeof(cond) <> 'object' THEN
         cond := jsonb_build_object('$eq', cond);
         v_plain := true;
@@ -915,8 +966,18 @@ BEGIN
         v_path := CASE WHEN v_plain THEN path ELSE path || v_op END;
         v_value := CASE WHEN v_base = 'jsonb'::regtype THEN format('(%s #> %L::text[])', param, v_path)
                         ELSE format('(%s #>> %L::text[])::%s', param, v_path, v_tname) END;
+        v_part := NULL;
+        v_none := false;
         IF v_op IN ('$eq', '$ne', '$gt', '$gte', '$lt', '$lte') THEN
-            IF jsonb_typeof(v_val) IN ('object', 'array')
+            IF v_array AND v_op IN ('$eq', '$ne') AND jsonb_typeof(v_val) = 'array' THEN
+                -- the whole array: {"tags": ["a", "b"]}
+                IF EXISTS (SELECT FROM jsonb_array_elements(v_val) x WHERE jsonb_typeof(x) IN ('object', 'array')) THEN
+                    RAISE EXCEPTION '% at % needs an array of single values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                v_parts := v_parts || format('%s %s ARRAY(SELECT (x #>> ''{}'')::%s FROM jsonb_array_elements(%s #> %L::text[]) x)',
+                                             v_col, CASE v_op WHEN '$eq' THEN '=' ELSE '<>' END, v_tname, param, v_path);
+                CONTINUE;
+            ELSIF jsonb_typeof(v_val) IN ('object', 'array')
                AND NOT (v_base = 'jsonb'::regtype AND v_op IN ('$eq', '$ne')) THEN
                 PERFORM strata._raise('22023', format('%s at %s needs a single value, not %s', v_op, v_at, jsonb_typeof(v_val)),
                     NULL, CASE WHEN jsonb_typeof(v_val) = 'array' THEN 'Use $in to match one of several values.' END);
@@ -924,12 +985,13 @@ BEGIN
                 IF v_op NOT IN ('$eq', '$ne') THEN
                     RAISE EXCEPTION '% at % needs a value, not null', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
                 END IF;
-                v_parts := v_parts || format('%s IS %sNULL', v_ref, CASE v_op WHEN '$ne' THEN 'NOT ' ELSE '' END);
-            ELSE
-                v_parts := v_parts || format('%s %s %s', v_ref,
-                    CASE v_op WHEN '$eq' THEN '=' WHEN '$ne' THEN '<>' WHEN '$gt' THEN '>'
-                              WHEN '$gte' THEN '>=' WHEN '$lt' THEN '<' ELSE '<=' END, v_value);
+                v_parts := v_parts || format('%s IS %sNULL', v_col, CASE v_op WHEN '$ne' THEN 'NOT ' ELSE '' END);
+                CONTINUE;
             END IF;
+            v_none := v_array AND v_op = '$ne';
+            v_part := format('%s %s %s', v_ref,
+                CASE WHEN v_op = '$eq' OR v_none THEN '=' WHEN v_op = '$ne' THEN '<>' WHEN v_op = '$gt' THEN '>'
+                     WHEN v_op = '$gte' THEN '>=' WHEN v_op = '$lt' THEN '<' ELSE '<=' END, v_value);
         ELSIF v_op IN ('$in', '$nin') THEN
             IF jsonb_typeof(v_val) <> 'array' THEN
                 RAISE EXCEPTION '% at % needs an array of values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
@@ -937,12 +999,13 @@ BEGIN
                   AND EXISTS (SELECT FROM jsonb_array_elements(v_val) x WHERE jsonb_typeof(x) IN ('object', 'array')) THEN
                 RAISE EXCEPTION '% at % needs an array of single values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            v_parts := v_parts || format('%s(%s = ANY (ARRAY(SELECT %s FROM jsonb_array_elements(%s #> %L::text[]) x '
-                                         'WHERE jsonb_typeof(x) <> ''null'')))',
-                                         CASE v_op WHEN '$nin' THEN 'NOT ' ELSE '' END, v_ref,
-                                         CASE WHEN v_base = 'jsonb'::regtype THEN 'x'
-                                              ELSE format('(x #>> ''{}'')::%s', v_tname) END,
-                                         param, v_path);
+            v_none := v_array AND v_op = '$nin';
+            v_part := format('%s(%s = ANY (ARRAY(SELECT %s FROM jsonb_array_elements(%s #> %L::text[]) x '
+                             'WHERE jsonb_typeof(x) <> ''null'')))',
+                             CASE WHEN v_op = '$nin' AND NOT v_array THEN 'NOT ' ELSE '' END, v_ref,
+                             CASE WHEN v_base = 'jsonb'::regtype THEN 'x'
+                                  ELSE format('(x #>> ''{}'')::%s', v_tname) END,
+                             param, v_path);
         ELSIF v_op IN ('$contains', '$startsWith', '$endsWith') THEN
             IF jsonb_typeof(v_val) <> 'string' THEN
                 RAISE EXCEPTION '% at % needs a string', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
@@ -951,7 +1014,7 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             v_value := format('(%s #>> %L::text[])', param, v_path);
-            v_parts := v_parts || CASE v_op
+            v_part := CASE v_op
                 -- as in RushDB: $contains ignores case, $startsWith and $endsWith do not
                 WHEN '$contains' THEN format('strpos(lower(%s::text), lower(%s)) > 0', v_ref, v_value)
                 WHEN '$startsWith' THEN format('starts_with(%s::text, %s)', v_ref, v_value)
@@ -960,7 +1023,9 @@ BEGIN
             IF jsonb_typeof(v_val) <> 'boolean' THEN
                 RAISE EXCEPTION '$exists at % needs true or false', v_at USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            v_parts := v_parts || format('%s IS %sNULL', v_ref, CASE WHEN v_val = 'true' THEN 'NOT ' ELSE '' END);
+            v_parts := v_parts || format('%s IS %sNULL', v_col, CASE WHEN v_val = 'true' THEN 'NOT ' ELSE '' END);
+        ELSIF v_op = '$type' THEN
+            v_parts := v_parts || strata._type_filter_sql(v_col, v_base, v_cat, v_val, v_at);
         ELSIF v_op = '$not' THEN
             v_parts := v_parts || format('NOT coalesce(%s, false)',
                                          strata._column_filter_sql(rel, col, v_val, path || v_op, param));
@@ -969,8 +1034,49 @@ BEGIN
                 CASE WHEN left(v_op, 1) <> '$' THEN 'Filters on related records are not supported; '
                      'the keys of a column condition are operators such as $eq, $in, $contains.' END);
         END IF;
+        IF v_part IS NOT NULL THEN
+            v_parts := v_parts || CASE
+                WHEN NOT v_array THEN v_part
+                WHEN v_none THEN format('(%s IS NOT NULL AND NOT EXISTS (SELECT FROM unnest(%s) e WHERE %s))', v_col, v_col, v_part)
+                ELSE format('EXISTS (SELECT FROM unnest(%s) e WHERE %s)', v_col, v_part) END;
+        END IF;
     END LOOP;
     RETURN '(' || array_to_string(v_parts, ' AND ') || ')';
+END $$;
+
+-- A domain's base type (the type itself for others).
+CREATE FUNCTION strata._base_type(t oid) RETURNS oid
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WHILE (SELECT y.typtype = 'd' FROM pg_type y WHERE y.oid = t) LOOP
+        SELECT y.typbasetype INTO t FROM pg_type y WHERE y.oid = t;
+    END LOOP;
+    RETURN t;
+END $$;
+
+-- RushDB's $type: whether a value has the type string, number, boolean, datetime or null. A
+-- column's values all have its type (the element type, for arrays), so the condition is
+-- "IS NOT NULL" when the type matches and false otherwise; jsonb values are tested one by one.
+CREATE FUNCTION strata._type_filter_sql(col_ref text, base oid, cat "char", val jsonb, at_path text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_type text := val #>> '{}';
+BEGIN
+    IF jsonb_typeof(val) IS DISTINCT FROM 'string'
+       OR v_type NOT IN ('string', 'number', 'boolean', 'datetime', 'null') THEN
+        RAISE EXCEPTION '$type at % needs one of "string", "number", "boolean", "datetime", "null", not %', at_path, val
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSIF v_type = 'null' THEN
+        RETURN CASE WHEN base = 'jsonb'::regtype THEN format('(%s IS NULL OR jsonb_typeof(%s) = ''null'')', col_ref, col_ref)
+                    ELSE format('%s IS NULL', col_ref) END;
+    ELSIF base = 'jsonb'::regtype THEN
+        -- JSON has no datetime type: dates in JSON are strings
+        RETURN CASE WHEN v_type = 'datetime' THEN 'false' ELSE format('jsonb_typeof(%s) = %L', col_ref, v_type) END;
+    ELSIF (v_type = 'string' AND cat = 'S') OR (v_type = 'number' AND cat = 'N')
+          OR (v_type = 'boolean' AND cat = 'B') OR (v_type = 'datetime' AND cat = 'D') THEN
+        RETURN format('%s IS NOT NULL', col_ref);
+    END IF;
+    RETURN 'false';
 END $$;
 
 CREATE FUNCTION strata.search(label regclass, property name, query_vector @extschema@.vector,
@@ -979,7 +1085,8 @@ CREATE FUNCTION strata.search(label regclass, property name, query_vector @extsc
     RETURNS TABLE (record_id text, score real, record jsonb)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r strata.indexes_catalog;
+    r      strata.indexes_catalog;
+    v_need bigint;
 BEGIN
     IF label IS NULL OR property IS NULL OR query_vector IS NULL THEN
         RAISE EXCEPTION 'strata.search: label, property and query_vector must not be null'
@@ -990,42 +1097,126 @@ BEGIN
         RAISE EXCEPTION 'skip must be zero or more, not %', coalesce(skip::text, 'null')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- k + skip rows are ranked; both are integers, so their sum must be one too.
+    v_need := k::bigint + skip;
+    IF v_need > 2147483647 THEN
+        RAISE EXCEPTION 'k + skip must be at most 2147483647, not % (k %, skip %)', v_need, k, skip
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     PERFORM strata._check_privileges(label, '{SELECT}', 'strata.search');
     r := strata._resolve_index(label, property, similarity, @extschema@.vector_dims(query_vector));
-    RETURN QUERY EXECUTE strata._search_sql(r, filter) USING query_vector, filter, k, skip;
+    IF k = 0 THEN
+        RETURN;
+    END IF;
+    IF strata._search_exactly(r, filter) THEN
+        RETURN QUERY EXECUTE strata._search_sql(r, filter, true) USING query_vector, filter, k, skip;
+    ELSE
+        RETURN QUERY SELECT * FROM strata._search_index(r, query_vector, filter, k, skip);
+    END IF;
 END $$;
 
--- The query strata.search runs, with parameters $1 query vector, $2 filter, $3 k, $4 skip.
-CREATE FUNCTION strata._search_sql(r strata.indexes_catalog, filter jsonb) RETURNS text
+-- Whether strata.search ranks every matching record exactly rather than streaming the ANN
+-- index: always without a (valid) index; with one, when the planner estimates that the filter
+-- matches at most strata.exact_search_rows records. Then computing each match's distance is
+-- cheaper than streaming the index past the records the filter rejects, and exact. The choice
+-- does not depend on k or skip, so all pages of a search take the same path. (VOLATILE only
+-- because PostgreSQL refuses EXPLAIN in other functions; it changes nothing.)
+CREATE FUNCTION strata._search_exactly(r strata.indexes_catalog, filter jsonb) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_limit bigint := coalesce(nullif(current_setting('strata.exact_search_rows', true), ''), '1000')::bigint;
+    v_plan  jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+                    WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid) THEN
+        RETURN true;
+    ELSIF v_limit <= 0 OR filter IS NULL OR jsonb_typeof(filter) = 'null' THEN
+        RETURN false;  -- no filter: every record matches, so the index is the way
+    END IF;
+    EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s v JOIN %s l ON l.%I = v.record_id WHERE %s',
+                   r.vector_table, r.label, (strata._record_key(r.label)).attname,
+                   strata._filter_sql(r.label, filter, '{}', '$1'))
+        USING filter INTO v_plan;
+    RETURN (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 <= v_limit;
+END $$;
+
+-- The score of distance d: cosine similarity 1 - cosine distance (1 for the same direction);
+-- euclidean 1 / (1 + distance), in (0, 1]; dot: the dot product. Best first = smallest
+-- distance first: the score never increases with the distance.
+CREATE FUNCTION strata._score_sql(similarity text, d text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format(CASE similarity WHEN 'cosine' THEN '(1 - %s)::real' WHEN 'euclidean' THEN '(1 / (1 + sqrt(%s)))::real'
+                                  ELSE '(- %s)::real' END, d)
+$$;
+
+-- The queries of strata.search, with parameters $1 query vector, $2 filter and, for the exact
+-- ranking, $3 k and $4 skip. exact: every match ranked by score then record id, whose ORDER BY
+-- (on the score, not the bare distance) no index can serve. Otherwise: (record_id, score)
+-- streamed from the ANN index in distance order, for strata._search_index.
+CREATE FUNCTION strata._search_sql(r strata.indexes_catalog, filter jsonb, exact boolean) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_op  text := CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END;
-    -- score: cosine similarity 1 - cosine distance (1 for the same direction); euclidean
-    -- 1 / (1 + distance), in (0, 1]; dot: the dot product. Best first = smallest distance first.
-    v_sc  text := CASE r.similarity WHEN 'cosine' THEN '1 - s.d' WHEN 'euclidean' THEN '1 / (1 + sqrt(s.d))'
-                                    ELSE '- s.d' END;
-    v_ann boolean;
+    v_dist text := format('(v.vec OPERATOR(@extschema@.%s) $1)',
+                          CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END);
+    v_from text := format('%s v JOIN %s l ON l.%I = v.record_id WHERE %s', r.vector_table, r.label,
+                          (strata._record_key(r.label)).attname, strata._filter_sql(r.label, filter, '{}', '$2'));
 BEGIN
-    -- Without an ANN index the scan is exact and ties are broken by record id. With one, the
-    -- inner ORDER BY must be the distance alone for the planner to stream the index (filters
-    -- are then applied as the scan goes, so k matches come back whenever k exist); it takes
-    -- twice the rows the page needs, and the outer query orders those by distance and record
-    -- id, so equal scores come in a stable order and pages do not overlap.
-    v_ann := EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
-                      WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid);
-    RETURN format(
-        'SELECT s.record_id::text, (%s)::real, s.record FROM ('
-        '  SELECT w.* FROM ('
-        '    SELECT v.record_id, v.vec OPERATOR(@extschema@.%s) $1 AS d, to_jsonb(l.*) AS record'
-        '      FROM %s v JOIN %s l ON l.%I = v.record_id'
-        '     WHERE %s'
-        '     ORDER BY v.vec OPERATOR(@extschema@.%s) $1%s'
-        '     LIMIT %s) w'
-        '   ORDER BY w.d, w.record_id LIMIT $3 OFFSET $4) s',
-        v_sc, v_op, r.vector_table, r.label, (strata._record_key(r.label)).attname,
-        strata._filter_sql(r.label, filter, '{}', '$2'), v_op,
-        CASE WHEN v_ann THEN '' ELSE ', v.record_id' END,
-        CASE WHEN v_ann THEN '($3 + $4) * 2 + 16' ELSE '$3 + $4' END);
+    IF exact THEN
+        -- The records of the page only are turned into JSON (after the sort, not for every match).
+        RETURN format('SELECT s.record_id::text, s.score, to_jsonb(l.*) FROM ('
+                      'SELECT v.record_id, %s AS score FROM %s ORDER BY score DESC, v.record_id LIMIT $3 OFFSET $4) s '
+                      'JOIN %s l ON l.%I = s.record_id ORDER BY s.score DESC, s.record_id',
+                      strata._score_sql(r.similarity, v_dist), v_from, r.label, (strata._record_key(r.label)).attname);
+    END IF;
+    RETURN format('SELECT v.record_id::text, %s AS score FROM %s ORDER BY %s',
+                  strata._score_sql(r.similarity, v_dist), v_from, v_dist);
+END $$;
+
+-- A page of an ANN search. The index streams rows in non-decreasing distance
+-- (strata.scan_order = strict: rows the graph search finds late are dropped rather than
+-- returned out of place), so every prefix of the stream holds the nearest rows of the
+-- stream. The page is taken from the prefix that ends before the first row scoring below
+-- the (k + skip)-th one: all rows tied with the last one needed are in it, and sorting it
+-- by score and record id gives the same first k + skip rows however far past them the
+-- prefix was read. So pages agree with each other and with one larger call. The margin
+-- covers the rounding by which the SQL operator's distance and the index's may differ.
+CREATE FUNCTION strata._search_index(r strata.indexes_catalog, query_vector @extschema@.vector, filter jsonb,
+                                     k integer, skip integer)
+    RETURNS TABLE (record_id text, score real, record jsonb)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET strata.scan_order = 'strict' AS $$
+DECLARE
+    v_need   bigint := k::bigint + skip;
+    v_read   bigint := v_need + v_need / 2 + 16;
+    v_sql    text := strata._search_sql(r, filter, false);
+    v_key    record := strata._record_key(r.label);
+    v_ids    text[];
+    v_scores real[];
+    v_got    bigint;
+    v_cut    bigint;
+    v_floor  float8;
+BEGIN
+    LOOP
+        EXECUTE format('SELECT array_agg(s.record_id), array_agg(s.score) FROM (%s LIMIT $3) s', v_sql)
+            USING query_vector, filter, v_read INTO v_ids, v_scores;
+        v_got := coalesce(cardinality(v_ids), 0);
+        IF v_got < v_need THEN
+            v_cut := v_got;  -- the stream ran out: every row it gives is here
+            EXIT;
+        END IF;
+        v_floor := v_scores[v_need] - 1e-4 * greatest(1, abs(v_scores[v_need]));
+        SELECT min(u.o) - 1 INTO v_cut FROM unnest(v_scores) WITH ORDINALITY u(s, o)
+         WHERE u.o > v_need AND u.s < v_floor;
+        IF v_cut IS NOT NULL OR v_got < v_read THEN
+            v_cut := coalesce(v_cut, v_got);
+            EXIT;
+        END IF;
+        v_read := v_read * 4;  -- still tied with the last row needed: read further
+    END LOOP;
+    RETURN QUERY EXECUTE format(
+        'SELECT u.id, u.score, to_jsonb(l.*) FROM unnest($1[1:$2], $3[1:$2]) u(id, score) '
+        'JOIN %s l ON l.%I = u.id::%s ORDER BY u.score DESC, l.%I LIMIT $4 OFFSET $5',
+        r.label, v_key.attname, v_key.typname, v_key.attname)
+        USING v_ids, v_cut, v_scores, k, skip;
 END $$;
 
 -- ====================================================================== the view
@@ -1041,8 +1232,25 @@ BEGIN
     RETURN n;
 END $$;
 
+-- Whether an index holds any vector, whoever asks (the status is public, as in the catalog).
+CREATE FUNCTION strata._has_vectors(index_id bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_table regclass := (SELECT c.vector_table FROM strata.indexes_catalog c WHERE c.id = index_id);
+    v_found boolean;
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s)', v_table) INTO v_found;
+    RETURN v_found;
+END $$;
+
+-- The status is ready once a vector was written: as stored, or (when the writer that stored it
+-- rolled back while another's vectors committed, see _write_vectors) from the vectors.
 CREATE VIEW strata.indexes AS
-SELECT c.id, c.label, c.property, c.source_type, c.similarity, c.dimensions, c.status,
+SELECT c.id, c.label, c.property, c.source_type, c.similarity, c.dimensions,
+       CASE WHEN c.status = 'ready' OR strata._has_vectors(c.id) THEN 'ready' ELSE c.status END AS status,
        strata._count(c.label, c.label) AS records,
        strata._count(c.vector_table, c.label) AS vectors,
        c.created_at, c.vector_table

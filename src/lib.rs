@@ -20,6 +20,9 @@ pgrx::extension_sql_file!("../sql/svector.sql", name = "svector", requires = ["a
 pgrx::extension_sql_file!("../sql/veci8.sql", name = "veci8", requires = ["svector"]);
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
+/// `strata.exact_search_rows`: read by `strata._search_exactly` (sql/byov.sql).
+static EXACT_SEARCH_ROWS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(1000);
+
 /// The version of the extension library, as built.
 #[pg_extern(immutable, parallel_safe)]
 fn strata_version() -> &'static str {
@@ -43,6 +46,24 @@ pub extern "C-unwind" fn _PG_init() {
         c"How far vectors index scans go: vbase (until the query is satisfied) or basic (at most ef_search rows).",
         c"vbase keeps streaming candidates in distance order, so filtered ORDER BY ... LIMIT k queries return k rows whenever k rows match.",
         &am::scan::SEARCH_MODE,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::default(),
+    );
+    pgrx::GucRegistry::define_enum_guc(
+        c"strata.scan_order",
+        c"Order of rows from vectors index scans: relaxed (approximately increasing distance) or strict (non-decreasing).",
+        c"strict drops rows that the graph search finds after a farther row was returned, which lowers recall a little; strata.search uses it so that pages agree.",
+        &am::scan::SCAN_ORDER,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::default(),
+    );
+    pgrx::GucRegistry::define_int_guc(
+        c"strata.exact_search_rows",
+        c"strata.search ranks exactly, without the ANN index, when its filter is estimated to match at most this many records.",
+        c"0 always uses the index when there is one.",
+        &EXACT_SEARCH_ROWS,
+        0,
+        i32::MAX,
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );

@@ -616,7 +616,7 @@ unsafe fn hand_over_writing_segment(index: pg_sys::Relation) -> bool {
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn amcostestimate(
-    _root: *mut pg_sys::PlannerInfo,
+    root: *mut pg_sys::PlannerInfo,
     path: *mut pg_sys::IndexPath,
     _loop_count: f64,
     startup: *mut pg_sys::Cost,
@@ -646,7 +646,25 @@ unsafe extern "C-unwind" fn amcostestimate(
         let page_reads = (ef / 2.0).min(index_pages);
         let cost = page_reads * pg_sys::seq_page_cost + measured * pg_sys::cpu_operator_cost * 4.0;
         *startup = cost;
-        *total = cost + tuples * pg_sys::cpu_index_tuple_cost;
+        // A filter on the table that passes a fraction s of the rows makes a LIMIT k stream
+        // about k / s rows, of which all but k are fetched, tested and dropped: work that
+        // returns nothing. The planner charges a LIMIT its fraction (k / (tuples s)) of the run
+        // cost, so charging each rejected row (tuples (1 - s) of them) about a page makes a
+        // selective filter's index path dear, and ranking the matching rows exactly (found
+        // through another index or a scan, then sorted) wins, as it does in time: on
+        // tests/sql/am_cost.sql's table (50,000 16-dimensional rows, perf build) a streamed
+        // row took about 2.7 us against about 0.8 us per matching row for the exact plan,
+        // which the planner costs at about a page per row when matches are spread over the
+        // table. Without a filter the estimate is unchanged.
+        let rel = (*info).rel;
+        let passing = if rel.is_null() || (*rel).baserestrictinfo.is_null() {
+            1.0
+        } else {
+            pg_sys::clauselist_selectivity(root, (*rel).baserestrictinfo, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut())
+                .clamp(0.0, 1.0)
+        };
+        let rejected = tuples * (1.0 - passing);
+        *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * pg_sys::seq_page_cost;
         *selectivity = 1.0;
         *correlation = 0.0;
         *pages = page_reads;

@@ -1,6 +1,8 @@
 //! Index scans: `ORDER BY col <op> query` streamed from the sealed segment
 //! (approximately increasing distance, as far as the executor pulls) merged
-//! with the writing segment (exact distances, sorted).
+//! with the writing segment (exact distances, sorted). Under
+//! `strata.scan_order = strict` the merged stream is made non-decreasing by
+//! dropping every candidate nearer than one already returned.
 
 use super::storage::*;
 use super::{copy_elems_into, elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
@@ -9,6 +11,7 @@ use pgrx::pg_sys;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use strata_core::StrataError;
+use strata_core::scan_order::ReturnFilter;
 use strata_hnsw::page::PagedGraph;
 use strata_hnsw::{GraphView, Space, StreamingSearch};
 
@@ -29,6 +32,22 @@ pub enum SearchMode {
 }
 
 pub static SEARCH_MODE: GucSetting<SearchMode> = GucSetting::<SearchMode>::new(SearchMode::Vbase);
+
+/// `strata.scan_order`: `relaxed` returns rows in approximately increasing
+/// distance (the look-ahead window corrects most of the graph search's
+/// disorder, not all of it); `strict` never returns a row nearer than one
+/// already returned, dropping such late arrivals (as pgvector's
+/// `hnsw.iterative_scan = strict_order`), which costs some recall.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, pgrx::PostgresGucEnum)]
+pub enum ScanOrder {
+    #[name = c"relaxed"]
+    Relaxed,
+    #[name = c"strict"]
+    Strict,
+}
+
+pub static SCAN_ORDER: GucSetting<ScanOrder> = GucSetting::<ScanOrder>::new(ScanOrder::Relaxed);
+
 
 /// A candidate: distance and heap TID, ordered by distance then TID.
 #[derive(Clone, Copy, PartialEq)]
@@ -78,6 +97,10 @@ struct ScanState {
     view: Option<std::rc::Rc<scan_view::ScanView>>,
     /// Times the scan started over because replay changed the index under it.
     restarts: u32,
+    /// Each heap TID at most once (even should two segments hold it) and,
+    /// under `strata.scan_order = strict` (read once per scan, so a scan
+    /// never changes its order midway), non-decreasing distances.
+    admitted: ReturnFilter,
 }
 
 /// How often a scan that has returned no row yet starts over from the
@@ -150,6 +173,7 @@ pub unsafe extern "C-unwind" fn amrescan(
             exact: Vec::new(),
             view: None,
             restarts: 0,
+            admitted: ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict),
         }));
     }
 }
@@ -209,14 +233,14 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             count_index_scan(st.index);
         }
         let next = if st.returned > 0 {
-            next_candidate(st)
+            next_row(st)
         } else {
             // No row returned yet: if replay changed the index under the
             // scan (on a standby, see `storage::scan_view`), start over from
             // the current metapage instead of failing the query.
             loop {
                 scan_view::take_changed_raised();
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next_candidate(st))) {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next_row(st))) {
                     Ok(next) => break next,
                     Err(error) if scan_view::take_changed_raised() && st.restarts < MAX_RESTARTS => {
                         drop(error);
@@ -225,6 +249,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
                         st.sealed.clear();
                         st.pending.clear();
                         st.exact.clear();
+                        st.admitted = ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict);
                     }
                     Err(error) => std::panic::resume_unwind(error),
                 }
@@ -241,6 +266,18 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             pg_sys::check_for_interrupts!();
         }
         true
+    }
+}
+
+/// The next row to return: the nearest of the look-ahead window and the
+/// writing segment, skipping TIDs already returned and, in strict order,
+/// candidates nearer than the last row returned.
+unsafe fn next_row(st: &mut ScanState) -> Option<Candidate> {
+    loop {
+        let next = unsafe { next_candidate(st) }?;
+        if st.admitted.admit(next.0, next.1) {
+            return Some(next);
+        }
     }
 }
 

@@ -78,6 +78,23 @@ SELECT ids('{"$or": [{"$and": [{"location": {"$contains": "de"}}, {"salaryMin": 
                      {"$not": {"$or": [{"remote": false}, {"remote": null}]}}],
              "id": {"$ne": 4}}') AS nested;
 
+-- $startsWith and $endsWith are case-sensitive (as in RushDB); $contains is not.
+SELECT ids('{"location": {"$startsWith": "berlin"}}') AS starts_lower, ids('{"location": {"$startsWith": "BERLIN"}}') AS starts_upper,
+       ids('{"location": {"$endsWith": ", de"}}') AS ends_lower, ids('{"location": {"$contains": "mUnIcH"}}') AS contains_mixed;
+-- $id is the record id (the primary key), with any condition.
+SELECT ids('{"$id": 3}') AS id_eq, ids('{"$id": {"$in": [1, 5, 7]}}') AS id_in,
+       ids('{"$id": {"$gte": 5}, "remote": false}') AS id_and_column, ids('{"$not": {"$id": {"$lte": 4}}}') AS id_not;
+SELECT try_ids('{"$id": "x"}') AS id_not_an_int;
+-- $type: string, number, boolean, datetime, null. A typed column has one type (matching its
+-- non-null values); jsonb values are tested one by one.
+SELECT ids('{"salaryMin": {"$type": "number"}}') AS int_number, ids('{"salaryMin": {"$type": "string"}}') AS int_string,
+       ids('{"salaryMin": {"$type": "null"}}') AS int_null, ids('{"rating": {"$type": "number"}}') AS numeric_number,
+       ids('{"title": {"$type": "string"}}') AS text_string, ids('{"remote": {"$type": "boolean"}}') AS bool_boolean,
+       ids('{"posted": {"$type": "datetime"}}') AS date_datetime;
+SELECT ids('{"tags": {"$type": "null"}}') AS jsonb_null, ids('{"tags": {"$type": "number"}}') AS jsonb_number,
+       ids('{"$or": [{"tags": {"$type": "string"}}, {"tags": {"$type": "boolean"}}]}') AS jsonb_scalars;
+SELECT try_ids('{"title": {"$type": "text"}}') AS unknown_type, try_ids('{"title": {"$type": ["string"]}}') AS type_array;
+
 -- Errors: unknown columns (42703, with a hint when only the case differs) and operators
 -- (22023), and operands of the wrong shape (22023) or type (from the cast, e.g. 22P02).
 SELECT try_ids('{"salary": 1}') AS unknown_column;
@@ -125,3 +142,24 @@ SELECT string_agg(id::text, ',' ORDER BY abs(id / 1000.0 - 1.03)) AS expected
   FROM (SELECT id FROM item WHERE color = 'red' ORDER BY abs(id / 1000.0 - 1.03) LIMIT 10) s;
 SELECT count(*) AS all_20_red FROM strata.search('item', 'body', :q, '{"color": "red"}', k => 50);
 SELECT string_agg(record_id, ',') AS red_page_2 FROM strata.search('item', 'body', :q, '{"color": "red"}', k => 5, skip => 5);
+
+-- Array columns: a condition on a single value holds when it holds for any element; $ne and
+-- $nin when it holds for no element. An array operand compares the whole array.
+CREATE TABLE post (id int PRIMARY KEY, tags text[], scores int[], body text);
+INSERT INTO post VALUES (1, '{typescript,Rust}', '{1,5}', 'a'), (2, '{go}', '{7}', 'b'), (3, '{}', '{}', 'c'),
+                        (4, NULL, NULL, 'd'), (5, '{TypeScript,go}', '{3,9}', 'e');
+SELECT id FROM strata.create_index('post', 'body', 2);
+SELECT strata.upsert_vectors(3, ARRAY[1, 2, 3, 4, 5], array_fill('[1,1]'::vector, ARRAY[5])) AS written;
+CREATE FUNCTION post_ids(filter jsonb) RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(string_agg(record_id, ',' ORDER BY record_id::int), '(none)')
+      FROM strata.search('post', 'body', '[1,1]', filter, k => 100)
+$$;
+SELECT post_ids('{"tags": "typescript"}') AS any_eq, post_ids('{"tags": {"$ne": "go"}}') AS none_eq,
+       post_ids('{"tags": {"$in": ["go", "Rust"]}}') AS any_in, post_ids('{"tags": {"$nin": ["go"]}}') AS none_in,
+       post_ids('{"tags": {"$contains": "SCRIPT"}}') AS any_contains, post_ids('{"tags": {"$startsWith": "Type"}}') AS any_starts;
+SELECT post_ids('{"scores": {"$gt": 6}}') AS any_gt, post_ids('{"scores": {"$gte": 3, "$lte": 5}}') AS each_any,
+       post_ids('{"tags": ["typescript", "Rust"]}') AS whole_array, post_ids('{"tags": {"$ne": ["go"]}}') AS whole_ne,
+       post_ids('{"tags": {"$exists": false}}') AS missing, post_ids('{"tags": {"$type": "string"}}') AS typed,
+       post_ids('{"$not": {"tags": "go"}}') AS not_any;
+SELECT try($$SELECT post_ids('{"tags": {"$gt": ["a"]}}')$$) AS gt_array;
+SELECT try($$SELECT post_ids('{"scores": "x"}')$$) AS bad_element;

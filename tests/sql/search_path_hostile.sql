@@ -175,6 +175,7 @@ SELECT public.strata_optimize('public.items_v') IS NOT NULL AS optimized;
 -- Bring Your Own Vectors: every API function, the triggers they install and the view.
 SELECT id, label, status FROM strata.create_index('public.memo', 'body', 2);
 SELECT strata.create_index('public.memo', 'body', 2, 'euclidean') IS NOT NULL AS second_index;
+SELECT id, status FROM strata.indexes ORDER BY id;
 SELECT strata.upsert_vectors(1, '[{"recordId": 1, "vector": [1, 0]}, {"recordId": "2", "vector": [0, 1]}]') AS written_json;
 SELECT strata.upsert_vectors(2, ARRAY[1, 2], ARRAY['[1,0]', '[0,1]']::public.vector[]) AS written_arrays;
 SELECT * FROM strata.insert_records('public.memo', '{"id": 4, "body": "four", "n": 40}',
@@ -183,7 +184,7 @@ SELECT * FROM strata.insert_records('public.memo', '[{"id": 5, "body": "five", "
 SELECT record_id, score FROM strata.search('public.memo', 'body', '[1, 0]', similarity => 'cosine');
 SELECT record_id FROM strata.search('public.memo', 'body', '[1, 0]',
     '{"$or": [{"n": {"$gte": 20, "$lt": 45}}, {"body": {"$contains": "ON"}}], "$not": {"body": {"$in": ["two"]}},
-      "id": {"$nin": [99]}, "n": {"$exists": true}, "body": {"$startsWith": "f", "$endsWith": "r"}}',
+      "id": {"$nin": [99]}, "n": {"$exists": true, "$type": "number"}, "$id": {"$ne": 99}, "body": {"$startsWith": "f", "$endsWith": "r"}}',
     similarity => 'cosine');
 SELECT id, status, records, vectors FROM strata.indexes ORDER BY id;
 -- Errors raised inside (the helpers that build messages run too).

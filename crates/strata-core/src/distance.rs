@@ -65,11 +65,35 @@ pub fn cosine_f32_reference(a: &[f32], b: &[f32]) -> f32 {
 /// `1 - ab / sqrt(aa * bb)`, clamped to `[0, 2]` against rounding, and `1.0`
 /// when either norm is zero.
 pub fn cosine_from_parts(ab: f32, aa: f32, bb: f32) -> f32 {
+    cosine_from_parts_f64(ab as f64, aa as f64, bb as f64)
+}
+
+/// [`cosine_from_parts`] for parts summed in `f64`.
+pub fn cosine_from_parts_f64(ab: f64, aa: f64, bb: f64) -> f32 {
     if aa == 0.0 || bb == 0.0 {
         return 1.0;
     }
-    let c = (ab as f64) / ((aa as f64) * (bb as f64)).sqrt();
+    let c = ab / (aa * bb).sqrt();
     (1.0 - c).clamp(0.0, 2.0) as f32
+}
+
+/// The inner product summed in `f64`. For finite `f32` inputs it is never NaN:
+/// a product is at most about `1.2e77` and a sum of 65535 of them far below
+/// `f64::MAX`. The result may still round to an infinite `f32`.
+pub fn dot_f64<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x.into() * y.into()).sum()
+}
+
+/// `(a·b, a·a, b·b)` summed in `f64`.
+pub fn dot_and_norms_f64<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> (f64, f64, f64) {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y): (f64, f64) = (x.into(), y.into());
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    (ab, aa, bb)
 }
 
 pub fn l2_f16_reference(a: &[f16], b: &[f16]) -> f32 {
@@ -234,7 +258,7 @@ pub struct FloatKernels<T: 'static> {
     dot_and_norms: FloatPartsFn<T>,
 }
 
-impl<T> FloatKernels<T> {
+impl<T: Copy + Into<f64>> FloatKernels<T> {
     /// The instruction set of this table, e.g. `"avx2+fma"`.
     pub fn isa(&self) -> &'static str {
         self.isa
@@ -246,11 +270,19 @@ impl<T> FloatKernels<T> {
         // after checking that the CPU supports the functions' features.
         unsafe { (self.l2)(a, b) }
     }
-    /// Inner product.
+    /// Inner product. Never NaN for finite inputs: when the `f32` sum
+    /// overflows (giving `inf` or, from `inf - inf`, NaN) it is summed again
+    /// in `f64`, so the result is the true value, infinite only when that
+    /// exceeds the `f32` range.
     #[inline]
     pub fn dot(&self, a: &[T], b: &[T]) -> f32 {
         // SAFETY: as in `l2`.
-        unsafe { (self.dot)(a, b) }
+        let d = unsafe { (self.dot)(a, b) };
+        if d.is_finite() {
+            d
+        } else {
+            dot_f64(a, b) as f32
+        }
     }
     /// `(a·b, a·a, b·b)` in one pass.
     #[inline]
@@ -258,11 +290,18 @@ impl<T> FloatKernels<T> {
         // SAFETY: as in `l2`.
         unsafe { (self.dot_and_norms)(a, b) }
     }
-    /// `1 - cos(a, b)`, `1.0` when a norm is zero.
+    /// `1 - cos(a, b)`, `1.0` when a norm is zero. The cosine of vectors
+    /// whose squared norms overflow `f32` (e.g. `[3e38, 3e38, 3e38]`) is
+    /// computed from `f64` parts, never NaN.
     #[inline]
     pub fn cosine(&self, a: &[T], b: &[T]) -> f32 {
         let (ab, aa, bb) = self.dot_and_norms(a, b);
-        cosine_from_parts(ab, aa, bb)
+        if ab.is_finite() && aa.is_finite() && bb.is_finite() {
+            cosine_from_parts(ab, aa, bb)
+        } else {
+            let (ab, aa, bb) = dot_and_norms_f64(a, b);
+            cosine_from_parts_f64(ab, aa, bb)
+        }
     }
 }
 

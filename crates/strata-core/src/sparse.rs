@@ -221,20 +221,21 @@ fn merge_walk(a: SparseRef<'_>, b: SparseRef<'_>, mut f: impl FnMut(f32, f32)) {
 }
 
 /// Inner product: only indices present in both contribute.
+/// Summed in `f64`, so large values never overflow into NaN (`inf - inf`).
 pub fn dot(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f64);
     while i < a.indices.len() && j < b.indices.len() {
         match a.indices[i].cmp(&b.indices[j]) {
             Ordering::Less => i += 1,
             Ordering::Greater => j += 1,
             Ordering::Equal => {
-                sum += a.values[i] * b.values[j];
+                sum += a.values[i] as f64 * b.values[j] as f64;
                 i += 1;
                 j += 1;
             }
         }
     }
-    sum
+    sum as f32
 }
 
 /// Squared Euclidean distance, summed over the union of the indices (exact,
@@ -246,14 +247,16 @@ pub fn l2(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
 }
 
 /// `1 - cos`, `1.0` when either vector is all zeros (as for dense vectors).
+/// Parts are summed in `f64`: squared norms of large values overflow `f32`.
 pub fn cosine(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
-    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
     merge_walk(a, b, |x, y| {
+        let (x, y) = (x as f64, y as f64);
         ab += x * y;
         aa += x * x;
         bb += y * y;
     });
-    crate::distance::cosine_from_parts(ab, aa, bb)
+    crate::distance::cosine_from_parts_f64(ab, aa, bb)
 }
 
 pub fn norm(a: SparseRef<'_>) -> f64 {

@@ -1,6 +1,7 @@
 //! Bring Your Own Vectors under concurrency: several connections upserting the same record ids
-//! (last write wins, one vector per record, no deadlocks), and upserts racing deletes (never a
-//! vector without its record).
+//! (last write wins, one vector per record, no deadlocks), upserts racing deletes (never a
+//! vector without its record, never a deadlock), and the first writers of a new index (the
+//! status flip never makes them wait for each other).
 
 use postgres::error::SqlState;
 use postgres::Client;
@@ -164,14 +165,10 @@ fn upserts_racing_deletes_leave_no_orphans() {
                             &[&index, &ids, &vecs],
                         ) {
                             Ok(_) => ok += 1,
-                            // A record deleted meanwhile (checked up front or by the trigger's
-                            // lock), or a deadlock with a delete, as with a foreign key.
-                            Err(e)
-                                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
-                                    || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) =>
-                            {
-                                refused += 1
-                            }
+                            // A record deleted meanwhile (checked up front or by the lock).
+                            // Never a deadlock: writers lock records before vectors, as a
+                            // DELETE of records does.
+                            Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => refused += 1,
                             Err(e) => panic!("upsert: {e}"),
                         }
                     }
@@ -197,7 +194,6 @@ fn upserts_racing_deletes_leave_no_orphans() {
                         std::thread::sleep(std::time::Duration::from_millis(2));
                         c.execute("INSERT INTO doc VALUES ($1, 'again')", &[&id]).unwrap();
                     }
-                    Err(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => {}
                     Err(e) => panic!("delete: {e}"),
                 }
             }
@@ -227,4 +223,81 @@ fn upserts_racing_deletes_leave_no_orphans() {
         .unwrap()
         .get(0);
     assert_eq!(dupes, 0);
+}
+
+/// The scenario of a 40P01 on the first load: A upserts record 1 into an index still
+/// `awaiting_vectors` and stays open; B upserts record 2; A upserts record 2. B must not wait
+/// for A (it used to, on A's status flip, while A went on to wait for B's record 2).
+#[test]
+fn first_writers_of_a_new_index_do_not_wait_for_each_other() {
+    let server = Server::from_env();
+    let db = "it_byov_first_writers";
+    let mut client = server.fresh_database(db);
+    let index = setup(&mut client);
+    let upsert = |c: &mut Client, id: i32, v: &str| {
+        c.query_one(
+            "SELECT strata.upsert_vectors($1, ARRAY[$2::int], ARRAY[$3::text::vector])",
+            &[&index, &id, &v],
+        )
+        .map(|r| r.get::<_, i64>(0))
+    };
+    let mut a = server.connect(db);
+    let mut b = server.connect(db);
+    a.batch_execute("BEGIN").unwrap();
+    assert_eq!(upsert(&mut a, 1, "[1,0,0,0]").unwrap(), 1);
+    // Waiting for A here would run into lock_timeout (55P03) instead of passing.
+    b.batch_execute("BEGIN; SET LOCAL lock_timeout = '20s'").unwrap();
+    assert_eq!(upsert(&mut b, 2, "[0,1,0,0]").unwrap(), 1, "B writes while A is open");
+    std::thread::scope(|s| {
+        // A now waits for B's record 2 (a real conflict), until B commits.
+        let a_writes = s.spawn(|| {
+            let r = upsert(&mut a, 2, "[0,0,1,0]");
+            a.batch_execute("COMMIT").unwrap();
+            r
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        b.batch_execute("COMMIT").unwrap();
+        let r = a_writes.join().unwrap();
+        assert!(r.is_ok(), "A's second upsert: {:?}", r.err());
+    });
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT (SELECT status FROM strata.indexes WHERE id = $1),
+                        (SELECT string_agg(record_id || '=' || vec::text, ' ' ORDER BY record_id) FROM strata.vectors_{index})"
+            ),
+            &[&index],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "ready");
+    assert_eq!(row.get::<_, String>(1), "1=[1,0,0,0] 2=[0,0,1,0]", "A's later write of record 2 wins");
+}
+
+/// A writer that flipped the status rolls back while another writer's vectors commit: the
+/// index is still reported ready (derived from its vectors), and the next write stores it.
+#[test]
+fn status_is_ready_when_the_writer_that_flipped_it_rolls_back() {
+    let server = Server::from_env();
+    let db = "it_byov_flip_rollback";
+    let mut client = server.fresh_database(db);
+    let index = setup(&mut client);
+    let mut a = server.connect(db);
+    let mut b = server.connect(db);
+    a.batch_execute("BEGIN").unwrap();
+    a.execute("SELECT strata.upsert_vectors($1, ARRAY[1], ARRAY['[1,0,0,0]']::vector[])", &[&index]).unwrap();
+    b.batch_execute("SET lock_timeout = '20s'").unwrap();
+    b.execute("SELECT strata.upsert_vectors($1, ARRAY[2], ARRAY['[0,1,0,0]']::vector[])", &[&index]).unwrap();
+    a.batch_execute("ROLLBACK").unwrap();
+    let status = |c: &mut Client| -> (String, String) {
+        let r = c
+            .query_one(
+                "SELECT c.status, i.status FROM strata.indexes_catalog c JOIN strata.indexes i USING (id) WHERE id = $1",
+                &[&index],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(status(&mut client), ("awaiting_vectors".into(), "ready".into()));
+    b.execute("SELECT strata.upsert_vectors($1, ARRAY[3], ARRAY['[0,0,1,0]']::vector[])", &[&index]).unwrap();
+    assert_eq!(status(&mut client), ("ready".into(), "ready".into()));
 }

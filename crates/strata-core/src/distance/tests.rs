@@ -110,10 +110,13 @@ fn widen(v: &[f16]) -> Vec<f32> {
 /// Checks one f32 table against the references on `a`, `b`.
 fn check_f32(k: &FloatKernels<f32>, a: &[f32], b: &[f32], what: &str) {
     let n = a.len();
+    // The reference table, not the bare references: its dot and cosine add
+    // the f64 recomputation on overflow that every table shares.
+    let r = FloatKernels::<f32>::reference();
     let cases: [(Metric, f32, f32); 3] = [
         (Metric::L2, k.l2(a, b), l2_f32_reference(a, b)),
-        (Metric::Dot, k.dot(a, b), dot_f32_reference(a, b)),
-        (Metric::Cosine, k.cosine(a, b), cosine_f32_reference(a, b)),
+        (Metric::Dot, k.dot(a, b), r.dot(a, b)),
+        (Metric::Cosine, k.cosine(a, b), r.cosine(a, b)),
     ];
     for (metric, got, want) in cases {
         let tol = tolerance(metric, a, b);
@@ -710,5 +713,42 @@ fn mismatched_lengths_use_the_shorter_slice() {
     let (wa, wb) = (vec![u64::MAX; 9], vec![0u64; 5]);
     for k in available_bit_kernels().into_iter().skip(1) {
         assert_eq!(k.hamming(&wa, &wb), 320, "{}", k.isa());
+    }
+}
+
+/// Vectors whose squared norms or products overflow f32 never give NaN: the
+/// cosine is that of the true (f64) parts, the inner product its true value
+/// (infinite only when that is beyond f32), in every kernel set.
+#[test]
+fn overflowing_f32_values_give_true_distances_not_nan() {
+    let huge = [3e38f32, 3e38, 3e38];
+    let small = [1.0f32, 2.0, 3.0];
+    // cos([1,1,1], [1,2,3]) = 6 / (sqrt(3) sqrt(14))
+    let want_cos = (1.0 - 6.0 / (3.0f64.sqrt() * 14.0f64.sqrt())) as f32;
+    // 3e38 * 2 + (-3e38) * 2 is inf - inf in f32; the true value is 0.
+    let (plus_minus, twos) = ([3e38f32, -3e38], [2.0f32, 2.0]);
+    for k in available_f32_kernels() {
+        let c = k.cosine(&huge, &small);
+        assert!((c - want_cos).abs() < 1e-6, "{}: cosine {c}, want {want_cos}", k.isa());
+        assert_eq!(k.cosine(&huge, &huge), 0.0, "{}: a vector with itself", k.isa());
+        assert_eq!(k.dot(&plus_minus, &twos), 0.0, "{}", k.isa());
+        assert_eq!(k.dot(&huge, &small), 1.8e39f64 as f32, "{}: beyond f32, +inf", k.isa());
+        assert!(k.l2(&huge, &small).is_infinite(), "{}: squared L2 beyond f32", k.isa());
+    }
+    assert!((cosine_f32(&huge, &small) - want_cos).abs() < 1e-6);
+    assert!(!dot_f32(&plus_minus, &twos).is_nan());
+}
+
+/// Longer vectors, so the SIMD kernels' lane accumulators overflow too.
+#[test]
+fn overflowing_long_vectors_give_the_f64_cosine() {
+    let a: Vec<f32> = (0..67).map(|i| if i % 3 == 0 { 3e38 } else { -1e38 }).collect();
+    let b: Vec<f32> = (0..67).map(|i| (i % 5) as f32 - 2.0).collect();
+    let (ab, aa, bb) = dot_and_norms_f64(&a, &b);
+    let want = cosine_from_parts_f64(ab, aa, bb);
+    for k in available_f32_kernels() {
+        let got = k.cosine(&a, &b);
+        assert!(!got.is_nan() && (got - want).abs() < 1e-6, "{}: {got} vs {want}", k.isa());
+        assert!(!k.dot(&a, &b).is_nan(), "{}", k.isa());
     }
 }
