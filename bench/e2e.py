@@ -454,7 +454,7 @@ def main():
                     # strata's background merge of the rows it just took
                     # would run on the cores during pgvector's inserts.
                     w = wait_merge(engines[0].conn, "items_emb")
-                    log(f"strata's background merge quiet after {w:.1f} s")
+                    log(f"strata's background merge quiet after {w} s")
                 for kind, table in (("plain", "plain"), ("indexed", "items")):
                     rate, cnt = insert_rate(e.conn, table, rows, secs_each)
                     if kind == "indexed":
