@@ -610,6 +610,9 @@ def scale(a):
             reconnect(a, x)
             x.conn.execute("DROP TABLE items")  # free the buffers and disk for the next step
         step["load_after"] = load_now()
+        # Written after every step, so an interrupted run keeps what it measured.
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        json.dump(res, open(a.out, "w"), indent=1)
     for e in engines:
         e.conn.close()
     res["load_after"] = load_now()

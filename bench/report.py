@@ -95,7 +95,8 @@ def e2e(r):
 def scale(r):
     names = r["engines_run"]
     L = [f"### {r['title']}", "",
-         f"Run started {r['started']}; `uptime` before: `{r['uptime_before']}`; after: `{r['uptime_after']}`; "
+         f"Run started {r['started']}; `uptime` before: `{r['uptime_before']}`; after: "
+         f"`{r.get('uptime_after', '(run stopped before the end; steps measured so far)')}`; "
          f"{r['queries']} queries; shared_buffers {r['server']['shared_buffers']}, maintenance_work_mem "
          f"{r['server']['maintenance_work_mem']}.", "",
          "| rows | engine | CREATE INDEX | index size | QPS@0.95, index in shared_buffers | shared_buffers = index / 4 "
