@@ -16,6 +16,10 @@ def fmt(x, spec="{:,.0f}"):
     return "n/a" if x is None else spec.format(x)
 
 
+def per_row(r, engine):
+    return engine["index_bytes_after_inserts"] / (r["n"] + engine["rows_inserted"])
+
+
 def e2e(r):
     E = r["engines"]
     names = list(E)
@@ -52,9 +56,10 @@ def e2e(r):
         L += [f"| COPY (binary) {s['copy_indexed']['rows']:,} rows into the indexed table | "
               f"{s['copy_indexed']['rows_per_s']:,.0f} rows/s | {p['copy_indexed']['rows_per_s']:,.0f} rows/s | "
               f"{q['copy_indexed_rows_per_s']:.2f}x |",
-              f"| index size after the inserts ({s['rows_inserted']:,} / {p['rows_inserted']:,} rows added) | "
-              f"{mib(s['index_bytes_after_inserts'])} | {mib(p['index_bytes_after_inserts'])} | "
-              f"{q['index_bytes_after_inserts']:.2f}x |", ""]
+              f"| index size after the inserts ({s['rows_inserted']:,} / {p['rows_inserted']:,} rows added), "
+              f"bytes per row | {mib(s['index_bytes_after_inserts'])}, {per_row(r, s):,.0f} B | "
+              f"{mib(p['index_bytes_after_inserts'])}, {per_row(r, p):,.0f} B | "
+              f"{per_row(r, s) / per_row(r, p):.2f}x |", ""]
     else:
         L += ["pgvector was not run (no `PGVECTOR_SRC`): strata alone, no ratios.", ""]
     s = E["strata"]
