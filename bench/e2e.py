@@ -700,7 +700,8 @@ def plot_scale(res, path):
         ax.set_xlabel("rows")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{res['title']}: m=16, ef_construction=64, same server, same run; load "
+    fig.suptitle(f"{res['title']}, measured on the first {' / '.join(f'{r:,}' for r in rows)} rows: "
+                 f"m=16, ef_construction=64, same server, same run; load "
                  f"{res['load_before'][0]:.1f} at start, {res['load_after'][0]:.1f} at end (2 shared cores)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
