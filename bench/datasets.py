@@ -19,7 +19,14 @@ exact top-100 base row numbers per query (u32, nearest first, cosine).
   query texts, one per line. The corpus depends on what is installed, so the
   exact count can differ between machines; the JSON results record it.
 
-Usage: python3 bench/datasets.py glove50|minilm  (prints the cache path)
+- glove2m: the scale set. The glove50 base rows first (so its first 399,000
+  rows are glove50's base), then convex combinations t*a + (1-t)*b of
+  random pairs of those rows (t uniform in [0.2, 0.8], numpy seed 2025) up to
+  2,000,000 rows; the same 1,000 queries. gt.bin is the exact top-100 over
+  all 2,000,000 rows; gt-N.bin (written on demand by gt_prefix) the exact
+  top-100 over the first N rows. Brute force with numpy, in chunks.
+
+Usage: python3 bench/datasets.py glove50|minilm|glove2m  (prints the cache path)
 """
 import os
 
@@ -83,13 +90,16 @@ def exact_topk(base_unit, queries_unit, k=100, mask=None):
     nq = queries_unit.shape[0]
     gt = np.full((nq, k), -1, dtype=np.int64)
     ids = np.arange(base_unit.shape[0]) if mask is None else np.flatnonzero(mask)
-    b = base_unit[ids]
+    b = base_unit if mask is None else base_unit[ids]
     kk = min(k, len(ids))
-    for s in range(0, nq, 100):
-        sims = queries_unit[s:s + 100] @ b.T
+    # Queries per chunk: at most 100, and a similarity block of at most
+    # 50M floats (200 MB), so millions of rows fit in memory.
+    step = int(max(1, min(100, 50_000_000 // max(1, len(ids)))))
+    for s in range(0, nq, step):
+        sims = queries_unit[s:s + step] @ b.T
         part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable")
-        gt[s:s + 100, :kk] = ids[np.take_along_axis(part, order, axis=1)]
+        gt[s:s + step, :kk] = ids[np.take_along_axis(part, order, axis=1)]
     return gt
 
 
@@ -114,6 +124,42 @@ def prepare_glove50(d=None, nq=1000, k=100):
     write_matrix(os.path.join(d, "queries.bin"), queries, np.float32)
     write_matrix(os.path.join(d, "gt.bin"), gt, np.uint32)
     return d
+
+
+def prepare_glove2m(d=None, n=2_000_000, k=100):
+    d = d or os.path.join(DATA, "glove2m")
+    if _done(d):
+        return d
+    src = prepare_glove50()
+    base = read_matrix(os.path.join(src, "base.bin"), "<f4")
+    queries = read_matrix(os.path.join(src, "queries.bin"), "<f4")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(2025)
+    extra = n - base.shape[0]
+    a = rng.integers(0, base.shape[0], size=extra)
+    b = rng.integers(0, base.shape[0], size=extra)
+    t = rng.uniform(0.2, 0.8, size=(extra, 1)).astype(np.float32)
+    full = np.empty((n, base.shape[1]), dtype=np.float32)
+    full[:base.shape[0]] = base
+    full[base.shape[0]:] = t * base[a] + (1 - t) * base[b]
+    print(f"glove2m: {n:,} rows, exact top-{k} of {queries.shape[0]} queries (numpy)", file=sys.stderr)
+    gt = exact_topk(unit(full), unit(queries), k)
+    write_matrix(os.path.join(d, "queries.bin"), queries, np.float32)
+    write_matrix(os.path.join(d, "base.bin"), full, np.float32)
+    write_matrix(os.path.join(d, "gt.bin"), gt, np.uint32)
+    return d
+
+
+def gt_prefix(ds, n, k=100):
+    """Exact top-k over the first n base rows of a loaded dataset, cached as
+    gt-N.bin next to it (the whole set's gt.bin when n is all rows)."""
+    if n >= ds["base"].shape[0]:
+        return ds["gt"]
+    path = os.path.join(ds["dir"], f"gt-{n}.bin")
+    if not os.path.exists(path):
+        gt = exact_topk(unit(ds["base"][:n]), unit(ds["queries"]), k)
+        write_matrix(path, gt, np.uint32)
+    return read_matrix(path, "<u4").astype(np.int64)
 
 
 def man_descriptions():
@@ -205,7 +251,7 @@ def prepare_minilm(d=None, nq=1000, k=100, n=61000):
     return d
 
 
-PREPARE = {"glove50": prepare_glove50, "minilm": prepare_minilm}
+PREPARE = {"glove50": prepare_glove50, "minilm": prepare_minilm, "glove2m": prepare_glove2m}
 
 
 def load(name):
