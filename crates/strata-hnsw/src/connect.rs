@@ -15,28 +15,33 @@
 //! A node with no path from the entry point is invisible to every search,
 //! whatever `ef_search`; a node whose only incoming edges come from far away
 //! is reachable but still missed by a search for its own vector. After a
-//! build or merge, [`Hnsw::connect`] first gives every such node an edge
-//! from its nearest neighbour (layer 0, [`Hnsw::link_back_locally`]), then
-//! restores reachability layer by layer:
+//! build or merge, [`Hnsw::connect`] works in three steps:
 //!
-//! 1. a breadth-first pass from the entry point marks what is reachable;
-//! 2. for each node still unmarked (in id order), a search of the layer for
-//!    that node's vector finds its nearest *reachable* nodes (a search only
-//!    ever walks reachable nodes), and the nearest one with a free slot gets
-//!    an edge to it; if all of them are full, the nearest one replaces the
-//!    neighbour that has the most other incoming edges (so that neighbour
-//!    stays reachable through them), preferring the farthest such neighbour;
-//!    every unreachable node gets its own such edge where a free slot
-//!    allows, not only one per cut-off component, so that a search for any
-//!    of them can enter near it (replacing edges is kept to one per
-//!    component, found by a breadth-first pass from each new edge);
-//! 3. a final pass checks the layer; a replaced edge can, rarely, have been
-//!    the last way into some node, so steps 2–3 repeat until nothing is
-//!    unreachable (bounded by [`MAX_ROUNDS`]).
+//! 1. layer 0: nodes with at most [`WEAK_DEGREE`] neighbours or incoming
+//!    edges are searched for again and gain the neighbours that search
+//!    finds (`Hnsw::refine_weak_nodes`);
+//! 2. layer 0: every node's nearest neighbour links back to it
+//!    (`Hnsw::link_back_locally`);
+//! 3. every layer: a breadth-first pass from the entry point marks what is
+//!    reachable; for each unmarked node a search of the layer for its
+//!    vector finds its nearest reachable nodes (a search only walks
+//!    reachable nodes; all searches of a round run before any link is
+//!    added, so they find the nodes reachable before the round). Each such
+//!    node then gets an edge from the nearest of them with a free slot, so
+//!    that a search for any of them can enter near it, not only through one
+//!    edge per cut-off component. A node still cut off when no candidate
+//!    has a free slot searches again among everything reachable by then and
+//!    takes a slot by replacing the farthest neighbour that keeps another
+//!    incoming edge (or, failing that, the nearest candidate's last slot);
+//!    a breadth-first pass from it marks its component, so replacing is
+//!    needed once per component. A final pass checks the layer, and since a
+//!    replaced edge can have been the last way into some node, the round
+//!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]).
 //!
-//! The passes cost a few reads of every list plus one search per
+//! The passes cost a few reads of every list plus one search per weak or
 //! unreachable node, small next to a build, which makes one search per node
-//! (see the crate's tests and the build benchmark for measured counts).
+//! (GloVe-50, 399k rows, two threads: 1.1 s of a 124 s build; the
+//! `glove_bench` example prints it).
 //!
 //! Deleted nodes stay part of the graph until a merge drops them (searches
 //! traverse them), so marking nodes deleted never makes a live node
@@ -55,7 +60,7 @@ use crate::space::Space;
 pub const MAX_ROUNDS: usize = 8;
 
 /// Layer-0 nodes with at most this many neighbours, or incoming edges, are
-/// searched for again after a build or merge ([`Hnsw::refine_weak_nodes`]).
+/// searched for again after a build or merge (`Hnsw::refine_weak_nodes`).
 pub const WEAK_DEGREE: usize = 2;
 
 /// Reachable nodes kept per unreachable node as the sources to link from
@@ -77,10 +82,10 @@ pub struct ConnectStats {
     /// Edges that replaced another edge of a full list.
     pub links_replaced: usize,
     /// Layer-0 edges added from a node's nearest neighbour back to it (see
-    /// [`Hnsw::link_back_locally`]).
+    /// `Hnsw::link_back_locally`).
     pub local_links: usize,
     /// Weakly linked layer-0 nodes whose lists were searched again (see
-    /// [`Hnsw::refine_weak_nodes`]).
+    /// `Hnsw::refine_weak_nodes`).
     pub weak_refined: usize,
     /// Time the whole repair took (its share of a build is reported by the
     /// `glove_bench` example).
@@ -190,14 +195,8 @@ impl<S: Space> Hnsw<S> {
     fn refine_weak_nodes(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let Some((ep, top)) = self.entry else { return Ok(0) };
         let n = self.len();
-        let mut indegree = vec![0u32; n];
+        let mut indegree = self.indegree(0);
         let mut out = Vec::new();
-        for id in 0..n as u32 {
-            GraphView::neighbours(self, id, 0, &mut out);
-            for &x in &out {
-                indegree[x as usize] += 1;
-            }
-        }
         let mut scratch = SearchScratch::new();
         let mut cands = Vec::new();
         let mut picked = Vec::new();
@@ -260,21 +259,16 @@ impl<S: Space> Hnsw<S> {
     /// and can stop before it meets one of those edges (seen at ef_search 40
     /// on 32-d data: a node whose one incoming edge came from its 37th
     /// nearest node). The nearest of its own neighbours is the node a search
-    /// for it is most certain to expand, so that one must link to it. In a full list the new edge replaces a neighbour that
-    /// keeps another incoming edge (the farthest such), so this pass does not
+    /// for it is most certain to expand, so that one must link to it. In a
+    /// full list the new edge replaces a neighbour that keeps another
+    /// incoming edge (the farthest such), so this pass does not
     /// take the same guarantee from another node; the reachability pass that
     /// follows repairs the rare case where it still does.
     fn link_back_locally(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let n = self.len();
         let cap = self.cap(0);
-        let mut indegree = vec![0u32; n];
+        let mut indegree = self.indegree(0);
         let mut out = Vec::new();
-        for id in 0..n as u32 {
-            GraphView::neighbours(self, id, 0, &mut out);
-            for &x in &out {
-                indegree[x as usize] += 1;
-            }
-        }
         // Each node's anchor: the nearest of its own neighbours.
         let mut anchor = vec![u32::MAX; n];
         for u in 0..n as u32 {
@@ -322,6 +316,21 @@ impl<S: Space> Hnsw<S> {
         Ok(made)
     }
 
+    /// Incoming edges per node on `level`.
+    fn indegree(&self, level: u8) -> Vec<u32> {
+        let mut counts = vec![0u32; self.len()];
+        let mut out = Vec::new();
+        for id in 0..self.len() as u32 {
+            if self.levels[id as usize] >= level {
+                GraphView::neighbours(self, id, level, &mut out);
+                for &x in &out {
+                    counts[x as usize] += 1;
+                }
+            }
+        }
+        counts
+    }
+
     /// Nodes of `level` the entry point cannot reach.
     fn unreachable_on(&self, level: u8) -> usize {
         let seen = reachable(self, level);
@@ -338,16 +347,8 @@ impl<S: Space> Hnsw<S> {
             return Ok(0);
         }
         // Incoming edges per node on this layer, to pick a replaceable edge.
-        let mut indegree = vec![0u32; n];
+        let mut indegree = self.indegree(level);
         let mut buf = Vec::new();
-        for id in 0..n as u32 {
-            if on_layer(id) {
-                GraphView::neighbours(self, id, level, &mut buf);
-                for &x in &buf {
-                    indegree[x as usize] += 1;
-                }
-            }
-        }
         let (ep, top) = self.entry.expect("a graph with nodes has an entry point");
         let mut scratch = SearchScratch::new();
         let mut polls = 0u32;
