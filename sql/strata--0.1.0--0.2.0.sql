@@ -229,10 +229,12 @@ END $$;
 
 -- Each live user column: its name, declared type, and for an array (other than jsonb itself)
 -- its element type; then whether the (element's) base type through domains is jsonb and its
--- type category, which decide how operands are cast and which operators apply.
-CREATE FUNCTION strata._filter_sql(rel regclass, filter jsonb, param text) RETURNS text
+-- type category, which decide how operands are cast and which operators apply. record_key is
+-- the label's primary key ((strata._record_key(rel)).attname, which the callers have at hand).
+-- The PL/pgSQL strata._base_type runs for domains only: this runs on every search.
+CREATE FUNCTION strata._filter_sql(rel regclass, filter jsonb, param text, record_key name) RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT strata._compile_filter(filter, rel::text, (strata._record_key(rel)).attname,
+    SELECT strata._compile_filter(filter, rel::text, record_key,
                coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}'),
                coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum), '{}'),
                coalesce(array_agg(CASE WHEN t.is_array THEN format_type(t.typelem, NULL) END ORDER BY a.attnum), '{}'),
@@ -240,10 +242,13 @@ CREATE FUNCTION strata._filter_sql(rel regclass, filter jsonb, param text) RETUR
                coalesce(array_agg(b.typcategory::text ORDER BY a.attnum), '{}'),
                param)
       FROM pg_attribute a
-     CROSS JOIN LATERAL (SELECT y.typcategory = 'A' AND y.typelem <> 0 AS is_array, y.typelem, y.oid
-                           FROM pg_type y WHERE y.oid = strata._base_type(a.atttypid)) t
+     JOIN pg_type d ON d.oid = a.atttypid
+     CROSS JOIN LATERAL (SELECT y.typcategory = 'A' AND y.typelem <> 0 AS is_array, y.typelem, y.oid FROM pg_type y
+                          WHERE y.oid = CASE WHEN d.typtype = 'd' THEN strata._base_type(d.oid) ELSE d.oid END) t
+     LEFT JOIN pg_type e ON t.is_array AND e.oid = t.typelem
      CROSS JOIN LATERAL (SELECT y.oid, y.typcategory FROM pg_type y
-                          WHERE y.oid = CASE WHEN t.is_array THEN strata._base_type(t.typelem) ELSE t.oid END) b
+                          WHERE y.oid = CASE WHEN NOT t.is_array THEN t.oid
+                                             WHEN e.typtype = 'd' THEN strata._base_type(e.oid) ELSE e.oid END) b
      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
 $$;
 
@@ -258,6 +263,7 @@ CREATE FUNCTION strata._search_exactly(r strata.indexes_catalog, filter jsonb) R
 DECLARE
     v_limit bigint := coalesce(nullif(current_setting('strata.exact_search_rows', true), ''), '1000')::bigint;
     v_plan  jsonb;
+    v_key   name;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
                     WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid) THEN
@@ -265,9 +271,9 @@ BEGIN
     ELSIF v_limit <= 0 OR filter IS NULL OR jsonb_typeof(filter) = 'null' THEN
         RETURN false;  -- no filter: every record matches, so the index is the way
     END IF;
+    v_key := (strata._record_key(r.label)).attname;
     EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s v JOIN %s l ON l.%I = v.record_id WHERE %s',
-                   r.vector_table, r.label, (strata._record_key(r.label)).attname,
-                   strata._filter_sql(r.label, filter, '$1'))
+                   r.vector_table, r.label, v_key, strata._filter_sql(r.label, filter, '$1', v_key))
         USING filter INTO v_plan;
     RETURN (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 <= v_limit;
 END $$;
@@ -290,8 +296,9 @@ CREATE FUNCTION strata._search_sql(r strata.indexes_catalog, filter jsonb, exact
 DECLARE
     v_dist text := format('(v.vec OPERATOR(@extschema@.%s) $1)',
                           CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END);
+    v_key  name := (strata._record_key(r.label)).attname;
     v_from text := format('%s v JOIN %s l ON l.%I = v.record_id WHERE %s', r.vector_table, r.label,
-                          (strata._record_key(r.label)).attname, strata._filter_sql(r.label, filter, '$2'));
+                          v_key, strata._filter_sql(r.label, filter, '$2', v_key));
 BEGIN
     IF exact THEN
         -- The records of the page only are turned into JSON (after the sort, not for every match).
