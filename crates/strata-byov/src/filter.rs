@@ -20,8 +20,8 @@ pub struct Column {
     pub name: String,
     /// `format_type(atttypid, NULL)`: the declared type, as error messages name it.
     pub type_name: String,
-    /// For an array column (other than a domain over jsonb): `format_type` of its element
-    /// type, to which each operand is cast. `None` for a scalar column.
+    /// For an array column (its type, through domains, of category 'A' with an element type):
+    /// `format_type` of the element type, to which each operand is cast. `None` otherwise.
     pub element_type_name: Option<String>,
     /// Whether the (element's) base type, through domains, is jsonb: operands stay jsonb.
     pub base_is_jsonb: bool,
