@@ -204,6 +204,19 @@ REVOKE EXECUTE ON FUNCTION strata_debug_panic(text) FROM PUBLIC;
 -- ($id, $type, array columns), k + skip bounds; the same definitions as sql/byov.sql.
 DROP FUNCTION strata._search_sql(strata.indexes_catalog, jsonb);
 
+-- The JSON-filter compiler moved into Rust (strata._compile_filter, issue 17).
+DROP FUNCTION strata._filter_sql(regclass, jsonb, text[], text);
+DROP FUNCTION strata._column_filter_sql(regclass, text, jsonb, text[], text);
+
+-- RushDB's `where` as a SQL condition over the label row `l`, compiled in Rust
+-- (crates/strata-byov/src/filter.rs) from the label's columns as the catalog describes them.
+-- Values are never interpolated: they are read from the filter itself, passed as parameter
+-- `param`, by path.
+CREATE FUNCTION strata._compile_filter(filter jsonb, relation text, record_key text, names text[],
+                                       type_names text[], element_type_names text[],
+                                       base_is_jsonb boolean[], categories text[], param text)
+    RETURNS text AS 'MODULE_PATHNAME', 'strata_compile_filter_wrapper' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 -- A domain's base type (the type itself for others).
 CREATE FUNCTION strata._base_type(t oid) RETURNS oid
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -214,30 +227,30 @@ BEGIN
     RETURN t;
 END $$;
 
--- RushDB's $type: whether a value has the type string, number, boolean, datetime or null. A
--- column's values all have its type (the element type, for arrays), so the condition is
--- "IS NOT NULL" when the type matches and false otherwise; jsonb values are tested one by one.
-CREATE FUNCTION strata._type_filter_sql(col_ref text, base oid, cat "char", val jsonb, at_path text) RETURNS text
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_type text := val #>> '{}';
-BEGIN
-    IF jsonb_typeof(val) IS DISTINCT FROM 'string'
-       OR v_type NOT IN ('string', 'number', 'boolean', 'datetime', 'null') THEN
-        RAISE EXCEPTION '$type at % needs one of "string", "number", "boolean", "datetime", "null", not %', at_path, val
-            USING ERRCODE = 'invalid_parameter_value';
-    ELSIF v_type = 'null' THEN
-        RETURN CASE WHEN base = 'jsonb'::regtype THEN format('(%s IS NULL OR jsonb_typeof(%s) = ''null'')', col_ref, col_ref)
-                    ELSE format('%s IS NULL', col_ref) END;
-    ELSIF base = 'jsonb'::regtype THEN
-        -- JSON has no datetime type: dates in JSON are strings
-        RETURN CASE WHEN v_type = 'datetime' THEN 'false' ELSE format('jsonb_typeof(%s) = %L', col_ref, v_type) END;
-    ELSIF (v_type = 'string' AND cat = 'S') OR (v_type = 'number' AND cat = 'N')
-          OR (v_type = 'boolean' AND cat = 'B') OR (v_type = 'datetime' AND cat = 'D') THEN
-        RETURN format('%s IS NOT NULL', col_ref);
-    END IF;
-    RETURN 'false';
-END $$;
+-- Each live user column: its name, declared type, and for an array (other than jsonb itself)
+-- its element type; then whether the (element's) base type through domains is jsonb and its
+-- type category, which decide how operands are cast and which operators apply. record_key is
+-- the label's primary key ((strata._record_key(rel)).attname, which the callers have at hand).
+-- The PL/pgSQL strata._base_type runs for domains only: this runs on every search.
+CREATE FUNCTION strata._filter_sql(rel regclass, filter jsonb, param text, record_key name) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT strata._compile_filter(filter, rel::text, record_key,
+               coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}'),
+               coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum), '{}'),
+               coalesce(array_agg(CASE WHEN t.is_array THEN format_type(t.typelem, NULL) END ORDER BY a.attnum), '{}'),
+               coalesce(array_agg(b.oid = 'jsonb'::regtype ORDER BY a.attnum), '{}'),
+               coalesce(array_agg(b.typcategory::text ORDER BY a.attnum), '{}'),
+               param)
+      FROM pg_attribute a
+     JOIN pg_type d ON d.oid = a.atttypid
+     CROSS JOIN LATERAL (SELECT y.typcategory = 'A' AND y.typelem <> 0 AS is_array, y.typelem, y.oid FROM pg_type y
+                          WHERE y.oid = CASE WHEN d.typtype = 'd' THEN strata._base_type(d.oid) ELSE d.oid END) t
+     LEFT JOIN pg_type e ON t.is_array AND e.oid = t.typelem
+     CROSS JOIN LATERAL (SELECT y.oid, y.typcategory FROM pg_type y
+                          WHERE y.oid = CASE WHEN NOT t.is_array THEN t.oid
+                                             WHEN e.typtype = 'd' THEN strata._base_type(e.oid) ELSE e.oid END) b
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+$$;
 
 -- Whether strata.search ranks every matching record exactly rather than streaming the ANN
 -- index: always without a (valid) index; with one, when the planner estimates that the filter
@@ -250,6 +263,7 @@ CREATE FUNCTION strata._search_exactly(r strata.indexes_catalog, filter jsonb) R
 DECLARE
     v_limit bigint := coalesce(nullif(current_setting('strata.exact_search_rows', true), ''), '1000')::bigint;
     v_plan  jsonb;
+    v_key   name;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
                     WHERE i.indrelid = r.vector_table AND a.amname = 'vectors' AND i.indisvalid) THEN
@@ -257,9 +271,9 @@ BEGIN
     ELSIF v_limit <= 0 OR filter IS NULL OR jsonb_typeof(filter) = 'null' THEN
         RETURN false;  -- no filter: every record matches, so the index is the way
     END IF;
+    v_key := (strata._record_key(r.label)).attname;
     EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM %s v JOIN %s l ON l.%I = v.record_id WHERE %s',
-                   r.vector_table, r.label, (strata._record_key(r.label)).attname,
-                   strata._filter_sql(r.label, filter, '{}', '$1'))
+                   r.vector_table, r.label, v_key, strata._filter_sql(r.label, filter, '$1', v_key))
         USING filter INTO v_plan;
     RETURN (v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 <= v_limit;
 END $$;
@@ -282,8 +296,9 @@ CREATE FUNCTION strata._search_sql(r strata.indexes_catalog, filter jsonb, exact
 DECLARE
     v_dist text := format('(v.vec OPERATOR(@extschema@.%s) $1)',
                           CASE r.similarity WHEN 'cosine' THEN '<=>' WHEN 'euclidean' THEN '<->' ELSE '<#>' END);
+    v_key  name := (strata._record_key(r.label)).attname;
     v_from text := format('%s v JOIN %s l ON l.%I = v.record_id WHERE %s', r.vector_table, r.label,
-                          (strata._record_key(r.label)).attname, strata._filter_sql(r.label, filter, '{}', '$2'));
+                          v_key, strata._filter_sql(r.label, filter, '$2', v_key));
 BEGIN
     IF exact THEN
         -- The records of the page only are turned into JSON (after the sort, not for every match).
@@ -676,187 +691,6 @@ BEGIN
 END $$;
 
 -- ====================================================================== search
--- RushDB's `where` as a SQL condition over the label row `l`. Values are never interpolated:
--- they are read from the filter itself, passed as parameter `param`, by path.
-CREATE OR REPLACE FUNCTION strata._filter_sql(rel regclass, filter jsonb, path text[], param text) RETURNS text
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_parts text[] := '{}';
-    v_key   text;
-    v_val   jsonb;
-    v_subs  text[];
-    v_pfx   text := CASE WHEN cardinality(path) > 0 THEN format(' at %s', array_to_string(path, '.')) ELSE '' END;
-BEGIN
-    IF filter IS NULL OR jsonb_typeof(filter) = 'null' THEN
-        RETURN 'true';
-    ELSIF jsonb_typeof(filter) <> 'object' THEN
-        RAISE EXCEPTION 'filter must be a JSON object%', v_pfx USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOR v_key, v_val IN SELECT e.key, e.value FROM jsonb_each(filter) e LOOP
-        IF v_key IN ('$and', '$or') THEN
-            IF jsonb_typeof(v_val) = 'array' THEN
-                SELECT coalesce(array_agg(strata._filter_sql(rel, x, path || v_key || (o - 1)::text, param) ORDER BY o), '{}')
-                  INTO v_subs FROM jsonb_array_elements(v_val) WITH ORDINALITY t(x, o);
-            ELSIF jsonb_typeof(v_val) = 'object' THEN
-                SELECT coalesce(array_agg(strata._filter_sql(rel, jsonb_build_object(e.key, e.value),
-                                                             path || v_key, param)), '{}')
-                  INTO v_subs FROM jsonb_each(v_val) e;
-            ELSE
-                RAISE EXCEPTION '% needs an array of filters%', v_key, v_pfx USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            v_parts := v_parts || CASE
-                WHEN cardinality(v_subs) = 0 THEN (v_key = '$and')::text
-                ELSE '(' || array_to_string(v_subs, CASE v_key WHEN '$and' THEN ' AND ' ELSE ' OR ' END) || ')' END;
-        ELSIF v_key = '$not' THEN
-            v_parts := v_parts || format('NOT coalesce(%s, false)', strata._filter_sql(rel, v_val, path || v_key, param));
-        ELSIF v_key = '$id' THEN
-            -- RushDB's record id: the label's primary key
-            v_parts := v_parts || strata._column_filter_sql(rel, (strata._record_key(rel)).attname, v_val,
-                                                            path || v_key, param);
-        ELSIF left(v_key, 1) = '$' THEN
-            RAISE EXCEPTION 'unknown filter operator "%"%', v_key, v_pfx USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Logical operators are $and, $or and $not, $id is the record id; comparisons go inside a column: {"column": {"$gt": 1}}.';
-        ELSE
-            v_parts := v_parts || strata._column_filter_sql(rel, v_key, v_val, path || v_key, param);
-        END IF;
-    END LOOP;
-    RETURN CASE WHEN cardinality(v_parts) = 0 THEN 'true' ELSE '(' || array_to_string(v_parts, ' AND ') || ')' END;
-END $$;
-
--- The condition for one column: a plain value (equality, or IS NULL for null) or an object of
--- operators, all of which must hold. On an array column (other than jsonb) a condition on a
--- single value holds when it holds for any element ($ne and $nin: for no element).
-CREATE OR REPLACE FUNCTION strata._column_filter_sql(rel regclass, col text, cond jsonb, path text[], param text) RETURNS text
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_type  oid;
-    v_base  oid;
-    v_elem  oid;
-    v_cat   "char";
-    v_tname text;
-    v_col   text := format('l.%I', col);
-    v_ref   text;   -- what a comparison compares: the column, or e, each element of an array
-    v_hint  text;
-    v_op    text;
-    v_val   jsonb;
-    v_part  text;
-    v_parts text[] := '{}';
-    v_at    text := array_to_string(path, '.');
-    v_plain boolean := false;
-    v_array boolean;
-    v_none  boolean;  -- the condition holds when no element matches (array $ne, $nin)
-    v_path  text[];
-    v_value text;  -- the operand read from the filter, as the column's type
-BEGIN
-    SELECT a.atttypid INTO v_type FROM pg_attribute a
-     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        SELECT format('Did you mean "%s"?', a.attname) INTO v_hint FROM pg_attribute a
-         WHERE a.attrelid = rel AND lower(a.attname) = lower(col) AND a.attnum > 0 AND NOT a.attisdropped LIMIT 1;
-        PERFORM strata._raise('42703', format('column "%s" of relation "%s" does not exist', col, rel), NULL, v_hint);
-    END IF;
-    v_base := strata._base_type(v_type);
-    SELECT t.typcategory, nullif(t.typelem, 0) INTO v_cat, v_elem FROM pg_type t WHERE t.oid = v_base;
-    v_array := v_cat = 'A' AND v_elem IS NOT NULL;
-    IF v_array THEN
-        v_base := strata._base_type(v_elem);
-        SELECT t.typcategory INTO v_cat FROM pg_type t WHERE t.oid = v_base;
-        v_tname := format_type(v_elem, NULL);
-        v_ref := 'e';
-    ELSE
-        v_tname := format_type(v_type, NULL);
-        v_ref := v_col;
-    END IF;
-    IF jsonb_typeof(cond) <> 'object' THEN
-        cond := jsonb_build_object('$eq', cond);
-        v_plain := true;
-    END IF;
-    IF cond = '{}' THEN
-        RAISE EXCEPTION 'empty condition for column "%"', col USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOR v_op, v_val IN SELECT e.key, e.value FROM jsonb_each(cond) e LOOP
-        -- where the operand sits in the filter: a plain value is at the column's own path
-        v_path := CASE WHEN v_plain THEN path ELSE path || v_op END;
-        v_value := CASE WHEN v_base = 'jsonb'::regtype THEN format('(%s #> %L::text[])', param, v_path)
-                        ELSE format('(%s #>> %L::text[])::%s', param, v_path, v_tname) END;
-        v_part := NULL;
-        v_none := false;
-        IF v_op IN ('$eq', '$ne', '$gt', '$gte', '$lt', '$lte') THEN
-            IF v_array AND v_op IN ('$eq', '$ne') AND jsonb_typeof(v_val) = 'array' THEN
-                -- the whole array: {"tags": ["a", "b"]}
-                IF EXISTS (SELECT FROM jsonb_array_elements(v_val) x WHERE jsonb_typeof(x) IN ('object', 'array')) THEN
-                    RAISE EXCEPTION '% at % needs an array of single values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
-                END IF;
-                v_parts := v_parts || format('%s %s ARRAY(SELECT (x #>> ''{}'')::%s FROM jsonb_array_elements(%s #> %L::text[]) x)',
-                                             v_col, CASE v_op WHEN '$eq' THEN '=' ELSE '<>' END, v_tname, param, v_path);
-                CONTINUE;
-            ELSIF jsonb_typeof(v_val) IN ('object', 'array')
-               AND NOT (v_base = 'jsonb'::regtype AND v_op IN ('$eq', '$ne')) THEN
-                PERFORM strata._raise('22023', format('%s at %s needs a single value, not %s', v_op, v_at, jsonb_typeof(v_val)),
-                    NULL, CASE WHEN jsonb_typeof(v_val) = 'array' THEN 'Use $in to match one of several values.' END);
-            ELSIF jsonb_typeof(v_val) = 'null' THEN
-                IF v_op NOT IN ('$eq', '$ne') THEN
-                    RAISE EXCEPTION '% at % needs a value, not null', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
-                END IF;
-                v_parts := v_parts || format('%s IS %sNULL', v_col, CASE v_op WHEN '$ne' THEN 'NOT ' ELSE '' END);
-                CONTINUE;
-            END IF;
-            v_none := v_array AND v_op = '$ne';
-            v_part := format('%s %s %s', v_ref,
-                CASE WHEN v_op = '$eq' OR v_none THEN '=' WHEN v_op = '$ne' THEN '<>' WHEN v_op = '$gt' THEN '>'
-                     WHEN v_op = '$gte' THEN '>=' WHEN v_op = '$lt' THEN '<' ELSE '<=' END, v_value);
-        ELSIF v_op IN ('$in', '$nin') THEN
-            IF jsonb_typeof(v_val) <> 'array' THEN
-                RAISE EXCEPTION '% at % needs an array of values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
-            ELSIF v_base <> 'jsonb'::regtype
-                  AND EXISTS (SELECT FROM jsonb_array_elements(v_val) x WHERE jsonb_typeof(x) IN ('object', 'array')) THEN
-                RAISE EXCEPTION '% at % needs an array of single values', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            v_none := v_array AND v_op = '$nin';
-            v_part := format('%s(%s = ANY (ARRAY(SELECT %s FROM jsonb_array_elements(%s #> %L::text[]) x '
-                             'WHERE jsonb_typeof(x) <> ''null'')))',
-                             CASE WHEN v_op = '$nin' AND NOT v_array THEN 'NOT ' ELSE '' END, v_ref,
-                             CASE WHEN v_base = 'jsonb'::regtype THEN 'x'
-                                  ELSE format('(x #>> ''{}'')::%s', v_tname) END,
-                             param, v_path);
-        ELSIF v_op IN ('$contains', '$startsWith', '$endsWith') THEN
-            IF jsonb_typeof(v_val) <> 'string' THEN
-                RAISE EXCEPTION '% at % needs a string', v_op, v_at USING ERRCODE = 'invalid_parameter_value';
-            ELSIF v_cat <> 'S' THEN
-                RAISE EXCEPTION '% at % needs a text column; "%" is %', v_op, v_at, col, format_type(v_type, NULL)
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            v_value := format('(%s #>> %L::text[])', param, v_path);
-            v_part := CASE v_op
-                -- as in RushDB: $contains ignores case, $startsWith and $endsWith do not
-                WHEN '$contains' THEN format('strpos(lower(%s::text), lower(%s)) > 0', v_ref, v_value)
-                WHEN '$startsWith' THEN format('starts_with(%s::text, %s)', v_ref, v_value)
-                ELSE format('right(%s::text, length(%s)) = %s', v_ref, v_value, v_value) END;
-        ELSIF v_op = '$exists' THEN
-            IF jsonb_typeof(v_val) <> 'boolean' THEN
-                RAISE EXCEPTION '$exists at % needs true or false', v_at USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            v_parts := v_parts || format('%s IS %sNULL', v_col, CASE WHEN v_val = 'true' THEN 'NOT ' ELSE '' END);
-        ELSIF v_op = '$type' THEN
-            v_parts := v_parts || strata._type_filter_sql(v_col, v_base, v_cat, v_val, v_at);
-        ELSIF v_op = '$not' THEN
-            v_parts := v_parts || format('NOT coalesce(%s, false)',
-                                         strata._column_filter_sql(rel, col, v_val, path || v_op, param));
-        ELSE
-            PERFORM strata._raise('22023', format('unknown filter operator "%s" at %s', v_op, v_at), NULL,
-                CASE WHEN left(v_op, 1) <> '$' THEN 'Filters on related records are not supported; '
-                     'the keys of a column condition are operators such as $eq, $in, $contains.' END);
-        END IF;
-        IF v_part IS NOT NULL THEN
-            v_parts := v_parts || CASE
-                WHEN NOT v_array THEN v_part
-                WHEN v_none THEN format('(%s IS NOT NULL AND NOT EXISTS (SELECT FROM unnest(%s) e WHERE %s))', v_col, v_col, v_part)
-                ELSE format('EXISTS (SELECT FROM unnest(%s) e WHERE %s)', v_col, v_part) END;
-        END IF;
-    END LOOP;
-    RETURN '(' || array_to_string(v_parts, ' AND ') || ')';
-END $$;
-
 CREATE OR REPLACE FUNCTION strata.search(label regclass, property name, query_vector @extschema@.vector,
                               filter jsonb DEFAULT NULL, k integer DEFAULT 20, skip integer DEFAULT 0,
                               similarity text DEFAULT NULL)

@@ -5,6 +5,7 @@
 use pgrx::prelude::*;
 
 mod am;
+mod byov;
 mod datum;
 mod debug;
 mod error;

@@ -163,3 +163,19 @@ SELECT post_ids('{"scores": {"$gt": 6}}') AS any_gt, post_ids('{"scores": {"$gte
        post_ids('{"$not": {"tags": "go"}}') AS not_any;
 SELECT try($$SELECT post_ids('{"tags": {"$gt": ["a"]}}')$$) AS gt_array;
 SELECT try($$SELECT post_ids('{"scores": "x"}')$$) AS bad_element;
+
+-- Column names and filter keys that need quoting, in the SQL and in each operand's path
+-- (quotes, a comma, braces, a backslash, a space, the word NULL).
+CREATE TABLE odd (id int PRIMARY KEY, "it's ""odd"", {x}\" text, "NULL" int, "a b" text[], body text);
+INSERT INTO odd VALUES (1, 'yes', 1, '{p,q}', 'a'), (2, 'no', NULL, '{q}', 'b'), (3, NULL, 3, NULL, 'c');
+SELECT count(*) AS index_created FROM strata.create_index('odd', 'body', 2);
+SELECT strata.upsert_vectors((SELECT id FROM strata.indexes_catalog WHERE label = 'odd'::regclass),
+                             ARRAY[1, 2, 3], array_fill('[1,1]'::vector, ARRAY[3])) AS written;
+CREATE FUNCTION odd_ids(filter jsonb) RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(string_agg(record_id, ',' ORDER BY record_id::int), '(none)')
+      FROM strata.search('odd', 'body', '[1,1]', filter, k => 100)
+$$;
+SELECT odd_ids('{"it''s \"odd\", {x}\\": "yes"}') AS quoted_eq,
+       odd_ids('{"it''s \"odd\", {x}\\": {"$in": ["no", "maybe"]}}') AS quoted_in,
+       odd_ids('{"NULL": {"$gte": 2}}') AS null_word, odd_ids('{"a b": "q"}') AS space_any,
+       odd_ids('{"$or": [{"a b": ["p", "q"]}, {"NULL": 3}]}') AS nested_paths;

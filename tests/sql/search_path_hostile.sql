@@ -130,7 +130,9 @@ CREATE TEMP VIEW pg_trigger AS SELECT * FROM pg_catalog.pg_trigger WHERE evil.hi
 CREATE TEMP VIEW indexes_catalog AS SELECT * FROM strata.indexes_catalog WHERE evil.hit('pg_temp.indexes_catalog');
 
 -- The label and a vectors table, made before the hostile path is set.
-CREATE TABLE public.memo (id int PRIMARY KEY, body text, n int);
+-- n is of a domain, so that the filter compiler resolves a base type (strata._base_type).
+CREATE DOMAIN public.amount AS int;
+CREATE TABLE public.memo (id int PRIMARY KEY, body text, n public.amount);
 INSERT INTO public.memo VALUES (1, 'one', 10), (2, 'two', 20), (3, 'three', 30);
 CREATE TABLE public.items (id int PRIMARY KEY, v public.vector(2), h public.vecf16(2), b public.bvector(3));
 INSERT INTO public.items VALUES (1, '[1,0]', '[1,0]', '[1,0,1]'), (2, '[0,1]', '[0,1]', '[0,1,1]'), (3, '[1,1]', '[1,1]', '[1,1,1]');
