@@ -116,6 +116,23 @@ fn far_rows_inserted_after_the_build_stay_findable() {
     let near = self_found(&mut c, &sample);
     assert!(near * 100 >= sample.len() * 98, "only {near} of {} clustered rows find themselves", sample.len());
 
+    // A fresh build over all rows.
+    c.batch_execute("REINDEX INDEX items_idx").unwrap();
+    let found = self_found(&mut c, &far);
+    eprintln!("after REINDEX: {found} of {FAR} far rows");
+    assert_eq!(found, FAR as usize, "far rows hidden after a fresh build");
+
+    // DELETE + VACUUM marks rows deleted (still traversed); a merge drops
+    // them and repairs the lists: the remaining far rows stay findable.
+    c.batch_execute(&format!("DELETE FROM items WHERE id % 5 = 0 AND id < {DUP_BASE}")).unwrap();
+    c.batch_execute("VACUUM items").unwrap();
+    let kept: Vec<(i64, String)> = far.iter().filter(|(id, _)| id % 5 != 0).cloned().collect();
+    assert_eq!(self_found(&mut c, &kept), kept.len(), "far rows hidden after VACUUM");
+    c.query_one("SELECT strata_optimize('items_idx')", &[]).unwrap();
+    let found = self_found(&mut c, &kept);
+    eprintln!("after deleting 20% and merging: {found} of {} far rows", kept.len());
+    assert_eq!(found, kept.len(), "far rows hidden after a merge that dropped deleted rows");
+
     // 200 copies of one row's vector among the normal rows: LIMIT 200
     // returns 200 rows at distance 0 (the copies and the row itself).
     let dup = base[17].1.clone();
@@ -133,21 +150,6 @@ fn far_rows_inserted_after_the_build_stay_findable() {
     };
     assert_eq!(dup_count(&mut c), 200, "LIMIT 200 for a vector with 200 copies after a merge");
 
-    // A fresh build over all rows.
     c.batch_execute("REINDEX INDEX items_idx").unwrap();
-    let found = self_found(&mut c, &far);
-    eprintln!("after REINDEX: {found} of {FAR} far rows");
-    assert_eq!(found, FAR as usize, "far rows hidden after a fresh build");
     assert_eq!(dup_count(&mut c), 200, "LIMIT 200 for a vector with 200 copies after a build");
-
-    // DELETE + VACUUM marks rows deleted (still traversed); a merge drops
-    // them and repairs the lists: the remaining far rows stay findable.
-    c.batch_execute(&format!("DELETE FROM items WHERE id % 5 = 0 AND id < {DUP_BASE}")).unwrap();
-    c.batch_execute("VACUUM items").unwrap();
-    let kept: Vec<(i64, String)> = far.iter().filter(|(id, _)| id % 5 != 0).cloned().collect();
-    assert_eq!(self_found(&mut c, &kept), kept.len(), "far rows hidden after VACUUM");
-    c.query_one("SELECT strata_optimize('items_idx')", &[]).unwrap();
-    let found = self_found(&mut c, &kept);
-    eprintln!("after deleting 20% and merging: {found} of {} far rows", kept.len());
-    assert_eq!(found, kept.len(), "far rows hidden after a merge that dropped deleted rows");
 }
