@@ -54,9 +54,9 @@ use crate::graph::{Cancelled, Hnsw, Stop, POLL_EVERY};
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
 use crate::space::Space;
 
-/// Rounds of steps 2–4 before [`Hnsw::connect`] gives up (it has never
-/// needed more than two in the tests; each round can only add reachable
-/// nodes except through the rare replaced edge).
+/// Rounds of the reachability step before [`Hnsw::connect`] gives up and
+/// reports the nodes still unreachable in [`ConnectStats::unreachable_after`]
+/// (each round can lose nodes only through a replaced edge).
 pub const MAX_ROUNDS: usize = 8;
 
 /// Layer-0 nodes with at most this many neighbours, or incoming edges, are
@@ -238,11 +238,7 @@ impl<S: Space> Hnsw<S> {
             // Edges back into `u` from its new neighbours, where a slot is
             // free (the anchor pass below guarantees the nearest one).
             for p in &picked {
-                let l = self.list(p.id, 0);
-                let cnt = (l[0].load(Relaxed) as usize).min(self.cap(0));
-                if cnt < self.cap(0) && !l[1..=cnt].iter().any(|a| a.load(Relaxed) == u) {
-                    l[1 + cnt].store(u, Relaxed);
-                    l[0].store(cnt as u32 + 1, Relaxed);
+                if !self.links_to(p.id, 0, u) && self.append_if_free(p.id, 0, u) {
                     indegree[u as usize] += 1;
                 }
             }
@@ -266,7 +262,6 @@ impl<S: Space> Hnsw<S> {
     /// follows repairs the rare case where it still does.
     fn link_back_locally(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let n = self.len();
-        let cap = self.cap(0);
         let mut indegree = self.indegree(0);
         let mut out = Vec::new();
         // Each node's anchor: the nearest of its own neighbours.
@@ -289,31 +284,57 @@ impl<S: Space> Hnsw<S> {
             if r == u32::MAX {
                 continue;
             }
-            let l = self.list(r, 0);
-            let cnt = (l[0].load(Relaxed) as usize).min(cap);
-            if l[1..=cnt].iter().any(|a| a.load(Relaxed) == u) {
+            if self.links_to(r, 0, u) {
                 continue;
             }
-            if cnt < cap {
-                l[1 + cnt].store(u, Relaxed);
-                l[0].store(cnt as u32 + 1, Relaxed);
-            } else {
+            if !self.append_if_free(r, 0, u) {
                 // Never a neighbour anchored here, nor one this edge was its
                 // only way in.
-                let rv = self.vector(r);
-                let victim = (0..cnt)
-                    .map(|i| (i, l[1 + i].load(Relaxed)))
-                    .filter(|&(_, x)| indegree[x as usize] >= 2 && anchor[x as usize] != r)
-                    .map(|(i, x)| (i, x, S::distance(rv, self.vector(x))))
-                    .max_by(|a, b| a.2.total_cmp(&b.2));
-                let Some((i, x, _)) = victim else { continue };
-                indegree[x as usize] -= 1;
+                let Some(i) = self.replaceable_slot(r, 0, &indegree, |x| anchor[x as usize] == r) else { continue };
+                let l = self.list(r, 0);
+                indegree[l[1 + i].load(Relaxed) as usize] -= 1;
                 l[1 + i].store(u, Relaxed);
             }
             indegree[u as usize] += 1;
             made += 1;
         }
         Ok(made)
+    }
+
+    /// Whether the list of `r` on `level` holds `u`.
+    fn links_to(&self, r: u32, level: u8, u: u32) -> bool {
+        let l = self.list(r, level);
+        let cnt = (l[0].load(Relaxed) as usize).min(self.cap(level));
+        l[1..=cnt].iter().any(|a| a.load(Relaxed) == u)
+    }
+
+    /// Appends `u` to the list of `r` on `level` if it has a free slot.
+    fn append_if_free(&self, r: u32, level: u8, u: u32) -> bool {
+        let cap = self.cap(level);
+        let l = self.list(r, level);
+        let cnt = (l[0].load(Relaxed) as usize).min(cap);
+        if cnt >= cap {
+            return false;
+        }
+        l[1 + cnt].store(u, Relaxed);
+        l[0].store(cnt as u32 + 1, Relaxed);
+        true
+    }
+
+    /// The slot in the (full) list of `r` on `level` whose neighbour can
+    /// best give up this edge: one that keeps another incoming edge
+    /// (`indegree` at least 2) and that `keep` does not protect, the
+    /// farthest from `r` among them.
+    fn replaceable_slot(&self, r: u32, level: u8, indegree: &[u32], keep: impl Fn(u32) -> bool) -> Option<usize> {
+        let l = self.list(r, level);
+        let cnt = (l[0].load(Relaxed) as usize).min(self.cap(level));
+        let rv = self.vector(r);
+        (0..cnt)
+            .map(|i| (i, l[1 + i].load(Relaxed)))
+            .filter(|&(_, x)| indegree[x as usize] >= 2 && !keep(x))
+            .map(|(i, x)| (i, S::distance(rv, self.vector(x))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
     }
 
     /// Incoming edges per node on `level`.
@@ -435,14 +456,8 @@ impl<S: Space> Hnsw<S> {
         indegree: &mut [u32],
         stats: &mut ConnectStats,
     ) -> bool {
-        let cap = self.cap(level);
-        let len_of = |r: u32| (self.list(r, level)[0].load(Relaxed) as usize).min(cap);
         // The nearest reachable node with a free slot.
-        if let Some(r) = near.iter().map(|x| x.id).find(|&r| len_of(r) < cap) {
-            let l = self.list(r, level);
-            let cnt = len_of(r);
-            l[1 + cnt].store(u, Relaxed);
-            l[0].store(cnt as u32 + 1, Relaxed);
+        if near.iter().any(|x| self.append_if_free(x.id, level, u)) {
             indegree[u as usize] += 1;
             stats.links_added += 1;
             return true;
@@ -452,19 +467,11 @@ impl<S: Space> Hnsw<S> {
         }
         // All full: in the nearest node whose list has a neighbour that
         // other edges also lead to, replace the farthest such neighbour.
-        let mut ids = Vec::with_capacity(cap);
         for r in near.iter().map(|x| x.id) {
-            GraphView::neighbours(self, r, level, &mut ids);
-            let rv = self.vector(r);
-            let victim = ids
-                .iter()
-                .enumerate()
-                .filter(|&(_, &x)| indegree[x as usize] >= 2)
-                .map(|(i, &x)| (i, S::distance(rv, self.vector(x))))
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = victim {
-                indegree[ids[i] as usize] -= 1;
-                self.list(r, level)[1 + i].store(u, Relaxed);
+            if let Some(i) = self.replaceable_slot(r, level, indegree, |_| false) {
+                let l = self.list(r, level);
+                indegree[l[1 + i].load(Relaxed) as usize] -= 1;
+                l[1 + i].store(u, Relaxed);
                 indegree[u as usize] += 1;
                 stats.links_replaced += 1;
                 return true;
@@ -476,8 +483,8 @@ impl<S: Space> Hnsw<S> {
         let Some(r) = near.first().map(|x| x.id) else {
             return false;
         };
-        let slot = len_of(r);
         let l = self.list(r, level);
+        let slot = (l[0].load(Relaxed) as usize).min(self.cap(level));
         let old = l[slot].load(Relaxed);
         indegree[old as usize] -= 1;
         l[slot].store(u, Relaxed);
