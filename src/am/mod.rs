@@ -656,12 +656,13 @@ unsafe extern "C-unwind" fn amcostestimate(
         // row took about 2.7 us against about 0.8 us per matching row for the exact plan,
         // which the planner costs at about a page per row when matches are spread over the
         // table. Without a filter the estimate is unchanged.
-        let rel = (*info).rel;
-        let passing = if rel.is_null() || (*rel).baserestrictinfo.is_null() {
+        // indrestrictinfo: the table's filter minus what a partial index's
+        // predicate already guarantees (rows the stream never rejects).
+        let filter = (*info).indrestrictinfo;
+        let passing = if filter.is_null() {
             1.0
         } else {
-            pg_sys::clauselist_selectivity(root, (*rel).baserestrictinfo, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut())
-                .clamp(0.0, 1.0)
+            pg_sys::clauselist_selectivity(root, filter, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut()).clamp(0.0, 1.0)
         };
         let rejected = tuples * (1.0 - passing);
         *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * pg_sys::seq_page_cost;
