@@ -179,3 +179,5 @@ SELECT odd_ids('{"it''s \"odd\", {x}\\": "yes"}') AS quoted_eq,
        odd_ids('{"it''s \"odd\", {x}\\": {"$in": ["no", "maybe"]}}') AS quoted_in,
        odd_ids('{"NULL": {"$gte": 2}}') AS null_word, odd_ids('{"a b": "q"}') AS space_any,
        odd_ids('{"$or": [{"a b": ["p", "q"]}, {"NULL": 3}]}') AS nested_paths;
+-- Operands beyond f64 are compared by PostgreSQL, not parsed by the compiler.
+SELECT odd_ids('{"NULL": {"$lt": 1e400}}') AS huge_bound, odd_ids('{"NULL": {"$gt": -1e400}}') AS huge_negative;
