@@ -94,6 +94,55 @@ CREATE FUNCTION svector_gt(svector, svector) RETURNS boolean
     AS 'MODULE_PATHNAME', 'strata_svector_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE OPERATOR > (LEFTARG = svector, RIGHTARG = svector, PROCEDURE = svector_gt,
     COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+-- Support function 2 of each vectors operator class: what the index stores
+-- (element type, metric, svector or not), as an int4 code (src/am/opclass.rs).
+-- 0.1.0 found it from the name of support function 1.
+CREATE FUNCTION _strata_space_vector_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vector_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_vector_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vector_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_vector_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vector_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_vecf16_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vecf16_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_vecf16_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vecf16_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_vecf16_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_vecf16_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_bvector_hamming(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_bvector_hamming' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_bvector_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_bvector_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_bvector_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_bvector_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_bvector_jaccard(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_bvector_jaccard' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_svector_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_svector_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_svector_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_veci8_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_veci8_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_veci8_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER OPERATOR FAMILY vector_l2_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_l2(internal);
+ALTER OPERATOR FAMILY vector_dot_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_dot(internal);
+ALTER OPERATOR FAMILY vector_cos_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_cos(internal);
+ALTER OPERATOR FAMILY l2_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_l2(internal);
+ALTER OPERATOR FAMILY dot_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_dot(internal);
+ALTER OPERATOR FAMILY cos_ops USING vectors ADD FUNCTION 2 (vector, vector) _strata_space_vector_cos(internal);
+ALTER OPERATOR FAMILY vecf16_l2_ops USING vectors ADD FUNCTION 2 (vecf16, vecf16) _strata_space_vecf16_l2(internal);
+ALTER OPERATOR FAMILY vecf16_dot_ops USING vectors ADD FUNCTION 2 (vecf16, vecf16) _strata_space_vecf16_dot(internal);
+ALTER OPERATOR FAMILY vecf16_cos_ops USING vectors ADD FUNCTION 2 (vecf16, vecf16) _strata_space_vecf16_cos(internal);
+ALTER OPERATOR FAMILY bvector_l2_ops USING vectors ADD FUNCTION 2 (bvector, bvector) _strata_space_bvector_hamming(internal);
+ALTER OPERATOR FAMILY bvector_dot_ops USING vectors ADD FUNCTION 2 (bvector, bvector) _strata_space_bvector_dot(internal);
+ALTER OPERATOR FAMILY bvector_cos_ops USING vectors ADD FUNCTION 2 (bvector, bvector) _strata_space_bvector_cos(internal);
+ALTER OPERATOR FAMILY bvector_jaccard_ops USING vectors ADD FUNCTION 2 (bvector, bvector) _strata_space_bvector_jaccard(internal);
+
 CREATE OPERATOR CLASS svector_ops DEFAULT FOR TYPE svector USING btree AS
     OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
     FUNCTION 1 svector_cmp(svector, svector);
@@ -101,11 +150,14 @@ CREATE OPERATOR CLASS svector_ops DEFAULT FOR TYPE svector USING btree AS
 -- vectors index support: the index stores svectors densified to f32, so
 -- indexed columns are limited to 65535 dimensions.
 CREATE OPERATOR CLASS svector_l2_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <-> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_l2(svector, svector);
+    OPERATOR 1 <-> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_l2(svector, svector),
+    FUNCTION 2 _strata_space_svector_l2(internal);
 CREATE OPERATOR CLASS svector_dot_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <#> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_negative_dot(svector, svector);
+    OPERATOR 1 <#> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_negative_dot(svector, svector),
+    FUNCTION 2 _strata_space_svector_dot(internal);
 CREATE OPERATOR CLASS svector_cos_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <=> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_cosine(svector, svector);
+    OPERATOR 1 <=> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_cosine(svector, svector),
+    FUNCTION 2 _strata_space_svector_cos(internal);
 
 -- ========================================================= from sql/veci8.sql
 -- strata: veci8, vectors quantised to int8 with one scale per vector
@@ -184,11 +236,14 @@ CREATE OPERATOR CLASS veci8_ops DEFAULT FOR TYPE veci8 USING btree AS
     FUNCTION 1 veci8_cmp(veci8, veci8);
 
 CREATE OPERATOR CLASS veci8_l2_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <-> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_l2(veci8, veci8);
+    OPERATOR 1 <-> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_l2(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_l2(internal);
 CREATE OPERATOR CLASS veci8_dot_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <#> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_negative_dot(veci8, veci8);
+    OPERATOR 1 <#> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_negative_dot(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_dot(internal);
 CREATE OPERATOR CLASS veci8_cos_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <=> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_cosine(veci8, veci8);
+    OPERATOR 1 <=> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_cosine(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_cos(internal);
 
 -- ========================================================== from src/debug.rs
 CREATE FUNCTION "strata_debug_panic"(

@@ -81,9 +81,21 @@ CREATE OPERATOR CLASS svector_ops DEFAULT FOR TYPE svector USING btree AS
 
 -- vectors index support: the index stores svectors densified to f32, so
 -- indexed columns are limited to 65535 dimensions.
+-- Support function 2 of each vectors operator class: what the index stores
+-- (element type, metric, svector or not), as an int4 code (src/am/opclass.rs).
+CREATE FUNCTION _strata_space_svector_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_svector_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_svector_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_svector_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE OPERATOR CLASS svector_l2_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <-> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_l2(svector, svector);
+    OPERATOR 1 <-> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_l2(svector, svector),
+    FUNCTION 2 _strata_space_svector_l2(internal);
 CREATE OPERATOR CLASS svector_dot_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <#> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_negative_dot(svector, svector);
+    OPERATOR 1 <#> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_negative_dot(svector, svector),
+    FUNCTION 2 _strata_space_svector_dot(internal);
 CREATE OPERATOR CLASS svector_cos_ops FOR TYPE svector USING vectors AS
-    OPERATOR 1 <=> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_cosine(svector, svector);
+    OPERATOR 1 <=> (svector, svector) FOR ORDER BY float_ops, FUNCTION 1 svector_cosine(svector, svector),
+    FUNCTION 2 _strata_space_svector_cos(internal);

@@ -73,9 +73,21 @@ CREATE OPERATOR CLASS veci8_ops DEFAULT FOR TYPE veci8 USING btree AS
     OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
     FUNCTION 1 veci8_cmp(veci8, veci8);
 
+-- Support function 2 of each vectors operator class: what the index stores
+-- (element type, metric, svector or not), as an int4 code (src/am/opclass.rs).
+CREATE FUNCTION _strata_space_veci8_l2(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_veci8_dot(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _strata_space_veci8_cos(internal) RETURNS int4
+    AS 'MODULE_PATHNAME', 'strata_space_veci8_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE OPERATOR CLASS veci8_l2_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <-> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_l2(veci8, veci8);
+    OPERATOR 1 <-> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_l2(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_l2(internal);
 CREATE OPERATOR CLASS veci8_dot_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <#> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_negative_dot(veci8, veci8);
+    OPERATOR 1 <#> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_negative_dot(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_dot(internal);
 CREATE OPERATOR CLASS veci8_cos_ops FOR TYPE veci8 USING vectors AS
-    OPERATOR 1 <=> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_cosine(veci8, veci8);
+    OPERATOR 1 <=> (veci8, veci8) FOR ORDER BY float_ops, FUNCTION 1 veci8_cosine(veci8, veci8),
+    FUNCTION 2 _strata_space_veci8_cos(internal);

@@ -1,7 +1,6 @@
 //! Glue for the BYOV functions of sql/byov.sql that are written in Rust.
 
-use pgrx::pg_sys::elog::PgLogLevel;
-use pgrx::pg_sys::panic::ErrorReport;
+use crate::error::Report;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use strata_byov::filter::{compile, Column, Relation};
@@ -25,7 +24,8 @@ fn strata_compile_filter(
 ) -> String {
     let n = names.len();
     if [type_names.len(), element_type_names.len(), base_is_jsonb.len(), categories.len()].iter().any(|&l| l != n) {
-        error!("strata._compile_filter: the column arrays differ in length");
+        // Only sql/byov.sql calls this function, with arrays of one length.
+        Report::new(strata_core::SqlState::InternalError, "strata._compile_filter: the column arrays differ in length").raise();
     }
     let columns = names
         .into_iter()
@@ -45,16 +45,11 @@ fn strata_compile_filter(
     match compile(filter.as_ref().map(|f| &f.0), &rel, param) {
         Ok(sql) => sql,
         Err(e) => {
-            let code = match e.sqlstate {
-                "42703" => PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
-                _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            };
-            let mut report = ErrorReport::new(code, e.message, "strata._compile_filter");
-            if let Some(hint) = e.hint {
-                report = report.set_hint(hint);
+            let report = Report::new(e.sqlstate, e.message).function("strata._compile_filter");
+            match e.hint {
+                Some(hint) => report.hint(hint).raise(),
+                None => report.raise(),
             }
-            report.report(PgLogLevel::ERROR);
-            unreachable!("ERROR reports do not return")
         }
     }
 }

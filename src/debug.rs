@@ -9,17 +9,14 @@
 //!   merge threads; it crosses the `std::thread::scope` join into the
 //!   backend's thread and from there becomes the same ERROR.
 
+use crate::error::Report;
 use pgrx::prelude::*;
+use strata_core::SqlState;
 
 #[pg_extern(volatile, parallel_unsafe)]
 fn strata_debug_panic(place: default!(&str, "'backend'")) -> bool {
     if !unsafe { pgrx::pg_sys::superuser() } {
-        pgrx::pg_sys::panic::ErrorReport::new(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "must be superuser to call strata_debug_panic".to_string(),
-            "strata",
-        )
-        .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        Report::new(SqlState::InsufficientPrivilege, "must be superuser to call strata_debug_panic").raise();
     }
     match place {
         "backend" => panic!("strata_debug_panic: deliberate panic on the backend thread"),
@@ -29,15 +26,8 @@ fn strata_debug_panic(place: default!(&str, "'backend'")) -> bool {
             });
             unreachable!("a panicking scoped thread makes the scope panic")
         }
-        other => {
-            pgrx::pg_sys::panic::ErrorReport::new(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("strata_debug_panic: unknown place {other:?} (use 'backend' or 'thread')"),
-                "strata",
-            )
-            .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
-            unreachable!()
-        }
+        other => Report::new(SqlState::InvalidParameterValue, format!("strata_debug_panic: unknown place {other:?} (use 'backend' or 'thread')"))
+            .raise(),
     }
 }
 

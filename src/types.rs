@@ -1,7 +1,7 @@
 //! SQL functions of the types `vector` (f32), `vecf16` (f16) and `bvector`
 //! (bits). Parsing, formatting and distances live in strata-core; this file
 //! only moves values in and out of datums. The SQL declarations are in
-//! `sql/strata.sql`; C symbols are prefixed `strata_` to stay clear of
+//! `sql/types.sql`; C symbols are prefixed `strata_` to stay clear of
 //! PostgreSQL's own.
 
 use crate::datum::*;

@@ -36,8 +36,7 @@ unsafe extern "C-unwind" fn validate_options_string(value: *const std::ffi::c_ch
     }
     let text = unsafe { CStr::from_ptr(value) }.to_string_lossy();
     if let Err(e) = core_options::parse(&text) {
-        pgrx::pg_sys::panic::ErrorReport::new(pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), "strata")
-            .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
+        crate::error::Report::new(strata_core::SqlState::InvalidParameterValue, e.to_string()).raise();
     }
 }
 

@@ -1,19 +1,24 @@
-//! Index scans: `ORDER BY col <op> query` streamed from the sealed segment
+//! Index scans: `ORDER BY col <op> query` streamed from every sealed segment
 //! (approximately increasing distance, as far as the executor pulls) merged
-//! with the writing segment (exact distances, sorted). Under
-//! `strata.scan_order = strict` the merged stream is made non-decreasing by
-//! dropping every candidate nearer than one already returned.
+//! with the growing and writing segments (exact distances, sorted); see
+//! `strata_index::stream`. Under `strata.scan_order = strict` the merged
+//! stream is made non-decreasing by dropping every candidate nearer than one
+//! already returned.
 
-use super::storage::*;
-use super::{copy_elems_into, elems_from_bytes, prepared_bytes, u64_to_tid, with_space};
+use super::buffer::IndexRel;
+use super::pages::{read_meta, SegmentPages};
+use super::standby::{take_changed_raised, with_view, OrCorrupted, ScanView};
+use super::values::{copy_elems_into, elems_from_bytes, index_vector_bytes, prepared_bytes, u64_to_tid};
+use super::with_space;
 use pgrx::guc::GucSetting;
 use pgrx::pg_sys;
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
-use strata_core::StrataError;
+use std::rc::Rc;
 use strata_core::scan_order::ReturnFilter;
+use strata_core::StrataError;
 use strata_hnsw::page::PagedGraph;
 use strata_hnsw::{GraphView, Space, StreamingSearch};
+use strata_index::log::read_all_logs;
+use strata_index::stream::{Candidate, CandidateStream, MergedStream};
 
 pub static EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(100);
 
@@ -49,25 +54,6 @@ pub enum ScanOrder {
 pub static SCAN_ORDER: GucSetting<ScanOrder> = GucSetting::<ScanOrder>::new(ScanOrder::Relaxed);
 
 
-/// A candidate: distance and heap TID, ordered by distance then TID.
-#[derive(Clone, Copy, PartialEq)]
-struct Candidate(f32, u64);
-impl Eq for Candidate {}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-    }
-}
-
-trait CandidateStream {
-    fn next_candidate(&mut self) -> Option<Candidate>;
-}
-
 struct SealedStream<S: Space> {
     inner: StreamingSearch<PagedGraph<SegmentPages, S>, S>,
 }
@@ -84,17 +70,13 @@ struct ScanState {
     /// The query's stored form (normalised for cosine), `None` for a NULL query.
     query: Option<Vec<u8>>,
     started: bool,
-    /// One stream per sealed segment, each with its next candidate.
-    sealed: Vec<(Box<dyn CandidateStream>, Candidate)>,
+    /// Every segment's candidates, merged.
+    stream: MergedStream<'static>,
     /// Rows returned so far and the most `basic` mode returns.
     returned: usize,
     limit: usize,
-    /// Look-ahead buffer over the sealed stream, nearest first.
-    pending: BinaryHeap<Reverse<Candidate>>,
-    /// Writing-segment candidates, farthest first (popped from the end).
-    exact: Vec<Candidate>,
-    /// The segments the scan started from (see `storage::scan_view`).
-    view: Option<std::rc::Rc<scan_view::ScanView>>,
+    /// The segments the scan started from (see `standby`).
+    view: Option<Rc<ScanView>>,
     /// Times the scan started over because replay changed the index under it.
     restarts: u32,
     /// Each heap TID at most once (even should two segments hold it) and,
@@ -147,6 +129,7 @@ pub unsafe extern "C-unwind" fn amrescan(
     orderbys: pg_sys::ScanKey,
     norderbys: i32,
 ) {
+    // SAFETY: the executor passes the scan and its ORDER BY keys.
     unsafe {
         let index = (*scan).indexRelation;
         let meta = read_meta(index);
@@ -158,7 +141,7 @@ pub unsafe extern "C-unwind" fn amrescan(
             }
             let key = &*(*scan).orderByData;
             if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
-                let raw = super::index_vector_bytes(&meta, key.sk_argument, |left, right| StrataError::DimensionMismatch { left, right });
+                let raw = index_vector_bytes(&meta, key.sk_argument, |left, right| StrataError::DimensionMismatch { left, right });
                 query = Some(with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(&raw)));
             }
         }
@@ -166,11 +149,9 @@ pub unsafe extern "C-unwind" fn amrescan(
             index,
             query,
             started: false,
-            sealed: Vec::new(),
+            stream: MergedStream::new(),
             returned: 0,
             limit: if SEARCH_MODE.get() == SearchMode::Basic { ef_search() } else { usize::MAX },
-            pending: BinaryHeap::new(),
-            exact: Vec::new(),
             view: None,
             restarts: 0,
             admitted: ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict),
@@ -191,38 +172,35 @@ unsafe fn count_index_scan(index: pg_sys::Relation) {
     }
 }
 
-unsafe fn start(st: &mut ScanState) {
+fn start(st: &mut ScanState) {
     let Some(query) = st.query.as_deref() else { return };
-    unsafe {
-        let meta = read_meta(st.index);
-        let index = st.index;
-        let view = std::rc::Rc::new(scan_view::ScanView::new(index, &meta));
-        st.view = Some(view.clone());
-        scan_view::with(&view, || with_space!(meta.element_kind(), meta.metric(), |S| {
-            let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
-            for seg in &meta.sealed {
-                // Checked against the format and the metapage; every page
-                // the stream reads is checked again and is a point where the
-                // scan can be cancelled.
-                let graph = super::segment::open_segment::<S>(index, &meta, seg);
-                let mut stream: Box<dyn CandidateStream> =
-                    Box::new(SealedStream { inner: StreamingSearch::<_, S>::new(graph, &q, ef_search()) });
-                if let Some(first) = stream.next_candidate() {
-                    st.sealed.push((stream, first));
-                }
+    let meta = read_meta(st.index);
+    let index = st.index;
+    let view = Rc::new(ScanView::new(index, &meta));
+    st.view = Some(view.clone());
+    let stream = &mut st.stream;
+    with_view(&view, || with_space!(meta.element_kind(), meta.metric(), |S| {
+        let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
+        for seg in &meta.sealed {
+            // Checked against the format and the metapage; every page
+            // the stream reads is checked again and is a point where the
+            // scan can be cancelled.
+            let graph = super::segment::open_segment::<S>(index, &meta, seg);
+            stream.add_stream(Box::new(SealedStream { inner: StreamingSearch::<_, S>::new(graph, &q, ef_search()) }));
+        }
+        // The logs are scanned exactly; vectors there are already in
+        // stored (prepared) form.
+        let mut v: Vec<<S as Space>::Elem> = Vec::with_capacity(q.len());
+        let mut exact = Vec::new();
+        read_all_logs(&IndexRel(index), &meta, |e| {
+            if !e.deleted {
+                copy_elems_into(e.vector, &mut v);
+                exact.push(Candidate(S::distance(&q, &v), e.tid));
             }
-            // The writing segment is scanned exactly; vectors there are
-            // already in stored (prepared) form.
-            let mut v: Vec<<S as Space>::Elem> = Vec::with_capacity(q.len());
-            read_all_logs(index, &meta, |e| {
-                if !e.deleted {
-                    copy_elems_into(e.vector, &mut v);
-                    st.exact.push(Candidate(S::distance(&q, &v), e.tid));
-                }
-            });
-        }));
-        st.exact.sort_unstable_by(|a, b| b.cmp(a));
-    }
+        })
+        .or_corrupted(index);
+        stream.add_exact(exact);
+    }));
 }
 
 #[pgrx::pg_guard]
@@ -236,19 +214,17 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             next_row(st)
         } else {
             // No row returned yet: if replay changed the index under the
-            // scan (on a standby, see `storage::scan_view`), start over from
+            // scan (on a standby, see `standby`), start over from
             // the current metapage instead of failing the query.
             loop {
-                scan_view::take_changed_raised();
+                take_changed_raised();
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next_row(st))) {
                     Ok(next) => break next,
-                    Err(error) if scan_view::take_changed_raised() && st.restarts < MAX_RESTARTS => {
+                    Err(error) if take_changed_raised() && st.restarts < MAX_RESTARTS => {
                         drop(error);
                         st.restarts += 1;
                         st.started = false;
-                        st.sealed.clear();
-                        st.pending.clear();
-                        st.exact.clear();
+                        st.stream = MergedStream::new();
                         st.admitted = ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict);
                     }
                     Err(error) => std::panic::resume_unwind(error),
@@ -272,9 +248,9 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
 /// The next row to return: the nearest of the look-ahead window and the
 /// writing segment, skipping TIDs already returned and, in strict order,
 /// candidates nearer than the last row returned.
-unsafe fn next_row(st: &mut ScanState) -> Option<Candidate> {
+fn next_row(st: &mut ScanState) -> Option<Candidate> {
     loop {
-        let next = unsafe { next_candidate(st) }?;
+        let next = next_candidate(st)?;
         if st.admitted.admit(next.0, next.1) {
             return Some(next);
         }
@@ -282,42 +258,18 @@ unsafe fn next_row(st: &mut ScanState) -> Option<Candidate> {
 }
 
 /// The scan's next candidate, starting the scan on first call.
-unsafe fn next_candidate(st: &mut ScanState) -> Option<Candidate> {
+fn next_candidate(st: &mut ScanState) -> Option<Candidate> {
     if !st.started {
         st.started = true;
-        unsafe { start(st) };
+        start(st);
     }
     if st.returned >= st.limit {
         return None;
     }
-    let Some(view) = st.view.clone() else {
-        // A NULL query: no rows.
-        return None;
-    };
-    scan_view::with(&view, || {
-        // Keep ef candidates of look-ahead from the sealed streams, always
-        // taking from the stream whose next candidate is nearest, so their
-        // approximate orders are corrected within that window.
-        let lookahead = ef_search();
-        while st.pending.len() < lookahead && !st.sealed.is_empty() {
-            let (i, _) = st.sealed.iter().enumerate().min_by(|a, b| a.1 .1.cmp(&b.1 .1)).unwrap();
-            st.pending.push(Reverse(st.sealed[i].1));
-            match st.sealed[i].0.next_candidate() {
-                Some(c) => st.sealed[i].1 = c,
-                None => {
-                    st.sealed.swap_remove(i);
-                }
-            }
-        }
-        let from_sealed = st.pending.peek().map(|r| r.0);
-        let from_exact = st.exact.last().copied();
-        match (from_sealed, from_exact) {
-            (Some(a), Some(b)) if b < a => st.exact.pop(),
-            (Some(_), _) => st.pending.pop().map(|r| r.0),
-            (None, Some(_)) => st.exact.pop(),
-            (None, None) => None,
-        }
-    })
+    // No view: a NULL query, which has no rows.
+    let view = st.view.clone()?;
+    // ef_search candidates of look-ahead correct the sealed streams' order.
+    with_view(&view, || st.stream.next(ef_search()))
 }
 
 #[pgrx::pg_guard]

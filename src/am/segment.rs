@@ -1,11 +1,20 @@
-//! Building sealed segments: from collected vectors (CREATE INDEX) or by
-//! merging existing segments and the writing segment (`strata_optimize`).
+//! Sealed segments: built from collected vectors (CREATE INDEX) or by
+//! merging segments (`optimize`), written into pages, and opened for reading.
 
-use super::storage::*;
-use super::{elems_from_bytes, with_space};
+use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, Buffer};
+use super::pages::SegmentPages;
+use super::standby::{corrupted, log_reuse_conflict};
+use super::values::elems_from_bytes;
+use super::with_space;
+use crate::error::Report;
 use pgrx::pg_sys;
+use strata_core::SqlState;
 use strata_hnsw::page::{Layout, PageSource, PagedGraph};
 use strata_hnsw::{Element, GraphView, Hnsw, Params, Space};
+use strata_index::extents::{plan, write_map, ExtentMap, FreeRun, MAX_EXTENTS};
+use strata_index::free::xid_precedes;
+use strata_index::page::{content_mut, PageKind};
+use strata_index::{FreeRange, Meta, Segment};
 
 /// Whether a cancel (pg_cancel_backend, statement_timeout) or termination
 /// (pg_terminate_backend, SIGTERM of the merge worker) is pending that the
@@ -14,6 +23,8 @@ use strata_hnsw::{Element, GraphView, Hnsw, Params, Space};
 /// (the backend's main) thread every few milliseconds while its worker
 /// threads build, and stops them when it returns true.
 pub fn cancel_pending() -> bool {
+    // SAFETY: plain reads of PostgreSQL's signal flags (volatile, as the C
+    // macros read them) on the backend's own thread.
     unsafe {
         let cancel = std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
             && std::ptr::read_volatile(&raw const pg_sys::QueryCancelHoldoffCount) == 0;
@@ -27,17 +38,11 @@ pub fn cancel_pending() -> bool {
 /// Raises the interrupt that stopped the engine, as CHECK_FOR_INTERRUPTS
 /// does (57014 "canceling statement due to user request" or "... due to
 /// statement timeout", FATAL for a termination).
-pub unsafe fn raise_cancel() -> ! {
+pub fn raise_cancel() -> ! {
     pg_sys::check_for_interrupts!();
     // Not reached unless the flags changed meanwhile; still never go on
     // with a half-built graph.
-    pgrx::pg_sys::panic::ErrorReport::new(
-        pgrx::PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-        "canceling statement due to user request".to_string(),
-        "strata",
-    )
-    .report(pgrx::pg_sys::elog::PgLogLevel::ERROR);
-    unreachable!()
+    Report::new(SqlState::QueryCanceled, "canceling statement due to user request").raise()
 }
 
 /// Where the pages of a new segment go.
@@ -46,15 +51,14 @@ pub enum Placement {
     AppendUnlogged,
     /// Reuse free ranges that are old enough (one that fits, else several
     /// behind an extent map), extending for the rest; WAL-log the pages.
-    /// Returns the free ranges left.
+    /// `free` is left holding the ranges not taken.
     Live { free: Vec<FreeRange>, oldest_xmin: u32 },
 }
 
 /// Takes the pages of a new segment of `total` pages from `free` as
-/// [`strata_hnsw::extents::plan`] says. Returns the map page, if any, and the
-/// segment's extents.
-unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_xmin: u32, total: u32) -> (Option<u32>, Vec<(u32, u32)>) {
-    use strata_hnsw::extents::{plan, FreeRun};
+/// [`strata_index::extents::plan`] says. Returns the map page, if any, and
+/// the segment's extents.
+fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_xmin: u32, total: u32) -> (Option<u32>, Vec<(u32, u32)>) {
     let runs: Vec<FreeRun> = free
         .iter()
         .map(|r| FreeRun { start: r.start, pages: r.pages, reusable: xid_precedes(r.retired_xid, oldest_xmin) })
@@ -65,14 +69,14 @@ unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_
     let mut blocks: Vec<(u32, u32)> = Vec::with_capacity(p.extent_count());
     for &(i, n) in &p.taken {
         // Before write_graph WAL-logs the run's new content.
-        unsafe { log_reuse_conflict(index, free[i].start, free[i].retired_xid) };
+        log_reuse_conflict(index, free[i].start, free[i].retired_xid);
         blocks.push((free[i].start, n));
         free[i].start += n;
         free[i].pages -= n;
     }
     free.retain(|r| r.pages > 0);
     if p.extend > 0 {
-        blocks.push((unsafe { extend_run(index, p.extend) }, p.extend));
+        blocks.push((extend_run(index, p.extend), p.extend));
     }
     if !p.mapped {
         return (None, blocks);
@@ -84,123 +88,105 @@ unsafe fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_
     (Some(map), blocks)
 }
 
-unsafe fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &mut Placement) -> Segment {
-    unsafe {
-        // CREATE INDEX can stop while writing: its whole relation goes away.
-        // A live merge cannot (pages it extended would be lost until REINDEX);
-        // it is checked right before and after.
-        let cancellable = matches!(placement, Placement::AppendUnlogged);
-        let total = strata_hnsw::page::layout_of(graph).total_pages;
-        let (map_page, extents) = match placement {
-            Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
-            Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
-        };
-        let map = strata_hnsw::extents::ExtentMap::new(extents);
-        let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
-            if cancellable && no % 64 == 0 {
-                interrupt_point();
-            }
-            let block = map.block_of(no).expect("the extents cover the segment");
-            let buf = read_buffer(index, block);
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
-            let page = pg_sys::BufferGetPage(buf);
-            init_page(page, KIND_SEALED);
-            content(page).copy_from_slice(payload);
-            pg_sys::MarkBufferDirty(buf);
-            pg_sys::UnlockReleaseBuffer(buf);
-        });
-        if let Some(block) = map_page {
-            let buf = read_buffer(index, block);
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
-            write_extent_map(pg_sys::BufferGetPage(buf), map.extents());
-            pg_sys::MarkBufferDirty(buf);
-            pg_sys::UnlockReleaseBuffer(buf);
+fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &mut Placement) -> Segment {
+    // CREATE INDEX can stop while writing: its whole relation goes away.
+    // A live merge cannot (pages it extended would be lost until REINDEX);
+    // it is checked right before and after.
+    let cancellable = matches!(placement, Placement::AppendUnlogged);
+    let total = strata_hnsw::page::layout_of(graph).total_pages;
+    let (map_page, extents) = match placement {
+        Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
+        Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
+    };
+    let map = ExtentMap::new(extents);
+    // The pages are logged below as full images (log_newpage_range) or with
+    // the whole relation at the end of CREATE INDEX, not record by record.
+    let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
+        if cancellable && no % 64 == 0 {
+            interrupt_point();
         }
-        if let Placement::Live { .. } = placement {
-            if (*(*index).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8 {
-                for &(start, n) in map_page.map(|b| (b, 1)).iter().chain(map.extents()) {
-                    pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + n, true);
-                }
+        let block = map.block_of(no).expect("the extents cover the segment");
+        let mut buf = Buffer::exclusive(index, block);
+        let page = buf.page_mut_unlogged();
+        init_page(page, PageKind::Sealed);
+        content_mut(page).copy_from_slice(payload);
+    });
+    if let Some(block) = map_page {
+        let mut buf = Buffer::exclusive(index, block);
+        let page = buf.page_mut_unlogged();
+        init_page(page, PageKind::Extents);
+        write_map(content_mut(page), map.extents());
+    }
+    if let Placement::Live { .. } = placement {
+        if is_permanent(index) {
+            for &(start, n) in map_page.map(|b| (b, 1)).iter().chain(map.extents()) {
+                unsafe { pg_sys::log_newpage_range(index, pg_sys::ForkNumber::MAIN_FORKNUM, start, start + n, true) };
             }
         }
-        Segment {
-            start: map_page.unwrap_or(map.extents()[0].0),
-            pages: layout.total_pages,
-            nodes: layout.node_count,
-            deleted: 0,
-            mapped: map_page.is_some(),
-        }
+    }
+    Segment {
+        start: map_page.unwrap_or(map.extents()[0].0),
+        pages: layout.total_pages,
+        nodes: layout.node_count,
+        deleted: 0,
+        mapped: map_page.is_some(),
     }
 }
 
 /// Builds a sealed segment from prepared-or-raw vector bytes and heap TIDs.
-pub unsafe fn build_segment(
-    index: pg_sys::Relation,
-    meta: &Meta,
-    params: &Params,
-    data: &[u8],
-    tids: &[u64],
-    placement: &mut Placement,
-) -> Segment {
+pub fn build_segment(index: pg_sys::Relation, meta: &Meta, params: &Params, data: &[u8], tids: &[u64], placement: &mut Placement) -> Segment {
     let vector_len = meta.vector_len();
     with_space!(meta.element_kind(), meta.metric(), |S| {
         let elems: Vec<<S as Space>::Elem> = elems_from_bytes(data);
-        unsafe {
-            let graph = Hnsw::<S>::build_owned_interruptible(params, vector_len, elems, Some(tids.to_vec()), &mut cancel_pending)
-                .unwrap_or_else(|_| raise_cancel());
-            pg_sys::check_for_interrupts!();
-            write_graph(index, &graph, placement)
-        }
+        let graph = Hnsw::<S>::build_owned_interruptible(params, vector_len, elems, Some(tids.to_vec()), &mut cancel_pending)
+            .unwrap_or_else(|_| raise_cancel());
+        pg_sys::check_for_interrupts!();
+        write_graph(index, &graph, placement)
     })
 }
 
 /// The layout of sealed segment `seg` (opened as `pages`), checked against
 /// the format and against the metapage's entry for it.
-pub unsafe fn segment_layout(pages: &SegmentPages, seg: &Segment) -> Layout {
-    let index = pages.index;
-    let bad = |what: String| -> ! { unsafe { corrupted(index, &format!("sealed segment at block {}: {what}", seg.start)) } };
+pub fn segment_layout(pages: &SegmentPages, seg: &Segment) -> Layout {
+    let bad = |what: String| -> ! { corrupted(pages.index, &format!("sealed segment at block {}: {what}", seg.start)) };
     let layout = pages.with_page(0, Layout::read).unwrap_or_else(|e| bad(e.to_string()));
     let elem_size = strata_hnsw::with_space!(layout.element, layout.metric, S => <<S as Space>::Elem as Element>::SIZE)
         .unwrap_or_else(|| bad(format!("no space for {:?} with {:?}", layout.element, layout.metric)));
     if let Err(e) = layout.validate(elem_size) {
         bad(e.to_string());
     }
-    if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
-        bad(format!(
-            "{} pages and {} nodes, the metapage says {} and {}",
-            layout.total_pages, layout.node_count, seg.pages, seg.nodes
-        ));
-    }
+    check_against_directory(pages.index, seg, &layout);
     layout
+}
+
+fn check_against_directory(index: pg_sys::Relation, seg: &Segment, layout: &Layout) {
+    if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
+        corrupted(
+            index,
+            &format!(
+                "sealed segment at block {}: {} pages and {} nodes, the metapage says {} and {}",
+                seg.start, layout.total_pages, layout.node_count, seg.pages, seg.nodes
+            ),
+        );
+    }
 }
 
 /// Opens a sealed segment for reading, checked like [`segment_layout`] and
 /// against the index's vector length.
-pub unsafe fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segment) -> PagedGraph<SegmentPages, S> {
-    unsafe {
-        // open() validates the layout for S's elements.
-        let graph = PagedGraph::<SegmentPages, S>::open(SegmentPages::open(index, seg))
-            .unwrap_or_else(|e| corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)));
-        let layout = graph.layout();
-        if layout.total_pages != seg.pages || layout.node_count != seg.nodes {
-            corrupted(
-                index,
-                &format!(
-                    "sealed segment at block {}: {} pages and {} nodes, the metapage says {} and {}",
-                    seg.start, layout.total_pages, layout.node_count, seg.pages, seg.nodes
-                ),
-            );
-        }
-        if graph.vector_len() != meta.vector_len() {
-            corrupted(index, "sealed segment dimensions differ from the metapage");
-        }
-        graph
+pub fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segment) -> PagedGraph<SegmentPages, S> {
+    // open() validates the layout for S's elements.
+    let graph = PagedGraph::<SegmentPages, S>::open(SegmentPages::open(index, seg))
+        .unwrap_or_else(|e| corrupted(index, &format!("sealed segment at block {}: {e}", seg.start)));
+    check_against_directory(index, seg, graph.layout());
+    if graph.vector_len() != meta.vector_len() {
+        corrupted(index, "sealed segment dimensions differ from the metapage");
     }
+    graph
 }
 
-/// Merges `sealed` (all live nodes) and the given writing-segment entries
-/// into one new segment, reusing the largest segment's graph.
-pub unsafe fn merge_segments(
+/// Merges `sealed` (all live nodes) and the given log entries into one new
+/// segment, reusing the largest segment's graph.
+pub fn merge_segments(
     index: pg_sys::Relation,
     meta: &Meta,
     params: &Params,
@@ -210,48 +196,46 @@ pub unsafe fn merge_segments(
     placement: &mut Placement,
 ) -> Segment {
     with_space!(meta.element_kind(), meta.metric(), |S| {
-        unsafe {
-            let mut data: Vec<<S as Space>::Elem> = elems_from_bytes(extra_data);
-            let mut tids = extra_tids.to_vec();
-            let base = sealed.iter().enumerate().max_by_key(|(_, s)| s.nodes).map(|(i, _)| i);
-            // Live nodes of every other segment join the new vectors.
-            for (i, seg) in sealed.iter().enumerate() {
-                if Some(i) == base {
-                    continue;
+        let mut data: Vec<<S as Space>::Elem> = elems_from_bytes(extra_data);
+        let mut tids = extra_tids.to_vec();
+        let base = sealed.iter().enumerate().max_by_key(|(_, s)| s.nodes).map(|(i, _)| i);
+        // Live nodes of every other segment join the new vectors.
+        for (i, seg) in sealed.iter().enumerate() {
+            if Some(i) == base {
+                continue;
+            }
+            let graph = open_segment::<S>(index, meta, seg);
+            for id in 0..graph.len() {
+                let live = graph.with_node(id, |v, deleted| {
+                    if !deleted {
+                        data.extend_from_slice(v);
+                    }
+                    !deleted
+                });
+                if live {
+                    tids.push(graph.payload(id));
                 }
-                let graph = open_segment::<S>(index, meta, seg);
-                for id in 0..graph.len() {
-                    let live = graph.with_node(id, |v, deleted| {
-                        if !deleted {
-                            data.extend_from_slice(v);
-                        }
-                        !deleted
-                    });
-                    if live {
-                        tids.push(graph.payload(id));
-                    }
-                    if id % 4096 == 0 {
-                        pg_sys::check_for_interrupts!();
-                    }
+                if id % 4096 == 0 {
+                    pg_sys::check_for_interrupts!();
                 }
             }
-            let graph = match base {
-                Some(b) => {
-                    let old = open_segment::<S>(index, meta, &sealed[b]);
-                    strata_hnsw::merge::merge_interruptible(&old, params, &data, Some(&tids), &mut cancel_pending)
-                }
-                None => Hnsw::<S>::build_owned_interruptible(
-                    params,
-                    meta.vector_len(),
-                    std::mem::take(&mut data),
-                    Some(std::mem::take(&mut tids)),
-                    &mut cancel_pending,
-                ),
-            }
-            .unwrap_or_else(|_| raise_cancel());
-            drop(data);
-            pg_sys::check_for_interrupts!();
-            write_graph(index, &graph, placement)
         }
+        let graph = match base {
+            Some(b) => {
+                let old = open_segment::<S>(index, meta, &sealed[b]);
+                strata_hnsw::merge::merge_interruptible(&old, params, &data, Some(&tids), &mut cancel_pending)
+            }
+            None => Hnsw::<S>::build_owned_interruptible(
+                params,
+                meta.vector_len(),
+                std::mem::take(&mut data),
+                Some(std::mem::take(&mut tids)),
+                &mut cancel_pending,
+            ),
+        }
+        .unwrap_or_else(|_| raise_cancel());
+        drop(data);
+        pg_sys::check_for_interrupts!();
+        write_graph(index, &graph, placement)
     })
 }

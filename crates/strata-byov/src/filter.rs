@@ -12,6 +12,7 @@
 //! filter the same one is reported whatever order the caller wrote the keys in.
 
 use serde_json::{Map, Value};
+pub use strata_core::SqlState;
 use std::fmt;
 
 /// One column of the label table, as `pg_attribute` and `pg_type` describe it.
@@ -44,8 +45,8 @@ pub struct Relation {
 /// A filter the compiler rejects, with what PostgreSQL should report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterError {
-    /// `42703` (undefined column) or `22023` (invalid parameter value).
-    pub sqlstate: &'static str,
+    /// Undefined column (42703) or invalid parameter value (22023).
+    pub sqlstate: SqlState,
     pub message: String,
     pub hint: Option<String>,
 }
@@ -63,11 +64,11 @@ impl fmt::Display for FilterError {
 impl std::error::Error for FilterError {}
 
 fn invalid(message: String) -> FilterError {
-    FilterError { sqlstate: "22023", message, hint: None }
+    FilterError { sqlstate: SqlState::InvalidParameterValue, message, hint: None }
 }
 
 fn invalid_hint(message: String, hint: Option<&str>) -> FilterError {
-    FilterError { sqlstate: "22023", message, hint: hint.map(str::to_string) }
+    FilterError { sqlstate: SqlState::InvalidParameterValue, message, hint: hint.map(str::to_string) }
 }
 
 const LOGICAL_HINT: &str = "Logical operators are $and, $or and $not, $id is the record id; \
@@ -219,7 +220,7 @@ impl Compiler<'_> {
             .find(|c| c.name.to_lowercase() == lower)
             .map(|c| format!("Did you mean \"{}\"?", c.name));
         Err(FilterError {
-            sqlstate: "42703",
+            sqlstate: SqlState::UndefinedColumn,
             message: format!("column \"{name}\" of relation \"{}\" does not exist", self.rel.display_name),
             hint,
         })

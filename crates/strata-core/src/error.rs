@@ -1,8 +1,80 @@
-//! One error type for everything the SQL surface can reject. The pgrx layer
-//! maps each variant to its SQLSTATE at the boundary (`sqlstate()`), so the
-//! algorithms never talk to PostgreSQL's error machinery.
+//! One error type for everything the SQL surface can reject, and the
+//! SQLSTATEs strata reports. The pgrx layer maps each [`SqlState`] to
+//! PostgreSQL's error code at the boundary (`src/error.rs`, an exhaustive
+//! match), so the algorithms never talk to PostgreSQL's error machinery and
+//! no condition falls back to "internal error" unnoticed.
 
 use std::fmt;
+
+/// The SQLSTATEs strata raises (PostgreSQL's errcodes.txt names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlState {
+    /// 00000: what a NOTICE carries.
+    SuccessfulCompletion,
+    /// 22P02
+    InvalidTextRepresentation,
+    /// 22003
+    NumericValueOutOfRange,
+    /// 22023
+    InvalidParameterValue,
+    /// 22000
+    DataException,
+    /// 22004
+    NullValueNotAllowed,
+    /// 22P03
+    InvalidBinaryRepresentation,
+    /// 42703
+    UndefinedColumn,
+    /// 42809
+    WrongObjectType,
+    /// 42501
+    InsufficientPrivilege,
+    /// 0A000
+    FeatureNotSupported,
+    /// 54000
+    ProgramLimitExceeded,
+    /// 53200
+    OutOfMemory,
+    /// 57014
+    QueryCanceled,
+    /// 40001
+    SerializationFailure,
+    /// XX002
+    IndexCorrupted,
+    /// XX000: a bug in strata, never a condition a user can fix.
+    InternalError,
+}
+
+impl SqlState {
+    pub fn code(self) -> &'static str {
+        use SqlState::*;
+        match self {
+            SuccessfulCompletion => "00000",
+            InvalidTextRepresentation => "22P02",
+            NumericValueOutOfRange => "22003",
+            InvalidParameterValue => "22023",
+            DataException => "22000",
+            NullValueNotAllowed => "22004",
+            InvalidBinaryRepresentation => "22P03",
+            UndefinedColumn => "42703",
+            WrongObjectType => "42809",
+            InsufficientPrivilege => "42501",
+            FeatureNotSupported => "0A000",
+            ProgramLimitExceeded => "54000",
+            OutOfMemory => "53200",
+            QueryCanceled => "57014",
+            SerializationFailure => "40001",
+            IndexCorrupted => "XX002",
+            InternalError => "XX000",
+        }
+    }
+}
+
+impl fmt::Display for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrataError {
@@ -34,18 +106,17 @@ pub enum StrataError {
 
 impl StrataError {
     /// The SQLSTATE PostgreSQL should report.
-    pub fn sqlstate(&self) -> &'static str {
+    pub fn sqlstate(&self) -> SqlState {
         use StrataError::*;
         match self {
-            InvalidSyntax { .. } | InvalidSyntaxDetail { .. } => "22P02", // invalid_text_representation
-            OutOfRange { .. } | Overflow { .. } => "22003",                                  // numeric_value_out_of_range
-            NotFinite { .. } => "22023",                                   // invalid_parameter_value
-            Empty { .. } | TooManyDimensions { .. } => "22023",
-            InvalidTypmod { .. } => "22023",
-            WrongDimensions { .. } => "22000", // data_exception, as pgvector
-            DimensionMismatch { .. } => "22000",
-            InvalidArray { .. } => "22004", // null_value_not_allowed / array shape
-            InvalidBinary { .. } => "22P03", // invalid_binary_representation
+            InvalidSyntax { .. } | InvalidSyntaxDetail { .. } => SqlState::InvalidTextRepresentation,
+            OutOfRange { .. } | Overflow { .. } => SqlState::NumericValueOutOfRange,
+            NotFinite { .. } | Empty { .. } | TooManyDimensions { .. } | InvalidTypmod { .. } => SqlState::InvalidParameterValue,
+            // data_exception, as pgvector
+            WrongDimensions { .. } | DimensionMismatch { .. } => SqlState::DataException,
+            // null_value_not_allowed: NULLs or a shape an array cannot have
+            InvalidArray { .. } => SqlState::NullValueNotAllowed,
+            InvalidBinary { .. } => SqlState::InvalidBinaryRepresentation,
         }
     }
 }

@@ -12,4 +12,4 @@ pub mod sparse;
 pub mod vector;
 pub mod wire;
 
-pub use error::StrataError;
+pub use error::{SqlState, StrataError};

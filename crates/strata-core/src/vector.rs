@@ -283,21 +283,21 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_the_right_error() {
         for bad in ["[1,,2]", "1,2", "[1,2", "[1,2]x", "[a]", "[1 2]", "[", ""] {
-            assert_eq!(f32s(bad).unwrap_err().sqlstate(), "22P02", "{bad}");
+            assert_eq!(f32s(bad).unwrap_err().sqlstate().code(), "22P02", "{bad}");
         }
         assert_eq!(f32s("[]").unwrap_err(), StrataError::Empty { type_name: "vector" });
-        assert_eq!(f32s("[NaN]").unwrap_err().sqlstate(), "22023");
-        assert_eq!(f32s("[-Infinity]").unwrap_err().sqlstate(), "22023");
-        assert_eq!(f32s("[1e39]").unwrap_err().sqlstate(), "22003");
-        assert_eq!(f32s("[1e-50]").unwrap_err().sqlstate(), "22003");
-        assert_eq!(parse_text::<f16>("[70000]", "vecf16").unwrap_err().sqlstate(), "22003");
-        assert_eq!(parse_text::<bool>("[1,2]", "bvector").unwrap_err().sqlstate(), "22P02");
+        assert_eq!(f32s("[NaN]").unwrap_err().sqlstate().code(), "22023");
+        assert_eq!(f32s("[-Infinity]").unwrap_err().sqlstate().code(), "22023");
+        assert_eq!(f32s("[1e39]").unwrap_err().sqlstate().code(), "22003");
+        assert_eq!(f32s("[1e-50]").unwrap_err().sqlstate().code(), "22003");
+        assert_eq!(parse_text::<f16>("[70000]", "vecf16").unwrap_err().sqlstate().code(), "22003");
+        assert_eq!(parse_text::<bool>("[1,2]", "bvector").unwrap_err().sqlstate().code(), "22P02");
     }
 
     #[test]
     fn too_many_dimensions() {
         let s = format!("[{}]", vec!["1"; MAX_DIMS + 1].join(","));
-        assert_eq!(f32s(&s).unwrap_err().sqlstate(), "22023");
+        assert_eq!(f32s(&s).unwrap_err().sqlstate().code(), "22023");
         let s = format!("[{}]", vec!["1"; MAX_DIMS].join(","));
         assert_eq!(f32s(&s).unwrap().len(), MAX_DIMS);
     }
@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(compare(&[2.0], &[1.0, 2.0]), Ordering::Greater);
         assert_eq!(elementwise_f32(&[1.0], &[2.0], "vector", |a, b| a + b).unwrap(), vec![3.0]);
         assert_eq!(
-            elementwise_f32(&[3e38], &[3e38], "vector", |a, b| a + b).unwrap_err().sqlstate(),
+            elementwise_f32(&[3e38], &[3e38], "vector", |a, b| a + b).unwrap_err().sqlstate().code(),
             "22003"
         );
         assert_eq!(

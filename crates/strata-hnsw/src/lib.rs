@@ -48,7 +48,6 @@
 //! ```
 
 pub mod connect;
-pub mod extents;
 pub mod graph;
 pub mod merge;
 pub mod page;

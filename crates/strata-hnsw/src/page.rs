@@ -375,6 +375,17 @@ pub fn set_deleted(page: &mut [u8], offset: usize, deleted: bool) {
     }
 }
 
+/// Whether the record at `offset` of a node page is marked deleted.
+pub fn is_deleted(page: &[u8], offset: usize) -> bool {
+    page[offset] & FLAG_DELETED != 0
+}
+
+/// The payload (the access method's heap TID) of the record at `offset` of
+/// a node page.
+pub fn payload_at(page: &[u8], offset: usize) -> u64 {
+    u64::from_ne_bytes(page[offset + 16..offset + 24].try_into().unwrap())
+}
+
 /// Places upper-layer blocks in pages without straddling; returns
 /// `(page offset from the first upper page, in-page offset)` per node.
 fn place_upper(levels: &[u8], m: usize) -> (Vec<(u32, u16)>, u32) {

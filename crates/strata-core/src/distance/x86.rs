@@ -323,7 +323,8 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn load_f32(p: *const f32) -> __m256 {
-        _mm256_loadu_ps(p)
+        // SAFETY: the caller passes 8 readable floats.
+        unsafe { _mm256_loadu_ps(p) }
     }
 
     /// Loads `r` (1..=7) floats; masked-off lanes are zero and not accessed.
@@ -331,14 +332,19 @@ mod avx2 {
     #[inline]
     unsafe fn load_f32_tail(p: *const f32, r: usize) -> __m256 {
         debug_assert!(r > 0 && r < 8);
-        let mask = _mm256_loadu_si256(TAIL_MASK.as_ptr().add(8 - r).cast());
-        _mm256_maskload_ps(p, mask)
+        // SAFETY: TAIL_MASK holds 16 lanes, so 8 - r.. is in bounds; the
+        // mask makes the load touch only the caller's r floats.
+        unsafe {
+            let mask = _mm256_loadu_si256(TAIL_MASK.as_ptr().add(8 - r).cast());
+            _mm256_maskload_ps(p, mask)
+        }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn load_f16(p: *const f16) -> __m256 {
-        _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+        // SAFETY: the caller passes 8 readable halves.
+        _mm256_cvtph_ps(unsafe { _mm_loadu_si128(p.cast()) })
     }
 
     /// Loads `r` (1..=7) halves through a zeroed buffer.
@@ -347,8 +353,11 @@ mod avx2 {
     unsafe fn load_f16_tail(p: *const f16, r: usize) -> __m256 {
         debug_assert!(r > 0 && r < 8);
         let mut buf = [0u16; 8];
-        core::ptr::copy_nonoverlapping(p.cast::<u16>(), buf.as_mut_ptr(), r);
-        _mm256_cvtph_ps(_mm_loadu_si128(buf.as_ptr().cast()))
+        // SAFETY: the caller passes r readable halves; buf holds 8.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p.cast::<u16>(), buf.as_mut_ptr(), r);
+            _mm256_cvtph_ps(_mm_loadu_si128(buf.as_ptr().cast()))
+        }
     }
 
     float_kernels! {
@@ -511,7 +520,8 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn load_f32(p: *const f32) -> __m512 {
-        _mm512_loadu_ps(p)
+        // SAFETY: the caller passes 16 readable floats.
+        unsafe { _mm512_loadu_ps(p) }
     }
 
     /// Loads `r` (1..=15) floats; masked-off lanes are zero and not accessed.
@@ -519,13 +529,15 @@ mod avx512 {
     #[inline]
     unsafe fn load_f32_tail(p: *const f32, r: usize) -> __m512 {
         debug_assert!(r > 0 && r < 16);
-        _mm512_maskz_loadu_ps(((1u32 << r) - 1) as __mmask16, p)
+        // SAFETY: the mask makes the load touch only the caller's r floats.
+        unsafe { _mm512_maskz_loadu_ps(((1u32 << r) - 1) as __mmask16, p) }
     }
 
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn load_f16(p: *const f16) -> __m512 {
-        _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
+        // SAFETY: the caller passes 16 readable halves.
+        _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(p.cast()) })
     }
 
     /// Loads `r` (1..=15) halves through a zeroed buffer.
@@ -534,8 +546,11 @@ mod avx512 {
     unsafe fn load_f16_tail(p: *const f16, r: usize) -> __m512 {
         debug_assert!(r > 0 && r < 16);
         let mut buf = [0u16; 16];
-        core::ptr::copy_nonoverlapping(p.cast::<u16>(), buf.as_mut_ptr(), r);
-        _mm512_cvtph_ps(_mm256_loadu_si256(buf.as_ptr().cast()))
+        // SAFETY: the caller passes r readable halves; buf holds 16.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p.cast::<u16>(), buf.as_mut_ptr(), r);
+            _mm512_cvtph_ps(_mm256_loadu_si256(buf.as_ptr().cast()))
+        }
     }
 
     float_kernels! {

@@ -6,6 +6,16 @@
 //! and every merge would extend the index. Segments may therefore be spread
 //! over several extents, listed on a map page; a single run is still
 //! preferred, since it needs no map.
+//!
+//! Extent-map page content: u32 extent count, u32 zero, then (first block,
+//! pages) u32 pairs in segment page order.
+
+use crate::meta::Segment;
+use crate::page::{content, is_kind, rd_u32, wr_u32, PageKind, PAGE_PAYLOAD};
+use crate::{Corruption, Relation};
+
+/// Extents an extent-map page can list.
+pub const MAX_EXTENTS: usize = (PAGE_PAYLOAD - 8) / 8;
 
 /// A run of free pages, `reusable` once no running snapshot can read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +125,71 @@ impl ExtentMap {
     }
 }
 
+/// Writes `extents` into an extent-map page's content area.
+pub fn write_map(c: &mut [u8], extents: &[(u32, u32)]) {
+    assert!(extents.len() <= MAX_EXTENTS, "{} extents do not fit a map page", extents.len());
+    wr_u32(c, 0, extents.len() as u32);
+    wr_u32(c, 4, 0);
+    for (i, &(s, n)) in extents.iter().enumerate() {
+        wr_u32(c, 8 + 8 * i, s);
+        wr_u32(c, 12 + 8 * i, n);
+    }
+}
+
+/// Reads the extent map of the mapped segment `seg` from its map page (a
+/// whole page), checked against the relation's `nblocks` blocks and the
+/// segment's page count.
+pub fn read_map(page: &[u8], seg: &Segment, nblocks: u32) -> Result<ExtentMap, Corruption> {
+    let bad = |what: String| Err(Corruption(format!("sealed segment at block {}: {what}", seg.start)));
+    if !is_kind(page, PageKind::Extents) {
+        return bad("its first block is not an extent map".into());
+    }
+    let c = content(page);
+    let count = rd_u32(c, 0) as usize;
+    if count == 0 || count > MAX_EXTENTS {
+        return bad(format!("its extent map lists {count} extents (1 to {MAX_EXTENTS} fit)"));
+    }
+    let extents: Vec<(u32, u32)> = (0..count).map(|i| (rd_u32(c, 8 + 8 * i), rd_u32(c, 12 + 8 * i))).collect();
+    if let Some(&(s, n)) = extents.iter().find(|&&(s, n)| s == 0 || n == 0 || s as u64 + n as u64 > nblocks as u64) {
+        return bad(format!("its extent map lists blocks {s}..+{n}, outside the index's {nblocks} blocks"));
+    }
+    let map = ExtentMap::new(extents);
+    if map.pages() != seg.pages {
+        return bad(format!("its extents hold {} pages, the metapage says {}", map.pages(), seg.pages));
+    }
+    Ok(map)
+}
+
+/// The extents of sealed segment `seg`: read from its map page if it is
+/// mapped, else its one run.
+pub fn segment_extents<R: Relation>(rel: &R, seg: &Segment) -> Result<ExtentMap, Corruption> {
+    if seg.mapped {
+        let nblocks = rel.nblocks();
+        rel.read(seg.start, |page| read_map(page, seg, nblocks))
+    } else {
+        Ok(ExtentMap::new(vec![(seg.start, seg.pages)]))
+    }
+}
+
+/// Every page run `seg` occupies, its map page included (what a merge frees).
+pub fn segment_runs<R: Relation>(rel: &R, seg: &Segment) -> Result<Vec<(u32, u32)>, Corruption> {
+    if !seg.mapped {
+        return Ok(vec![(seg.start, seg.pages)]);
+    }
+    let map = segment_extents(rel, seg)?;
+    Ok(std::iter::once((seg.start, 1)).chain(map.extents().iter().copied()).collect())
+}
+
+/// Fills a whole page as an extent-map page, for tests (the access method
+/// initialises the page header itself).
+#[cfg(test)]
+pub(crate) fn map_page(extents: &[(u32, u32)]) -> Vec<u8> {
+    let mut page = vec![0u8; crate::page::PAGE_SIZE];
+    crate::page::init_special(&mut page, PageKind::Extents);
+    write_map(crate::page::content_mut(&mut page), extents);
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +273,25 @@ mod tests {
             assert_eq!(sorted.len(), blocks.len(), "a block placed twice");
             assert_eq!(p.mapped, p.extent_count() > 1);
         }
+    }
+
+    #[test]
+    fn map_pages_round_trip_and_are_checked() {
+        let seg = Segment { start: 3, pages: 7, nodes: 10, deleted: 0, mapped: true };
+        let page = map_page(&[(10, 4), (20, 3)]);
+        let map = read_map(&page, &seg, 30).unwrap();
+        assert_eq!(map.extents(), &[(10, 4), (20, 3)]);
+        assert!(read_map(&page, &seg, 22).unwrap_err().0.contains("outside the index's 22 blocks"));
+        let short = Segment { pages: 8, ..seg };
+        assert!(read_map(&page, &short, 30).unwrap_err().0.contains("the metapage says 8"));
+        assert!(read_map(&map_page(&[]), &Segment { pages: 0, ..seg }, 30).unwrap_err().0.contains("lists 0 extents"));
+        let mut rel = crate::MemRelation::default();
+        for _ in 0..30 {
+            rel.extend();
+        }
+        rel.pages[3] = page;
+        assert_eq!(segment_runs(&rel, &seg).unwrap(), vec![(3, 1), (10, 4), (20, 3)]);
+        let unmapped = Segment { mapped: false, ..seg };
+        assert_eq!(segment_runs(&rel, &unmapped).unwrap(), vec![(3, 7)]);
     }
 }

@@ -1,0 +1,63 @@
+CREATE EXTENSION strata;
+-- Reports an error as 'SQLSTATE: message (hint)' so expected output pins them.
+CREATE FUNCTION try(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE hint text;
+BEGIN EXECUTE q; RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (hint: ' || nullif(hint, '') || ')', '');
+END $$;
+
+-- Every vectors operator class tells the index what it stores through
+-- support function 2 (src/am/opclass.rs), not through a function's name.
+SELECT opc.opcname, p.proname
+  FROM pg_opclass opc
+  JOIN pg_am am ON am.oid = opc.opcmethod AND am.amname = 'vectors'
+  LEFT JOIN pg_amproc ap ON ap.amprocfamily = opc.opcfamily AND ap.amprocnum = 2
+  LEFT JOIN pg_proc p ON p.oid = ap.amproc
+ ORDER BY 1;
+
+-- An index of each space builds and finds its nearest row.
+CREATE TABLE spaces (id int, v vector(3), h vecf16(3), b bvector(3), i veci8(3), s svector(3));
+INSERT INTO spaces SELECT g, ARRAY[g, 1, -g]::real[]::vector, ARRAY[g, 1, -g]::real[]::vector::vecf16,
+       binarize(ARRAY[g % 2, 1, -g]::real[]::vector), ARRAY[g, 1, -g]::real[]::vector::veci8,
+       ARRAY[g, 1, -g]::real[]::vector::svector
+  FROM generate_series(1, 50) g;
+CREATE INDEX ON spaces USING vectors (v vector_cos_ops);
+CREATE INDEX ON spaces USING vectors (h vecf16_dot_ops);
+CREATE INDEX ON spaces USING vectors (b bvector_jaccard_ops);
+CREATE INDEX ON spaces USING vectors (i veci8_l2_ops);
+CREATE INDEX ON spaces USING vectors (s svector_l2_ops);
+SET enable_seqscan = off;
+SELECT id FROM spaces ORDER BY v <=> '[7,1,-7]' LIMIT 1;
+SELECT id FROM spaces ORDER BY s <-> '[7,1,-7]'::vector::svector LIMIT 1;
+SELECT id FROM spaces ORDER BY i <-> '[7,1,-7]'::vector::veci8 LIMIT 1;
+RESET enable_seqscan;
+
+-- An operator class without support function 2 (as strata 0.1.0 made
+-- them; a database keeps those until ALTER EXTENSION UPDATE) still builds
+-- when its distance function is one of 0.1.0's; any other is refused with
+-- what to do.
+CREATE OPERATOR CLASS old_l2_ops FOR TYPE vector USING vectors AS
+    OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops, FUNCTION 1 vector_l2(vector, vector);
+SELECT try('CREATE INDEX old_idx ON spaces USING vectors (v old_l2_ops)');
+SELECT id FROM spaces ORDER BY v <-> '[7,1,-7]' LIMIT 1;
+CREATE FUNCTION my_distance(vector, vector) RETURNS float8 LANGUAGE sql AS 'SELECT 0::float8';
+CREATE OPERATOR <<->> (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = my_distance);
+CREATE OPERATOR CLASS mine_ops FOR TYPE vector USING vectors AS
+    OPERATOR 1 <<->> (vector, vector) FOR ORDER BY float_ops, FUNCTION 1 my_distance(vector, vector);
+SELECT try('CREATE INDEX ON spaces USING vectors (v mine_ops)');
+
+-- A build that maintenance_work_mem splits into several segments says so,
+-- what it costs, and which setting avoids it.
+CREATE TABLE many (id int, v vector(64));
+INSERT INTO many SELECT g, array_fill((g % 97)::real, ARRAY[64])::vector FROM generate_series(1, 5000) g;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX many_idx ON many USING vectors (v vector_l2_ops);
+SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'many_idx';
+-- One that would need more segments than the directory holds is refused
+-- (54000) before it writes them all: 16000-dim vectors, 16 per 1 MB segment.
+CREATE TABLE huge (id int, v vector(16000));
+INSERT INTO huge SELECT g, array_fill(g::real, ARRAY[16000])::vector FROM generate_series(1, 2100) g;
+SELECT try('CREATE INDEX ON huge USING vectors (v vector_l2_ops)');
+RESET maintenance_work_mem;
