@@ -16,7 +16,7 @@ use std::rc::Rc;
 use strata_core::scan_order::ReturnFilter;
 use strata_core::StrataError;
 use strata_hnsw::page::PagedGraph;
-use strata_hnsw::{GraphView, Space, StreamingSearch};
+use strata_hnsw::{GraphView, SegmentedSearch, Space};
 use strata_index::log::read_all_logs;
 use strata_index::stream::{Candidate, CandidateStream, MergedStream};
 
@@ -54,14 +54,18 @@ pub enum ScanOrder {
 pub static SCAN_ORDER: GucSetting<ScanOrder> = GucSetting::<ScanOrder>::new(ScanOrder::Relaxed);
 
 
+/// The sealed segments searched as one: their searches share the working
+/// set, so a segment whose rows are all farther than the results so far
+/// stops early (see `strata_hnsw::stream`). With default settings a large
+/// CREATE INDEX makes several segments (maintenance_work_mem).
 struct SealedStream<S: Space> {
-    inner: StreamingSearch<PagedGraph<SegmentPages, S>, S>,
+    inner: SegmentedSearch<PagedGraph<SegmentPages, S>, S>,
 }
 
 impl<S: Space> CandidateStream for SealedStream<S> {
     fn next_candidate(&mut self) -> Option<Candidate> {
-        let n = self.inner.next()?;
-        Some(Candidate(n.distance, self.inner.graph().payload(n.id)))
+        let hit = self.inner.next()?;
+        Some(Candidate(hit.distance, self.inner.graphs()[hit.graph].payload(hit.id)))
     }
 }
 
@@ -181,13 +185,11 @@ fn start(st: &mut ScanState) {
     let stream = &mut st.stream;
     with_view(&view, || with_space!(meta.element_kind(), meta.metric(), |S| {
         let q: Vec<<S as Space>::Elem> = elems_from_bytes(query);
-        for seg in &meta.sealed {
-            // Checked against the format and the metapage; every page
-            // the stream reads is checked again and is a point where the
-            // scan can be cancelled.
-            let graph = super::segment::open_segment::<S>(index, &meta, seg);
-            stream.add_stream(Box::new(SealedStream { inner: StreamingSearch::<_, S>::new(graph, &q, ef_search()) }));
-        }
+        // Each segment is checked against the format and the metapage;
+        // every page the stream reads is checked again and is a point where
+        // the scan can be cancelled.
+        let graphs = meta.sealed.iter().map(|seg| super::segment::open_segment::<S>(index, &meta, seg)).collect();
+        stream.add_stream(Box::new(SealedStream { inner: SegmentedSearch::<_, S>::new(graphs, &q, ef_search()) }));
         // The logs are scanned exactly; vectors there are already in
         // stored (prepared) form.
         let mut v: Vec<<S as Space>::Elem> = Vec::with_capacity(q.len());

@@ -63,4 +63,4 @@ pub use space::{
     CosineBits, CosineF16, CosineF32, DotBits, DotF16, DotF32, Element, ElementKind, HammingBits,
     JaccardBits, Metric, Space, L2F16, L2F32, L2I8, DotI8, CosineI8,
 };
-pub use stream::StreamingSearch;
+pub use stream::{SegmentHit, SegmentedSearch, StreamingSearch};

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use strata_hnsw::page::{set_deleted, to_pages, write_pages, PageBuf, PagedGraph, PAGE_PAYLOAD};
+use strata_hnsw::page::{is_deleted, payload_at, set_deleted, to_pages, write_pages, PageBuf, PagedGraph, PAGE_PAYLOAD};
 use strata_hnsw::search::search;
 use strata_hnsw::*;
 
@@ -141,7 +141,11 @@ fn pages_round_trip() {
     // Flip a deleted flag in place, as the access method would.
     let nearest = g.search(&queries[..DIM], 1, 32)[0].id;
     let (page, off) = lay.node_location(nearest);
+    // What VACUUM reads of a record, through the accessors, not offsets.
+    assert_eq!(payload_at(pages[page as usize].bytes(), off), g.node_payload(nearest));
+    assert!(!is_deleted(pages[page as usize].bytes(), off));
     set_deleted(pages[page as usize].bytes_mut(), off, true);
+    assert!(is_deleted(pages[page as usize].bytes(), off));
     let p = PagedGraph::<_, L2F32>::open(&pages[..]).unwrap();
     let mut s = SearchScratch::new();
     let r = search::<_, L2F32>(&p, &queries[..DIM], 10, 32, &mut s);
