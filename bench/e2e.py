@@ -352,6 +352,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer queries, shorter insert runs")
     ap.add_argument("--ef", default="10,20,40,60,80,120,160,200,400")
     ap.add_argument("--filter-ef", default="40,100,200")
+    ap.add_argument("--default-settings", action="store_true",
+                    help="also rebuild each index with PostgreSQL's default maintenance_work_mem (64MB) and sweep again")
     ap.add_argument("--steps", default="400000,2000000", help="glove2m: row counts")
     ap.add_argument("--pgdata", help="glove2m: data directory, to restart with smaller shared_buffers")
     ap.add_argument("--pg-bin", help="glove2m: PostgreSQL bin directory")
@@ -408,6 +410,8 @@ def main():
     for name, curve in sweep(engines, KNN, qtext, gt[:nq], efs).items():
         R[name]["sweep"] = curve
     res["load_sweep_end"] = load_now()
+    if a.default_settings:
+        default_settings(engines, R, qtext, gt[:nq], efs)
 
     # A separately prepared statement: a cached plan keeps the index scan
     # it was planned with, whatever enable_indexscan says later.
@@ -517,6 +521,35 @@ def main():
     if a.png:
         plot(res, a.png)
     print(report(res))
+
+
+DEFAULT_MAINTENANCE_WORK_MEM = "64MB"  # PostgreSQL's default
+
+
+def default_settings(engines, R, qtext, truth, efs):
+    """Each index rebuilt with the maintenance_work_mem most users keep
+    (strata then splits it into several sealed segments, pgvector builds
+    on disk), swept again, then rebuilt as before for the rest of the run."""
+    for e in engines:
+        e.conn.execute("DROP INDEX items_emb")
+        e.conn.execute(f"SET maintenance_work_mem = '{DEFAULT_MAINTENANCE_WORK_MEM}'")
+        log(f"{e.name}: CREATE INDEX at maintenance_work_mem {DEFAULT_MAINTENANCE_WORK_MEM}")
+        b = R[e.name]["default_build"] = build_index(e)
+        e.conn.execute("RESET maintenance_work_mem")
+        b["maintenance_work_mem"] = DEFAULT_MAINTENANCE_WORK_MEM
+        log(f"{e.name}: CREATE INDEX {b['seconds']:.1f} s" + (f", sealed {b['stat']['sealed']}" if "stat" in b else ""))
+        e.conn.execute("ANALYZE items")
+        prewarm(e)
+        e.conn.execute(f"SET {e.ef_guc} = 40")
+        run_queries(e.conn, KNN, [(q,) for q in qtext[:200]], passes=1)
+    for name, curve in sweep(engines, KNN, qtext, truth, efs).items():
+        R[name]["default_sweep"] = curve
+        R[name]["default_qps_at"] = qps_at(curve)
+    for e in engines:
+        e.conn.execute("DROP INDEX items_emb")
+        build_index(e)
+        e.conn.execute("ANALYZE items")
+        prewarm(e)
 
 
 def ratios(s, p):
@@ -761,6 +794,20 @@ def report(r):
                                         for n in names) + " (index scans off)")
     L.append("QPS at recall@10 0.95: " + ", ".join(f"{n} {fmt(E[n]['qps_at']['0.95'])}" for n in names)
              + f", hnswlib {fmt(r['hnswlib']['qps_at']['0.95'])}")
+    if "default_sweep" in E["strata"]:
+        L.append("")
+        L.append(f"default maintenance_work_mem ({DEFAULT_MAINTENANCE_WORK_MEM}), QPS at recall@10 0.90 / 0.95 / 0.98, "
+                 f"against the run's own setting ({r['server']['maintenance_work_mem']}):")
+        for n in names:
+            d, m = E[n]["default_qps_at"], E[n]["qps_at"]
+            b = E[n]["default_build"]
+            segs = f", {len(b['stat']['sealed'])} sealed segments" if "stat" in b else ""
+            L.append(f"  {n}: " + " / ".join(fmt(d[t]) for t in ("0.90", "0.95", "0.98"))
+                     + " (vs " + " / ".join(fmt(m[t]) for t in ("0.90", "0.95", "0.98")) + "; at 0.95 "
+                     + fmt(ratio(d["0.95"], m["0.95"]), "{:.2f}x") + f"), CREATE INDEX {b['seconds']:.1f} s{segs}")
+        if "pgvector" in E:
+            L.append("  strata/pgvector at 0.95, both at the default: "
+                     + fmt(ratio(E["strata"]["default_qps_at"]["0.95"], E["pgvector"]["default_qps_at"]["0.95"]), "{:.2f}x"))
     s = E["strata"]
     L.append(f"strata: CREATE INDEX {s['build']['seconds']:.1f} s, {len(s['build']['stat']['sealed'])} sealed segment(s); "
              f"background merge of {s['merge']['rows_inserted']:,} inserted rows done "
