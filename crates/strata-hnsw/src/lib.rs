@@ -52,6 +52,8 @@ pub mod extents;
 pub mod graph;
 pub mod merge;
 pub mod page;
+pub mod page_v2;
+pub mod quant;
 pub mod search;
 pub mod space;
 pub mod stream;
