@@ -57,16 +57,17 @@ struct Row {
     reranked: f64,
     stream_recall: f64,
     stream_pages: f64,
+    distinct: f64,
 }
 
 fn print_table(name: &str, size_pages: usize, rows: &[Row]) {
     println!("\n### {name} ({size_pages} pages, {:.1} MB)\n", size_pages as f64 * 8192.0 / 1e6);
-    println!("| ef | recall@k | QPS | pages/query | reranked/query | stream recall@k | stream pages/query |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| ef | recall@k | QPS | pages/query | distinct pages/query | reranked/query | stream recall@k | stream pages/query |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {:.4} | {:.0} | {:.1} | {:.1} | {:.4} | {:.1} |",
-            r.ef, r.recall, r.qps, r.pages, r.reranked, r.stream_recall, r.stream_pages
+            "| {} | {:.4} | {:.0} | {:.1} | {:.1} | {:.1} | {:.4} | {:.1} |",
+            r.ef, r.recall, r.qps, r.pages, r.distinct, r.reranked, r.stream_recall, r.stream_pages
         );
     }
 }
@@ -154,6 +155,8 @@ fn main() {
     };
     let src = CountingSource::new(&v1_pages[..]);
     let v1 = PagedGraph::<_, CosineF32>::open(&src).unwrap();
+    let dsrc = CountingSource::tracking_distinct(&v1_pages[..]);
+    let v1d = PagedGraph::<_, CosineF32>::open(&dsrc).unwrap();
     let mut s = SearchScratch::new();
     let mut rows = Vec::new();
     for &ef in &efs {
@@ -176,11 +179,18 @@ fn main() {
             sh += hits(&truth[qi], r.iter().map(|x| v1.payload(x.id)));
         }
         let spages = src.accesses();
+        let mut distinct = 0;
+        for q in queries.chunks_exact(dim) {
+            dsrc.reset();
+            std::hint::black_box(search::<_, CosineF32>(&v1d, q, k, ef, &mut s));
+            distinct += dsrc.distinct();
+        }
         rows.push(Row {
             ef,
             recall: h as f64 / (nq * k) as f64,
             qps: nq as f64 / best,
             pages: pages as f64 / nq as f64,
+            distinct: distinct as f64 / nq as f64,
             reranked: 0.0,
             stream_recall: sh as f64 / (nq * k) as f64,
             stream_pages: spages as f64 / nq as f64,
@@ -207,6 +217,8 @@ fn main() {
                 };
                 let src = CountingSource::new(&pages[..]);
                 let v2 = PagedGraphV2::<_, CosineF32>::open(&src).unwrap();
+                let dsrc = CountingSource::tracking_distinct(&pages[..]);
+                let v2d = PagedGraphV2::<_, CosineF32>::open(&dsrc).unwrap();
                 let mut s = SearchScratchV2::new();
                 let mut rows = Vec::new();
                 for &ef in &efs {
@@ -231,7 +243,14 @@ fn main() {
                         sh += hits(&truth[qi], r.iter().map(|x| v2.payload(x.id)));
                     }
                     let spages = src.accesses();
+                    let mut distinct = 0;
+                    for q in queries.chunks_exact(dim) {
+                        dsrc.reset();
+                        std::hint::black_box(v2d.search(q, k, ef, &mut s));
+                        distinct += dsrc.distinct();
+                    }
                     rows.push(Row {
+                        distinct: distinct as f64 / nq as f64,
                         ef,
                         recall: h as f64 / (nq * k) as f64,
                         qps: nq as f64 / best,

@@ -754,27 +754,44 @@ pub fn to_pages_v2<S: Space>(g: &Hnsw<S>, opts: &WriteOptions) -> Result<Vec<Pag
     Ok(out)
 }
 
-/// A [`PageSource`] that counts page accesses (benchmarks, tests).
+/// A [`PageSource`] that counts page accesses (benchmarks, tests) and,
+/// when asked, the distinct pages among them.
 pub struct CountingSource<P> {
     pub inner: P,
     count: Cell<u64>,
+    distinct: Option<RefCell<std::collections::HashSet<u32>>>,
 }
 
 impl<P> CountingSource<P> {
     pub fn new(inner: P) -> Self {
-        CountingSource { inner, count: Cell::new(0) }
+        CountingSource { inner, count: Cell::new(0), distinct: None }
+    }
+    /// Also records which pages were read (slower: a hash set insert per
+    /// access).
+    pub fn tracking_distinct(inner: P) -> Self {
+        CountingSource { inner, count: Cell::new(0), distinct: Some(RefCell::default()) }
     }
     pub fn accesses(&self) -> u64 {
         self.count.get()
     }
+    /// Distinct pages read since the last reset (0 when not tracking).
+    pub fn distinct(&self) -> usize {
+        self.distinct.as_ref().map_or(0, |d| d.borrow().len())
+    }
     pub fn reset(&self) {
-        self.count.set(0)
+        self.count.set(0);
+        if let Some(d) = &self.distinct {
+            d.borrow_mut().clear();
+        }
     }
 }
 
 impl<P: PageSource> PageSource for CountingSource<P> {
     fn with_page<R>(&self, page: u32, f: impl FnOnce(&[u8]) -> R) -> R {
         self.count.set(self.count.get() + 1);
+        if let Some(d) = &self.distinct {
+            d.borrow_mut().insert(page);
+        }
         self.inner.with_page(page, f)
     }
     fn corrupted(&self, what: &str) -> ! {
