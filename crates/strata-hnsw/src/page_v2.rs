@@ -109,7 +109,7 @@ use std::ops::Range;
 
 use crate::graph::{Hnsw, MAX_LEVEL, MAX_M, MIN_M};
 use crate::page::{PageBuf, PageFormatError, PageSource, PAGE_PAYLOAD};
-use crate::quant::{code_dim, decode_f32, CodeKind, QueryEstimator, Quantizer};
+use crate::quant::{code_dim, code_input, CodeKind, QueryEstimator, Quantizer};
 use crate::search::{EpochVisited, GraphView, Neighbour};
 use crate::space::{cast_elems, prepared_query, Element, ElementKind, Metric, Space};
 
@@ -608,7 +608,7 @@ pub fn write_pages_v2<S: Space>(
     let mut decoded = Vec::with_capacity(n * cdim);
     let mut one = Vec::new();
     for id in 0..n as u32 {
-        decode_f32::<S>(g.vector(id), &mut one);
+        code_input::<S>(g.vector(id), &mut one);
         decoded.extend_from_slice(&one);
     }
     let code_seed = g.seed ^ 0x5241_4249_5451_0001;
@@ -616,7 +616,7 @@ pub fn write_pages_v2<S: Space>(
     drop(decoded);
     let mut codes = vec![0u8; n * cb];
     for id in 0..n {
-        decode_f32::<S>(g.vector(id as u32), &mut one);
+        code_input::<S>(g.vector(id as u32), &mut one);
         qz.encode(&one, &mut codes[id * cb..(id + 1) * cb]);
     }
     let code = |old: u32| &codes[old as usize * cb..(old as usize + 1) * cb];
@@ -1032,7 +1032,7 @@ impl<P: PageSource, S: Space> PagedGraphV2<P, S> {
         assert_eq!(query.len(), self.layout.vector_len as usize, "query has the wrong length");
         let q = prepared_query::<S>(query).into_owned();
         let mut qf = Vec::new();
-        decode_f32::<S>(&q, &mut qf);
+        code_input::<S>(&q, &mut qf);
         let est = self.quantizer.query(S::METRIC, &qf);
         (q, est)
     }

@@ -8,8 +8,10 @@
 //! need an exact rerank (those whose `estimate - bound` could still beat the
 //! k-th exact distance).
 //!
-//! Every code estimates the inner product `<q, x>` and carries `|x|²` (or
-//! what gives it), which yields each metric:
+//! For cosine, vectors and queries are coded normalised to unit length
+//! ([`code_input`]; the distance does not depend on lengths), so no code
+//! needs a vector's length. Every code estimates the inner product `<q, x>`,
+//! which yields each metric (SQ computes L2 directly, see below):
 //!
 //! | metric | distance from `ip ≈ <q,x>`        | bound from `ip_bound`      |
 //! |--------|-----------------------------------|----------------------------|
@@ -21,10 +23,11 @@
 //!
 //! - **SQ8 / SQ4**: scalar quantisation with a per-segment range per
 //!   dimension (`lo_j`, `step_j = (hi_j - lo_j) / (2^b - 1)`), rounding to
-//!   nearest. Code: `f32 |x|²`, then `b`-bit levels (SQ4: low nibble = even
-//!   dimension). Since every value lies in its range, `|x_j - x̂_j| ≤
+//!   nearest. Code: the `b`-bit levels (SQ4: low nibble = even dimension),
+//!   nothing else. Since every value lies in its range, `|x_j - x̂_j| ≤
 //!   step_j / 2`, so `|<q,x> - <q,x̂>| ≤ Σ |q_j| step_j / 2`: a *guaranteed*
-//!   bound (one number per query).
+//!   bound (one number per query). L2 sums `(q_j - x̂_j)²` directly
+//!   (see `QueryEstimator::sq_l2`), whose error shrinks with `|q - x|`.
 //! - **RaBitQ1**: RaBitQ (Gao & Long, SIGMOD 2024) with one bit per
 //!   dimension. With `c` the segment mean, `r = |x - c|`, `o = (x - c) / r`
 //!   and `R` a random orthogonal map, the code is the sign bits of `R o`;
@@ -73,8 +76,8 @@ impl CodeKind {
     /// Bytes of one code for vectors of `dim` dimensions.
     pub fn code_bytes(self, dim: usize) -> usize {
         match self {
-            Self::Sq8 => 4 + dim,
-            Self::Sq4 => 4 + dim.div_ceil(2),
+            Self::Sq8 => dim,
+            Self::Sq4 => dim.div_ceil(2),
             Self::RaBitQ1 => 12 + dim.div_ceil(8),
         }
     }
@@ -100,6 +103,22 @@ pub fn code_dim(kind: ElementKind, vector_len: usize) -> Option<usize> {
         ElementKind::I8 => vector_len.checked_sub(8),
         ElementKind::Bits => None,
     }
+}
+
+/// What a space's vector is coded as: [`decode_f32`], then normalised to
+/// unit length for cosine (a zero vector stays zero). Queries go through
+/// the same. Returns false for bits, which have no codes.
+pub fn code_input<S: Space>(v: &[S::Elem], out: &mut Vec<f32>) -> bool {
+    if !decode_f32::<S>(v, out) {
+        return false;
+    }
+    if S::METRIC == Metric::Cosine {
+        let norm = out.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            out.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+        }
+    }
+    true
 }
 
 /// Decodes a stored vector to `f32` (f16 widened, int8 dequantised).
@@ -284,7 +303,6 @@ impl Quantizer {
         match self.kind {
             CodeKind::Sq8 | CodeKind::Sq4 => {
                 let (lo, step) = self.params.split_at(d);
-                out[..4].copy_from_slice(&dot(x, x).to_ne_bytes());
                 let max = if self.kind == CodeKind::Sq8 { 255.0 } else { 15.0 };
                 for j in 0..d {
                     let level = if step[j] > 0.0 {
@@ -293,9 +311,9 @@ impl Quantizer {
                         0
                     };
                     if self.kind == CodeKind::Sq8 {
-                        out[4 + j] = level;
+                        out[j] = level;
                     } else {
-                        out[4 + j / 2] |= level << (4 * (j % 2));
+                        out[j / 2] |= level << (4 * (j % 2));
                     }
                 }
             }
@@ -450,17 +468,17 @@ impl QueryEstimator {
         let d = self.dim;
         let (ip, ip_bound, xx) = match self.kind {
             CodeKind::Sq8 => {
-                let Some(levels) = code.get(4..4 + d) else {
+                let Some(levels) = code.get(..d) else {
                     return (f32::NAN, f32::INFINITY);
                 };
                 if self.metric == Metric::L2 {
                     return self.sq_l2(levels.iter().copied());
                 }
                 let s: f32 = self.weights.iter().zip(levels).map(|(w, &c)| w * c as f32).sum();
-                (self.ip_const + s, self.ip_bound, f(0))
+                (self.ip_const + s, self.ip_bound, 1.0)
             }
             CodeKind::Sq4 => {
-                let Some(levels) = code.get(4..4 + d.div_ceil(2)) else {
+                let Some(levels) = code.get(..d.div_ceil(2)) else {
                     return (f32::NAN, f32::INFINITY);
                 };
                 if self.metric == Metric::L2 {
@@ -474,7 +492,7 @@ impl QueryEstimator {
                 if let ([w], Some(&b)) = (pairs.remainder(), levels.last()) {
                     s += w * (b & 15) as f32;
                 }
-                (self.ip_const + s, self.ip_bound, f(0))
+                (self.ip_const + s, self.ip_bound, 1.0)
             }
             CodeKind::RaBitQ1 => {
                 let Some(bits) = code.get(12..12 + d.div_ceil(8)) else {
