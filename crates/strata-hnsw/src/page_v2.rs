@@ -1268,20 +1268,22 @@ impl SearchScratchV2 {
 /// Like [`crate::StreamingSearch`] it works in batches on a frontier and a
 /// working set `W` of `ef` nodes, here ordered by *estimated* distance (one
 /// record read per expansion, which estimates all the node's neighbours).
-/// At the end of a batch `W` becomes *pending*; `next()` measures pending
-/// nodes exactly into a min-heap of exact distances and yields its top once
-/// it is no farther than the best estimate of any discovered node not yet
-/// measured (pending, backlog or frontier); otherwise it runs the next batch
-/// first. A batch ends only when the frontier's best estimate is worse than
-/// `W`'s worst, so `W`'s nodes have all been expanded and, with inline
-/// vectors, their exact distances came with the expansion: measuring them
-/// reads nothing more. The first `k` pulled are then the top-k search's.
+/// At the end of a batch `W` becomes *pending*, keyed by the lower bound
+/// `estimate - bound`; `next()` measures pending nodes exactly (lowest bound
+/// first) into a min-heap of exact distances and yields its top once it is
+/// no farther than the lowest pending bound and the best estimate among the
+/// other discovered nodes (backlog, frontier); when nothing is pending and
+/// the top is farther, it runs the next batch first. A batch ends only when
+/// the frontier's best estimate is worse than `W`'s worst, so `W`'s nodes
+/// have all been expanded and, with inline vectors, their exact distances
+/// came with the expansion: measuring them reads nothing more. The first
+/// `k` pulled are then close to the top-k search's.
 ///
-/// Estimates stand in for distances in the yield rule, not `estimate -
-/// bound`: SQ's guaranteed bounds are loose worst cases, and waiting for
-/// them made the stream expand ten times the nodes for the first ten rows
-/// (measured on MiniLM, SQ4: 566 pages per query instead of 31). The order
-/// is therefore approximate, like v1's batches.
+/// Nodes not yet in a batch are compared by estimate, not by bound: SQ's
+/// guaranteed bounds are loose worst cases, and waiting for every node's
+/// bound made the stream run batch after batch for the first rows
+/// (measured on MiniLM, SQ4: 566 pages per query for the first ten instead
+/// of 31). The order is therefore approximate, like v1's batches.
 ///
 /// Deleted nodes are traversed but dropped when measured. As in v1, the
 /// lowest unvisited id reseeds a disconnected graph, and every node is
@@ -1465,7 +1467,7 @@ impl<'g, P: PageSource, S: Space> StreamingSearchV2<'g, P, S> {
         for FarC(c) in w {
             clear_bit(&mut self.in_w, c.id);
             if !get_bit(&self.dead, c.id) {
-                self.pending.push(NearC(c));
+                self.pending.push(NearC(Cand { key: c.key - c.bound, ..c }));
             }
         }
         self.w_dead = 0;
@@ -1477,7 +1479,9 @@ impl<P: PageSource, S: Space> Iterator for StreamingSearchV2<'_, P, S> {
     fn next(&mut self) -> Option<Neighbour> {
         loop {
             if let Some(&NearExact(d, id)) = self.ready.peek() {
-                // The best estimate of any discovered node not yet measured.
+                // The best distance any discovered node not yet measured may
+                // have: the lower bound of the batch's pending nodes, the
+                // estimate of the others.
                 let next_est = [self.pending.peek(), self.backlog.peek(), self.frontier.peek()]
                     .into_iter()
                     .flatten()

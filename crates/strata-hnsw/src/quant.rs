@@ -73,6 +73,23 @@ impl CodeKind {
             Self::RaBitQ1 => "rabitq1",
         }
     }
+    /// The code to use for `dim` coding dimensions, from the measurements in
+    /// `BENCH-v2.md` (m = 16): at 50 dimensions SQ8 matches v1's recall at
+    /// the same ef, SQ4 loses about 0.01 and one bit per dimension is
+    /// useless (0.75 at ef 160); at 384 dimensions SQ8 codes no longer fit
+    /// a record, and RaBitQ1 reaches SQ4's recall per page with half the
+    /// size (two records per page instead of one). Between the two measured
+    /// points SQ4 is the untested middle ground.
+    pub fn for_dim(dim: usize) -> Self {
+        if dim <= 96 {
+            Self::Sq8
+        } else if dim < 256 {
+            Self::Sq4
+        } else {
+            Self::RaBitQ1
+        }
+    }
+
     /// Bytes of one code for vectors of `dim` dimensions.
     pub fn code_bytes(self, dim: usize) -> usize {
         match self {
