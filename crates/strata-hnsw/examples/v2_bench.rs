@@ -8,7 +8,7 @@
 //! f32s; `gt.bin`: `u32 nq, u32 k`, u32 ids).
 //!
 //! Usage: v2_bench DIR [--m 16] [--efc 64] [--threads 2] [--ef 10,20,40,80,160]
-//!        [--k 10] [--nq 1000] [--codes sq8,sq4,rabitq1] [--placement auto|separate|both]
+//!        [--k 10] [--nq 1000] [--codes sq8,sq4,rabitq1,rabitq4] [--placement auto|separate|both]
 //!        [--renumber 1|0|both] [--cache FILE]
 //!
 //! `--cache FILE`: v1 pages of the built graph are saved there and reused by
@@ -80,7 +80,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = args.get(1).expect("usage: v2_bench DIR [options]").clone();
     let (mut m, mut efc, mut threads, mut efs, mut k, mut nq_max) = (16, 64, 2, vec![10, 20, 40, 80, 160], 10, 1000);
-    let mut codes = vec!["sq8".to_string(), "sq4".into(), "rabitq1".into()];
+    let mut codes = vec!["sq8".to_string(), "sq4".into(), "rabitq1".into(), "rabitq4".into()];
     let mut placements = vec![VectorPlacement::Auto];
     let mut renumbers = vec![true];
     let mut cache: Option<String> = None;
@@ -203,6 +203,7 @@ fn main() {
             "sq8" => CodeKind::Sq8,
             "sq4" => CodeKind::Sq4,
             "rabitq1" => CodeKind::RaBitQ1,
+            "rabitq4" => CodeKind::RaBitQ4,
             o => panic!("unknown code {o}"),
         };
         for &placement in &placements {

@@ -40,6 +40,13 @@
 //!   rounds of random sign flips and normalised Walsh-Hadamard transforms on
 //!   the first and last `2^⌊log2 D⌋` coordinates (each step orthogonal), so
 //!   opening a segment costs `O(D log D)`, not a `D × D` matrix.
+//! - **RaBitQ4**: the same estimator over 4 bits per rotated dimension, the
+//!   idea of extended RaBitQ (Gao et al., SIGMOD 2025) with a plain uniform
+//!   grid instead of its per-vector search for the best rescaling: `R o` is
+//!   rounded to 16 half-integer levels `v_j ∈ {-7.5, …, 7.5}` times
+//!   `max_j |(R o)_j| / 7.5`; `<o, q_n> ≈ <v, R q_n> / <v, R o>` with
+//!   `g = <v, R o> / |v|` in the same bound. Code: `f32 r, f32 g, f32 h,
+//!   f32 1/<v, R o>`, then `D` nibbles (low nibble = even dimension).
 //!
 //! Quantizer parameters (SQ: `lo` then `step`; RaBitQ: `c`) are plain `f32`
 //! arrays the page format stores; [`Quantizer::from_params`] rebuilds a
@@ -55,6 +62,9 @@ pub enum CodeKind {
     Sq8 = 1,
     Sq4 = 2,
     RaBitQ1 = 3,
+    /// RaBitQ's estimator over 4 bits per rotated dimension (extended
+    /// RaBitQ's idea with a plain uniform grid).
+    RaBitQ4 = 4,
 }
 
 impl CodeKind {
@@ -63,6 +73,7 @@ impl CodeKind {
             1 => Some(Self::Sq8),
             2 => Some(Self::Sq4),
             3 => Some(Self::RaBitQ1),
+            4 => Some(Self::RaBitQ4),
             _ => None,
         }
     }
@@ -71,6 +82,7 @@ impl CodeKind {
             Self::Sq8 => "sq8",
             Self::Sq4 => "sq4",
             Self::RaBitQ1 => "rabitq1",
+            Self::RaBitQ4 => "rabitq4",
         }
     }
     /// The code to use for `dim` coding dimensions, from the measurements in
@@ -96,13 +108,14 @@ impl CodeKind {
             Self::Sq8 => dim,
             Self::Sq4 => dim.div_ceil(2),
             Self::RaBitQ1 => 12 + dim.div_ceil(8),
+            Self::RaBitQ4 => 16 + dim.div_ceil(2),
         }
     }
     /// Number of `f32` parameters of a quantizer for `dim` dimensions.
     pub fn param_len(self, dim: usize) -> usize {
         match self {
             Self::Sq8 | Self::Sq4 => 2 * dim,
-            Self::RaBitQ1 => dim,
+            Self::RaBitQ1 | Self::RaBitQ4 => dim,
         }
     }
 }
@@ -271,7 +284,7 @@ impl Quantizer {
                 });
                 lo.into_iter().chain(step).collect()
             }
-            CodeKind::RaBitQ1 => {
+            CodeKind::RaBitQ1 | CodeKind::RaBitQ4 => {
                 let mut c = vec![0f64; dim];
                 for row in data.chunks_exact(dim.max(1)).take(n) {
                     c.iter_mut().zip(row).for_each(|(a, &x)| *a += x as f64);
@@ -292,7 +305,7 @@ impl Quantizer {
                 kind.param_len(dim)
             ));
         }
-        let rotation = (kind == CodeKind::RaBitQ1).then(|| Rotation::new(dim, seed));
+        let rotation = matches!(kind, CodeKind::RaBitQ1 | CodeKind::RaBitQ4).then(|| Rotation::new(dim, seed));
         Ok(Quantizer { kind, dim, params, seed, rotation })
     }
 
@@ -356,6 +369,37 @@ impl Quantizer {
                 out[4..8].copy_from_slice(&g.to_ne_bytes());
                 out[8..12].copy_from_slice(&h.to_ne_bytes());
             }
+            CodeKind::RaBitQ4 => {
+                let c = &self.params;
+                let mut o: Vec<f32> = x.iter().zip(c).map(|(a, b)| a - b).collect();
+                let r = dot(&o, &o).sqrt();
+                let h = dot(c, &o);
+                let (mut g, mut inv) = (1.0f32, 0.0f32);
+                if r > 0.0 {
+                    o.iter_mut().for_each(|v| *v /= r);
+                    self.rotation.as_ref().unwrap().apply(&mut o);
+                    // Uniform grid of 16 half-integer values -7.5..=7.5
+                    // scaled to the largest coordinate.
+                    let max = o.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    let delta = if max > 0.0 { max / 7.5 } else { 1.0 };
+                    let (mut vo, mut vv) = (0.0f32, 0.0f32);
+                    for (j, &v) in o.iter().enumerate() {
+                        let level = (v / delta + 7.5).round().clamp(0.0, 15.0) as u8;
+                        let val = level as f32 - 7.5;
+                        vo += val * v;
+                        vv += val * val;
+                        out[16 + j / 2] |= level << (4 * (j % 2));
+                    }
+                    if vo > 0.0 {
+                        g = vo / vv.sqrt();
+                        inv = 1.0 / vo;
+                    }
+                }
+                out[0..4].copy_from_slice(&r.to_ne_bytes());
+                out[4..8].copy_from_slice(&g.to_ne_bytes());
+                out[8..12].copy_from_slice(&h.to_ne_bytes());
+                out[12..16].copy_from_slice(&inv.to_ne_bytes());
+            }
         }
     }
 
@@ -396,7 +440,7 @@ impl Quantizer {
                     est.l2_bound_const = sq / 6.0;
                 }
             }
-            CodeKind::RaBitQ1 => {
+            CodeKind::RaBitQ1 | CodeKind::RaBitQ4 => {
                 let c = &self.params;
                 est.ip_const = dot(q, c);
                 est.cc = dot(c, c);
@@ -409,6 +453,11 @@ impl Quantizer {
                     qn.fill(0.0);
                 }
                 est.sum_rot = qn.iter().sum();
+                est.ip_bound = RABITQ_EPS0 / ((d.max(2) - 1) as f32).sqrt();
+                if self.kind == CodeKind::RaBitQ4 {
+                    est.weights = qn;
+                    return est;
+                }
                 // Per group of 4 dimensions, the sum of the rotated query's
                 // entries for each of the 16 bit patterns.
                 est.lut = vec![0.0; d.div_ceil(4) * 16];
@@ -420,11 +469,24 @@ impl Quantizer {
                 }
                 let scale = 1.0 / (d as f32).sqrt();
                 est.weights = vec![scale];
-                est.ip_bound = RABITQ_EPS0 / ((d.max(2) - 1) as f32).sqrt();
             }
         }
         est
     }
+}
+
+/// `Σ w_j level_j` over 4-bit levels packed two per byte (low nibble first).
+#[inline]
+fn nibble_dot(weights: &[f32], levels: &[u8]) -> f32 {
+    let mut s = 0.0f32;
+    let mut pairs = weights.chunks_exact(2);
+    for (w, &b) in (&mut pairs).zip(levels) {
+        s += w[0] * (b & 15) as f32 + w[1] * (b >> 4) as f32;
+    }
+    if let ([w], Some(&b)) = (pairs.remainder(), levels.get(weights.len() / 2)) {
+        s += w * (b & 15) as f32;
+    }
+    s
 }
 
 /// Distance estimation for one query; see [`Quantizer::query`].
@@ -501,15 +563,7 @@ impl QueryEstimator {
                 if self.metric == Metric::L2 {
                     return self.sq_l2(levels.iter().flat_map(|&b| [b & 15, b >> 4]));
                 }
-                let mut s = 0.0f32;
-                let mut pairs = self.weights.chunks_exact(2);
-                for (w, &b) in (&mut pairs).zip(levels) {
-                    s += w[0] * (b & 15) as f32 + w[1] * (b >> 4) as f32;
-                }
-                if let ([w], Some(&b)) = (pairs.remainder(), levels.last()) {
-                    s += w * (b & 15) as f32;
-                }
-                (self.ip_const + s, self.ip_bound, 1.0)
+                (self.ip_const + nibble_dot(&self.weights, levels), self.ip_bound, 1.0)
             }
             CodeKind::RaBitQ1 => {
                 let Some(bits) = code.get(12..12 + d.div_ceil(8)) else {
@@ -530,6 +584,21 @@ impl QueryEstimator {
                 let ob_q = (2.0 * s - self.sum_rot) * self.weights[0];
                 let (oq, err) = if g > 1e-6 {
                     (ob_q / g, (1.0 - g * g).max(0.0).sqrt() / g * self.ip_bound)
+                } else {
+                    (0.0, 1.0)
+                };
+                let scale = r * self.qc_norm;
+                (self.ip_const + h + scale * oq, scale * err, self.cc + 2.0 * h + r * r)
+            }
+            CodeKind::RaBitQ4 => {
+                let Some(levels) = code.get(16..16 + d.div_ceil(2)) else {
+                    return (f32::NAN, f32::INFINITY);
+                };
+                let (r, g, h, inv) = (f(0), f(4), f(8), f(12));
+                // <v, q'> with v_j = level_j - 7.5, over <v, o'>.
+                let vq = nibble_dot(&self.weights, levels) - 7.5 * self.sum_rot;
+                let (oq, err) = if g > 1e-6 {
+                    (vq * inv, (1.0 - g * g).max(0.0).sqrt() / g * self.ip_bound)
                 } else {
                     (0.0, 1.0)
                 };
@@ -619,6 +688,10 @@ mod tests {
         let rel = err_sum / spread;
         eprintln!("{kind:?} {} dim {dim}: bound exceeded {over}/{total}, mean error / mean spread {rel:.4}", S::METRIC as u8);
         match kind {
+            CodeKind::RaBitQ4 => {
+                assert!(over * 100 < total * 8, "{kind:?}: bound exceeded {over} of {total}");
+                assert!(rel < 0.15, "{kind:?}: relative error {rel}");
+            }
             CodeKind::RaBitQ1 => {
                 // ε0 = 1.9 is about 1.9 standard deviations of the error:
                 // some 6% of estimates lie outside.
@@ -634,7 +707,7 @@ mod tests {
 
     #[test]
     fn estimates_within_bounds() {
-        for kind in [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1] {
+        for kind in [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1, CodeKind::RaBitQ4] {
             // One bit per dimension says little about a 7-d vector: RaBitQ
             // is only meant for embeddings.
             let dims: &[usize] = if kind == CodeKind::RaBitQ1 { &[50, 128, 384] } else { &[7, 50, 128] };
@@ -649,7 +722,7 @@ mod tests {
     #[test]
     fn garbage_codes_do_not_panic() {
         let base = data(50, 16, 1);
-        for kind in [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1] {
+        for kind in [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1, CodeKind::RaBitQ4] {
             let qz = Quantizer::train(kind, 16, &base, 1);
             let est = qz.query(Metric::L2, &base[..16]);
             let mut s = 5u64;

