@@ -1048,7 +1048,7 @@ impl<P: PageSource, S: Space> PagedGraphV2<P, S> {
         let mut hops = 0u64;
         for level in (1..=top).rev() {
             loop {
-                let block = cur_block.checked_add(level as u32 - 1).unwrap_or(u32::MAX);
+                let block = cur_block.saturating_add(level as u32 - 1);
                 let best = self.with_block(block, |n, b| {
                     let mut best: Option<(u32, u32, f32, f32)> = None;
                     for j in 0..n {

@@ -262,7 +262,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 impl Quantizer {
     /// Trains a quantizer on `data` (`n * dim` values, row-major).
     pub fn train(kind: CodeKind, dim: usize, data: &[f32], seed: u64) -> Self {
-        let n = if dim == 0 { 0 } else { data.len() / dim };
+        let n = data.len().checked_div(dim).unwrap_or(0);
         let params = match kind {
             CodeKind::Sq8 | CodeKind::Sq4 => {
                 let mut lo = vec![f32::INFINITY; dim];

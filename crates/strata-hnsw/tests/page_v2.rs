@@ -289,7 +289,7 @@ fn vacuum_accessors_and_merge() {
             all_ids += 1;
             let b = pages[page as usize].bytes_mut();
             assert!(!record_deleted(b, loc));
-            if record_payload(b, loc) % 3 == 0 {
+            if record_payload(b, loc).is_multiple_of(3) {
                 set_record_deleted(b, loc, true);
                 flipped += 1;
             }
@@ -302,8 +302,8 @@ fn vacuum_accessors_and_merge() {
     for q in data.chunks_exact(dim).step_by(50) {
         let got = p.search(q, 10, 40, &mut s);
         assert_eq!(got.len(), 10);
-        assert!(got.iter().all(|n| p.payload(n.id) % 3 != 0));
-        assert!(p.stream(q, 10).take(30).all(|n| p.payload(n.id) % 3 != 0));
+        assert!(got.iter().all(|n| !p.payload(n.id).is_multiple_of(3)));
+        assert!(p.stream(q, 10).take(30).all(|n| !p.payload(n.id).is_multiple_of(3)));
     }
     let merged = merge::<_, CosineF32>(&p, &params(), &data[..dim * 5], Some(&[7000, 7001, 7002, 7003, 7004]));
     assert_eq!(merged.len(), 1200 - flipped + 5);
