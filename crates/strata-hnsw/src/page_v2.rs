@@ -102,10 +102,49 @@
 //! entry point ([`WriteOptions::renumber`]), which puts a node's
 //! neighbours, and so the reranks of one query, on few pages. Ids are
 //! internal: the AM identifies rows by payload.
+//!
+//! # How the access method uses it
+//!
+//! ```
+//! use strata_hnsw::page::PageBuf;
+//! use strata_hnsw::page_v2::*;
+//! use strata_hnsw::quant::CodeKind;
+//! use strata_hnsw::{CosineF32, GraphView, Hnsw, Params};
+//!
+//! // CREATE INDEX / merge: write v2 with the code for the dimension; bits
+//! // (WriteError::NoCodes) and codes too large for a record
+//! // (WriteError::CodeTooLarge) keep writing v1.
+//! let dim = 8;
+//! let vectors: Vec<f32> = (0..800).map(|i| ((i * 7919) % 101) as f32).collect();
+//! let tids: Vec<u64> = (1000..1100).collect();
+//! let g = Hnsw::<CosineF32>::build(&Params::default(), dim, &vectors, Some(&tids));
+//! let opts = WriteOptions { code: CodeKind::for_dim(dim), ..WriteOptions::default() };
+//! let mut pages: Vec<PageBuf> = to_pages_v2(&g, &opts).unwrap(); // or write_pages_v2(.., sink)
+//!
+//! // Scan: the meta page says which reader to open.
+//! assert_eq!(format_version(pages[0].bytes()), Ok(2)); // 1: page::PagedGraph
+//! let seg = PagedGraphV2::<_, CosineF32>::open(&pages[..]).unwrap();
+//! let first = seg.stream(&[1.0; 8], 40).next().unwrap();
+//! assert!((1000..1100).contains(&seg.payload(first.id)));
+//!
+//! // VACUUM: walk the node pages, match payloads (heap TIDs), flip flags.
+//! let layout = seg.layout().clone();
+//! drop(seg);
+//! for page in layout.node_page_range() {
+//!     for (_id, loc) in layout.nodes_on_page(page) {
+//!         let bytes = pages[page as usize].bytes_mut(); // exclusive lock, WAL
+//!         if record_payload(bytes, loc) == 1042 {
+//!             set_record_deleted(bytes, loc, true);
+//!         }
+//!     }
+//! }
+//! let seg = PagedGraphV2::<_, CosineF32>::open(&pages[..]).unwrap();
+//! assert!(seg.stream(&[1.0; 8], 40).all(|n| seg.payload(n.id) != 1042));
+//! ```
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BinaryHeap, HashMap};
-use std::ops::Range;
+use std::ops::{Deref, Range};
 
 use crate::graph::{Hnsw, MAX_LEVEL, MAX_M, MIN_M};
 use crate::page::{PageBuf, PageFormatError, PageSource, PAGE_PAYLOAD};
@@ -1182,7 +1221,7 @@ impl<P: PageSource, S: Space> PagedGraphV2<P, S> {
     }
 
     /// Streaming search, see [`StreamingSearchV2`].
-    pub fn stream(&self, query: &[S::Elem], ef: usize) -> StreamingSearchV2<'_, P, S> {
+    pub fn stream(&self, query: &[S::Elem], ef: usize) -> StreamingSearchV2<&Self, P, S> {
         StreamingSearchV2::new(self, query, ef)
     }
 }
@@ -1288,8 +1327,12 @@ impl SearchScratchV2 {
 /// Deleted nodes are traversed but dropped when measured. As in v1, the
 /// lowest unvisited id reseeds a disconnected graph, and every node is
 /// measured at most once (a bitmap), so no id is returned twice.
-pub struct StreamingSearchV2<'g, P: PageSource, S: Space> {
-    g: &'g PagedGraphV2<P, S>,
+///
+/// `G` is anything that dereferences to the graph: `&PagedGraphV2` (see
+/// [`PagedGraphV2::stream`]) or an owner such as `Box<PagedGraphV2>`, so a
+/// scan can keep the stream and its graph together.
+pub struct StreamingSearchV2<G: Deref<Target = PagedGraphV2<P, S>>, P: PageSource, S: Space> {
+    g: G,
     query: Vec<S::Elem>,
     est: QueryEstimator,
     ef: usize,
@@ -1326,8 +1369,10 @@ fn test_and_set(bits: &mut [u64], id: u32) -> bool {
     !was
 }
 
-impl<'g, P: PageSource, S: Space> StreamingSearchV2<'g, P, S> {
-    pub fn new(g: &'g PagedGraphV2<P, S>, query: &[S::Elem], ef: usize) -> Self {
+impl<G: Deref<Target = PagedGraphV2<P, S>>, P: PageSource, S: Space> StreamingSearchV2<G, P, S> {
+    /// Starts a streaming search with look-ahead `ef` (at least 1). Nothing
+    /// is read from the pages until the first `next()`.
+    pub fn new(g: G, query: &[S::Elem], ef: usize) -> Self {
         let (query, est) = g.prepare(query);
         let words = (g.layout.node_count as usize).div_ceil(64);
         StreamingSearchV2 {
@@ -1352,8 +1397,9 @@ impl<'g, P: PageSource, S: Space> StreamingSearchV2<'g, P, S> {
         }
     }
 
-    pub fn graph(&self) -> &'g PagedGraphV2<P, S> {
-        self.g
+    /// The graph searched (e.g. to map a returned id to its payload).
+    pub fn graph(&self) -> &PagedGraphV2<P, S> {
+        &self.g
     }
     pub fn stats(&self) -> SearchStats {
         self.stats
@@ -1389,7 +1435,7 @@ impl<'g, P: PageSource, S: Space> StreamingSearchV2<'g, P, S> {
     }
 
     fn expand(&mut self, c: u32, w: &mut BinaryHeap<FarC>) {
-        let g = self.g;
+        let g = &*self.g;
         let inline = g.layout.vectors_inline;
         let mut found: Vec<Cand> = Vec::new();
         let (exact, del) = g.with_record(c, |r| {
@@ -1474,7 +1520,7 @@ impl<'g, P: PageSource, S: Space> StreamingSearchV2<'g, P, S> {
     }
 }
 
-impl<P: PageSource, S: Space> Iterator for StreamingSearchV2<'_, P, S> {
+impl<G: Deref<Target = PagedGraphV2<P, S>>, P: PageSource, S: Space> Iterator for StreamingSearchV2<G, P, S> {
     type Item = Neighbour;
     fn next(&mut self) -> Option<Neighbour> {
         loop {

@@ -306,6 +306,11 @@ fn vacuum_accessors_and_merge() {
         assert!(p.stream(q, 10).take(30).all(|n| !p.payload(n.id).is_multiple_of(3)));
     }
     let merged = merge::<_, CosineF32>(&p, &params(), &data[..dim * 5], Some(&[7000, 7001, 7002, 7003, 7004]));
+    // A stream owning its graph (as a scan keeps both together).
+    let owned = Box::new(PagedGraphV2::<_, CosineF32>::open(&pages[..]).unwrap());
+    let mut stream = StreamingSearchV2::new(owned, &data[..dim], 10);
+    let first = stream.next().unwrap();
+    assert!(!stream.graph().payload(first.id).is_multiple_of(3));
     assert_eq!(merged.len(), 1200 - flipped + 5);
 }
 
