@@ -225,6 +225,8 @@ pub enum WriteError {
     /// A record (or an upper-layer block) with `m0` codes exceeds a page:
     /// use a smaller code.
     CodeTooLarge { code: CodeKind, record_bytes: usize },
+    /// The segment would need more pages than a u32 page number reaches.
+    TooManyPages(usize),
 }
 
 impl std::fmt::Display for WriteError {
@@ -338,6 +340,10 @@ impl LayoutV2 {
         let first_upper_page = first_node_page + node_pages;
         let first_vector_page = first_upper_page + upper_pages;
         let total = first_vector_page + vector_pages;
+        // Every page number below is then a u32 without overflow.
+        if total > u32::MAX as usize {
+            return Err(WriteError::TooManyPages(total));
+        }
         let u32_of = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
         Ok(LayoutV2 {
             element: b.element,
