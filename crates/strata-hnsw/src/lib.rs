@@ -10,6 +10,11 @@
 //!   traverse but never return.
 //! - [`page`]: the 8 KB page format and [`page::PagedGraph`], a `GraphView`
 //!   over pages the access method reads through its buffer manager.
+//! - [`page_v2`]: page format 2, whose adjacency lists carry codes of the
+//!   neighbours' vectors ([`quant`]), so one page access estimates all of a
+//!   node's neighbours; [`page_v2::PagedGraphV2`] searches it (top-k and
+//!   streaming, reranked with exact distances). [`page_v2::format_version`]
+//!   tells a segment's format from its meta page.
 //!
 //! Everything is generic over a [`Space`] (element type and metric, see
 //! [`space`]). Node ids are dense `u32` per graph; every node carries an
@@ -51,6 +56,8 @@ pub mod connect;
 pub mod graph;
 pub mod merge;
 pub mod page;
+pub mod page_v2;
+pub mod quant;
 pub mod search;
 pub mod space;
 pub mod stream;
