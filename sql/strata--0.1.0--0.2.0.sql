@@ -822,3 +822,36 @@ CREATE AGGREGATE avg(svector) (
 CREATE AGGREGATE sum(svector) (
     SFUNC = svector_add, STYPE = svector, COMBINEFUNC = svector_add, PARALLEL = SAFE
 );
+
+-- From sql/am.sql: pgvecto.rs's name for the Hamming operator class.
+CREATE OPERATOR CLASS bvector_hamming_ops FOR TYPE bvector USING vectors AS
+    OPERATOR 1 <-> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_hamming(bvector, bvector),
+    FUNCTION 2 _strata_space_bvector_hamming(internal);
+-- From src/am/sql.rs: pg_vector_index_stat gains pgvecto.rs's idx_status (a column in the
+-- middle, so the view is recreated).
+DROP VIEW pg_vector_index_stat;
+-- Per vectors index: its table, options, segment sizes and merge activity.
+-- pgvecto.rs's columns and strata's own. idx_status is always NORMAL: the
+-- view lists valid indexes only. idx_options is the reloptions (text[];
+-- pgvecto.rs gives its parsed options as JSON text).
+-- idx_tuples counts entries not yet known deleted (VACUUM updates that);
+-- idx_sealed / idx_growing give the rows of each sealed / growing segment,
+-- idx_write the rows of the writing segment.
+CREATE VIEW pg_vector_index_stat AS
+SELECT c.oid AS tablerelid,
+       i.oid AS indexrelid,
+       c.relname AS tablename,
+       i.relname AS indexname,
+       'NORMAL'::pg_catalog.text AS idx_status,
+       i.reloptions AS idx_options,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                WHERE l.relation = c.oid AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
+                  AND (a.backend_type = 'strata merge' OR a.query ILIKE '%strata_optimize%')
+                  AND a.pid <> pg_catalog.pg_backend_pid()) AS idx_indexing,
+       s.idx_tuples, s.idx_sealed, s.idx_sealed_deleted, s.idx_growing, s.idx_write, s.idx_free_pages, s.idx_size
+  FROM pg_catalog.pg_index x
+  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
+  JOIN pg_catalog.pg_am am ON am.oid = i.relam AND am.amname = 'vectors'
+  CROSS JOIN LATERAL strata_index_stat(i.oid) s
+ WHERE x.indisvalid;
