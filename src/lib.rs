@@ -68,5 +68,10 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );
+    // After the settings exist, any other strata.* name is a typo: refuse it (and drop
+    // placeholders set before the library loaded, with a WARNING) rather than accept it
+    // silently. Settings made before the load are PostgreSQL's placeholders; see the README,
+    // "Settings before the library loads".
+    unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"strata".as_ptr()) };
     am::options::register();
 }
