@@ -855,3 +855,24 @@ SELECT c.oid AS tablerelid,
   JOIN pg_catalog.pg_am am ON am.oid = i.relam AND am.amname = 'vectors'
   CROSS JOIN LATERAL strata_index_stat(i.oid) s
  WHERE x.indisvalid;
+
+-- From sql/types.sql, sql/svector.sql and sql/veci8.sql: subscripts v[i] and v[a:b].
+-- v[i] (one element: real, integer 0/1 for bvector) and v[a:b] (a slice, the same type);
+-- 0-based and half-open as in pgvecto.rs; bounds outside the vector are 2202E (src/subscript.rs).
+CREATE FUNCTION vector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vecf16_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vecf16_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bvector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_bvector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE vector SET (SUBSCRIPT = vector_subscript);
+ALTER TYPE vecf16 SET (SUBSCRIPT = vecf16_subscript);
+ALTER TYPE bvector SET (SUBSCRIPT = bvector_subscript);
+-- v[i] and v[a:b], 0-based like every type's subscripts (the text form counts from 1).
+CREATE FUNCTION svector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_svector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE svector SET (SUBSCRIPT = svector_subscript);
+-- v[i] and v[a:b] (a slice keeps the vector's scale, so its elements keep their values).
+CREATE FUNCTION veci8_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_veci8_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE veci8 SET (SUBSCRIPT = veci8_subscript);

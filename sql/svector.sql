@@ -21,6 +21,10 @@ COMMENT ON TYPE svector IS 'sparse vector of up to 1048575 dimensions; text form
 CREATE FUNCTION svector(svector, integer, boolean) RETURNS svector
     AS 'MODULE_PATHNAME', 'strata_svector_typmod_cast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE CAST (svector AS svector) WITH FUNCTION svector(svector, integer, boolean) AS IMPLICIT;
+-- v[i] and v[a:b], 0-based like every type's subscripts (the text form counts from 1).
+CREATE FUNCTION svector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_svector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE svector SET (SUBSCRIPT = svector_subscript);
 
 CREATE FUNCTION vector_to_svector(vector, integer, boolean) RETURNS svector
     AS 'MODULE_PATHNAME', 'strata_vector_to_svector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

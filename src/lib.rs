@@ -9,6 +9,7 @@ mod byov;
 mod datum;
 mod debug;
 mod error;
+mod subscript;
 mod svector;
 mod types;
 mod veci8;

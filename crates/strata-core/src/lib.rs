@@ -9,6 +9,7 @@ pub mod int8;
 pub mod options;
 pub mod scan_order;
 pub mod sparse;
+pub mod subscript;
 pub mod vector;
 pub mod wire;
 
