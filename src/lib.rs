@@ -9,6 +9,7 @@ mod byov;
 mod datum;
 mod debug;
 mod error;
+mod sphere;
 mod subscript;
 mod svector;
 mod types;
@@ -20,6 +21,7 @@ pgrx::extension_sql_file!("../sql/types.sql", name = "types", bootstrap);
 pgrx::extension_sql_file!("../sql/am.sql", name = "am", requires = ["types"]);
 pgrx::extension_sql_file!("../sql/svector.sql", name = "svector", requires = ["am"]);
 pgrx::extension_sql_file!("../sql/veci8.sql", name = "veci8", requires = ["svector"]);
+pgrx::extension_sql_file!("../sql/sphere.sql", name = "sphere", requires = ["veci8"]);
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// `strata.exact_search_rows`: read by `strata._search_exactly` (sql/byov.sql).

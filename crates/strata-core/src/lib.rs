@@ -7,6 +7,7 @@ pub mod distance;
 pub mod error;
 pub mod int8;
 pub mod options;
+pub mod range;
 pub mod scan_order;
 pub mod sparse;
 pub mod subscript;
