@@ -40,6 +40,15 @@ ensure_system_packages() {
     command -v cargo >/dev/null || die "cargo (Rust toolchain) not found on PATH"
 }
 
+# python3 with its venv module (Debian ships it separately), for scripts/test's client tier.
+ensure_python_venv() {
+    command -v python3 >/dev/null || die "python3 not found on PATH"
+    python3 -c 'import venv, ensurepip' 2>/dev/null && return 0
+    [ "$(id -u)" = 0 ] || die "need root to apt-get install python3-venv"
+    log "installing system package: python3-venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+}
+
 ensure_cargo_pgrx() {
     if ! cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION\$"; then
         log "installing cargo-pgrx $PGRX_VERSION (takes 15-20 minutes on 2 cores)"

@@ -60,6 +60,10 @@ CREATE OPERATOR CLASS vecf16_cos_ops FOR TYPE vecf16 USING vectors AS
 CREATE OPERATOR CLASS bvector_l2_ops FOR TYPE bvector USING vectors AS
     OPERATOR 1 <-> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_hamming(bvector, bvector),
     FUNCTION 2 _strata_space_bvector_hamming(internal);
+-- pgvecto.rs's name for the Hamming operator class: the same index as bvector_l2_ops.
+CREATE OPERATOR CLASS bvector_hamming_ops FOR TYPE bvector USING vectors AS
+    OPERATOR 1 <-> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_hamming(bvector, bvector),
+    FUNCTION 2 _strata_space_bvector_hamming(internal);
 CREATE OPERATOR CLASS bvector_dot_ops FOR TYPE bvector USING vectors AS
     OPERATOR 1 <#> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_negative_dot(bvector, bvector),
     FUNCTION 2 _strata_space_bvector_dot(internal);

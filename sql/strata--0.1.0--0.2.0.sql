@@ -789,3 +789,175 @@ SELECT c.id, c.label, c.property, c.source_type, c.similarity, c.dimensions,
        strata._count(c.vector_table, c.label) AS vectors,
        c.created_at, c.vector_table
   FROM strata.indexes_catalog c;
+
+-- ============================================ issue 20: pgvecto.rs users' SQL
+-- From sql/svector.sql: svector arithmetic, vector_norm and aggregates.
+-- Element-wise arithmetic (issue 20), as on vector: + - * over the union of the stored
+-- indices; overflow is 22003.
+CREATE FUNCTION svector_add(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR + (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_add, COMMUTATOR = +);
+CREATE FUNCTION svector_sub(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_sub' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR - (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_sub);
+CREATE FUNCTION svector_mul(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_mul' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR * (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_mul, COMMUTATOR = *);
+-- pgvecto.rs's name for the norm (svector_norm stays).
+CREATE FUNCTION vector_norm(svector) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'strata_svector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- Aggregates. avg's state is a sparse double precision[] {count, dims, index, sum, ...}
+-- (strata_core::sparse::avg_accum): no serialisation functions, so it runs in parallel plans,
+-- and a row costs its non-zeros, not the dimension count.
+CREATE FUNCTION svector_accum(double precision[], svector) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'strata_svector_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION svector_avg_combine(double precision[], double precision[]) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'strata_svector_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION svector_avg(double precision[]) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_avg' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE avg(svector) (
+    SFUNC = svector_accum, STYPE = double precision[], FINALFUNC = svector_avg,
+    COMBINEFUNC = svector_avg_combine, INITCOND = '{}', PARALLEL = SAFE
+);
+CREATE AGGREGATE sum(svector) (
+    SFUNC = svector_add, STYPE = svector, COMBINEFUNC = svector_add, PARALLEL = SAFE
+);
+
+-- From sql/am.sql: pgvecto.rs's name for the Hamming operator class.
+CREATE OPERATOR CLASS bvector_hamming_ops FOR TYPE bvector USING vectors AS
+    OPERATOR 1 <-> (bvector, bvector) FOR ORDER BY float_ops, FUNCTION 1 bvector_hamming(bvector, bvector),
+    FUNCTION 2 _strata_space_bvector_hamming(internal);
+-- From src/am/sql.rs: pg_vector_index_stat gains pgvecto.rs's idx_status (a column in the
+-- middle, so the view is recreated).
+DROP VIEW pg_vector_index_stat;
+-- Per vectors index: its table, options, segment sizes and merge activity.
+-- pgvecto.rs's columns and strata's own. idx_status is always NORMAL: the
+-- view lists valid indexes only. idx_options is the reloptions (text[];
+-- pgvecto.rs gives its parsed options as JSON text).
+-- idx_tuples counts entries not yet known deleted (VACUUM updates that);
+-- idx_sealed / idx_growing give the rows of each sealed / growing segment,
+-- idx_write the rows of the writing segment.
+CREATE VIEW pg_vector_index_stat AS
+SELECT c.oid AS tablerelid,
+       i.oid AS indexrelid,
+       c.relname AS tablename,
+       i.relname AS indexname,
+       'NORMAL'::pg_catalog.text AS idx_status,
+       i.reloptions AS idx_options,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                WHERE l.relation = c.oid AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted
+                  AND (a.backend_type = 'strata merge' OR a.query ILIKE '%strata_optimize%')
+                  AND a.pid <> pg_catalog.pg_backend_pid()) AS idx_indexing,
+       s.idx_tuples, s.idx_sealed, s.idx_sealed_deleted, s.idx_growing, s.idx_write, s.idx_free_pages, s.idx_size
+  FROM pg_catalog.pg_index x
+  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
+  JOIN pg_catalog.pg_am am ON am.oid = i.relam AND am.amname = 'vectors'
+  CROSS JOIN LATERAL strata_index_stat(i.oid) s
+ WHERE x.indisvalid;
+
+-- From sql/types.sql, sql/svector.sql and sql/veci8.sql: subscripts v[i] and v[a:b].
+-- v[i] (one element: real, integer 0/1 for bvector) and v[a:b] (a slice, the same type);
+-- 0-based and half-open as in pgvecto.rs; bounds outside the vector are 2202E (src/subscript.rs).
+CREATE FUNCTION vector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vecf16_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vecf16_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bvector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_bvector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE vector SET (SUBSCRIPT = vector_subscript);
+ALTER TYPE vecf16 SET (SUBSCRIPT = vecf16_subscript);
+ALTER TYPE bvector SET (SUBSCRIPT = bvector_subscript);
+-- v[i] and v[a:b], 0-based like every type's subscripts (the text form counts from 1).
+CREATE FUNCTION svector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_svector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE svector SET (SUBSCRIPT = svector_subscript);
+-- v[i] and v[a:b] (a slice keeps the vector's scale, so its elements keep their values).
+CREATE FUNCTION veci8_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_veci8_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE veci8 SET (SUBSCRIPT = veci8_subscript);
+
+-- From sql/sphere.sql: range queries (sphere types, sphere(), <<->> <<#>> <<=>> <<~>>, index support).
+CREATE TYPE sphere_vector AS (center vector, radius real);
+CREATE FUNCTION sphere(vector, real) RETURNS sphere_vector
+    AS 'SELECT ROW($1, $2)::@extschema@.sphere_vector' LANGUAGE SQL IMMUTABLE PARALLEL SAFE;
+CREATE TYPE sphere_vecf16 AS (center vecf16, radius real);
+CREATE FUNCTION sphere(vecf16, real) RETURNS sphere_vecf16
+    AS 'SELECT ROW($1, $2)::@extschema@.sphere_vecf16' LANGUAGE SQL IMMUTABLE PARALLEL SAFE;
+CREATE TYPE sphere_bvector AS (center bvector, radius real);
+CREATE FUNCTION sphere(bvector, real) RETURNS sphere_bvector
+    AS 'SELECT ROW($1, $2)::@extschema@.sphere_bvector' LANGUAGE SQL IMMUTABLE PARALLEL SAFE;
+CREATE TYPE sphere_svector AS (center svector, radius real);
+CREATE FUNCTION sphere(svector, real) RETURNS sphere_svector
+    AS 'SELECT ROW($1, $2)::@extschema@.sphere_svector' LANGUAGE SQL IMMUTABLE PARALLEL SAFE;
+CREATE TYPE sphere_veci8 AS (center veci8, radius real);
+CREATE FUNCTION sphere(veci8, real) RETURNS sphere_veci8
+    AS 'SELECT ROW($1, $2)::@extschema@.sphere_veci8' LANGUAGE SQL IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vector_sphere_l2(vector, sphere_vector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vector_sphere_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<->> (LEFTARG = vector, RIGHTARG = sphere_vector, FUNCTION = vector_sphere_l2, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION vector_sphere_dot(vector, sphere_vector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vector_sphere_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<#>> (LEFTARG = vector, RIGHTARG = sphere_vector, FUNCTION = vector_sphere_dot, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION vector_sphere_cos(vector, sphere_vector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vector_sphere_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<=>> (LEFTARG = vector, RIGHTARG = sphere_vector, FUNCTION = vector_sphere_cos, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION vecf16_sphere_l2(vecf16, sphere_vecf16) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vecf16_sphere_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<->> (LEFTARG = vecf16, RIGHTARG = sphere_vecf16, FUNCTION = vecf16_sphere_l2, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION vecf16_sphere_dot(vecf16, sphere_vecf16) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vecf16_sphere_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<#>> (LEFTARG = vecf16, RIGHTARG = sphere_vecf16, FUNCTION = vecf16_sphere_dot, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION vecf16_sphere_cos(vecf16, sphere_vecf16) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_vecf16_sphere_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<=>> (LEFTARG = vecf16, RIGHTARG = sphere_vecf16, FUNCTION = vecf16_sphere_cos, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION bvector_sphere_hamming(bvector, sphere_bvector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_bvector_sphere_hamming' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<->> (LEFTARG = bvector, RIGHTARG = sphere_bvector, FUNCTION = bvector_sphere_hamming, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION bvector_sphere_dot(bvector, sphere_bvector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_bvector_sphere_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<#>> (LEFTARG = bvector, RIGHTARG = sphere_bvector, FUNCTION = bvector_sphere_dot, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION bvector_sphere_cos(bvector, sphere_bvector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_bvector_sphere_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<=>> (LEFTARG = bvector, RIGHTARG = sphere_bvector, FUNCTION = bvector_sphere_cos, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION bvector_sphere_jaccard(bvector, sphere_bvector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_bvector_sphere_jaccard' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<~>> (LEFTARG = bvector, RIGHTARG = sphere_bvector, FUNCTION = bvector_sphere_jaccard, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION svector_sphere_l2(svector, sphere_svector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_svector_sphere_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<->> (LEFTARG = svector, RIGHTARG = sphere_svector, FUNCTION = svector_sphere_l2, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION svector_sphere_dot(svector, sphere_svector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_svector_sphere_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<#>> (LEFTARG = svector, RIGHTARG = sphere_svector, FUNCTION = svector_sphere_dot, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION svector_sphere_cos(svector, sphere_svector) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_svector_sphere_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<=>> (LEFTARG = svector, RIGHTARG = sphere_svector, FUNCTION = svector_sphere_cos, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION veci8_sphere_l2(veci8, sphere_veci8) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_veci8_sphere_l2' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<->> (LEFTARG = veci8, RIGHTARG = sphere_veci8, FUNCTION = veci8_sphere_l2, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION veci8_sphere_dot(veci8, sphere_veci8) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_veci8_sphere_dot' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<#>> (LEFTARG = veci8, RIGHTARG = sphere_veci8, FUNCTION = veci8_sphere_dot, RESTRICT = contsel, JOIN = contjoinsel);
+CREATE FUNCTION veci8_sphere_cos(veci8, sphere_veci8) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'strata_veci8_sphere_cos' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <<=>> (LEFTARG = veci8, RIGHTARG = sphere_veci8, FUNCTION = veci8_sphere_cos, RESTRICT = contsel, JOIN = contjoinsel);
+ALTER OPERATOR FAMILY vector_l2_ops USING vectors ADD OPERATOR 2 <<->> (vector, sphere_vector);
+ALTER OPERATOR FAMILY l2_ops USING vectors ADD OPERATOR 2 <<->> (vector, sphere_vector);
+ALTER OPERATOR FAMILY vector_dot_ops USING vectors ADD OPERATOR 2 <<#>> (vector, sphere_vector);
+ALTER OPERATOR FAMILY dot_ops USING vectors ADD OPERATOR 2 <<#>> (vector, sphere_vector);
+ALTER OPERATOR FAMILY vector_cos_ops USING vectors ADD OPERATOR 2 <<=>> (vector, sphere_vector);
+ALTER OPERATOR FAMILY cos_ops USING vectors ADD OPERATOR 2 <<=>> (vector, sphere_vector);
+ALTER OPERATOR FAMILY vecf16_l2_ops USING vectors ADD OPERATOR 2 <<->> (vecf16, sphere_vecf16);
+ALTER OPERATOR FAMILY vecf16_dot_ops USING vectors ADD OPERATOR 2 <<#>> (vecf16, sphere_vecf16);
+ALTER OPERATOR FAMILY vecf16_cos_ops USING vectors ADD OPERATOR 2 <<=>> (vecf16, sphere_vecf16);
+ALTER OPERATOR FAMILY bvector_l2_ops USING vectors ADD OPERATOR 2 <<->> (bvector, sphere_bvector);
+ALTER OPERATOR FAMILY bvector_hamming_ops USING vectors ADD OPERATOR 2 <<->> (bvector, sphere_bvector);
+ALTER OPERATOR FAMILY bvector_dot_ops USING vectors ADD OPERATOR 2 <<#>> (bvector, sphere_bvector);
+ALTER OPERATOR FAMILY bvector_cos_ops USING vectors ADD OPERATOR 2 <<=>> (bvector, sphere_bvector);
+ALTER OPERATOR FAMILY bvector_jaccard_ops USING vectors ADD OPERATOR 2 <<~>> (bvector, sphere_bvector);
+ALTER OPERATOR FAMILY svector_l2_ops USING vectors ADD OPERATOR 2 <<->> (svector, sphere_svector);
+ALTER OPERATOR FAMILY svector_dot_ops USING vectors ADD OPERATOR 2 <<#>> (svector, sphere_svector);
+ALTER OPERATOR FAMILY svector_cos_ops USING vectors ADD OPERATOR 2 <<=>> (svector, sphere_svector);
+ALTER OPERATOR FAMILY veci8_l2_ops USING vectors ADD OPERATOR 2 <<->> (veci8, sphere_veci8);
+ALTER OPERATOR FAMILY veci8_dot_ops USING vectors ADD OPERATOR 2 <<#>> (veci8, sphere_veci8);
+ALTER OPERATOR FAMILY veci8_cos_ops USING vectors ADD OPERATOR 2 <<=>> (veci8, sphere_veci8);

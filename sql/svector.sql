@@ -21,6 +21,10 @@ COMMENT ON TYPE svector IS 'sparse vector of up to 1048575 dimensions; text form
 CREATE FUNCTION svector(svector, integer, boolean) RETURNS svector
     AS 'MODULE_PATHNAME', 'strata_svector_typmod_cast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE CAST (svector AS svector) WITH FUNCTION svector(svector, integer, boolean) AS IMPLICIT;
+-- v[i] and v[a:b], 0-based like every type's subscripts (the text form counts from 1).
+CREATE FUNCTION svector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_svector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE svector SET (SUBSCRIPT = svector_subscript);
 
 CREATE FUNCTION vector_to_svector(vector, integer, boolean) RETURNS svector
     AS 'MODULE_PATHNAME', 'strata_vector_to_svector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -48,6 +52,37 @@ CREATE OPERATOR <#> (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_n
 CREATE FUNCTION svector_cosine(svector, svector) RETURNS double precision
     AS 'MODULE_PATHNAME', 'strata_svector_cosine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE OPERATOR <=> (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_cosine, COMMUTATOR = <=>);
+
+-- Element-wise arithmetic (issue 20), as on vector: + - * over the union of the stored
+-- indices; overflow is 22003.
+CREATE FUNCTION svector_add(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR + (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_add, COMMUTATOR = +);
+CREATE FUNCTION svector_sub(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_sub' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR - (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_sub);
+CREATE FUNCTION svector_mul(svector, svector) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_mul' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR * (LEFTARG = svector, RIGHTARG = svector, FUNCTION = svector_mul, COMMUTATOR = *);
+-- pgvecto.rs's name for the norm (svector_norm stays).
+CREATE FUNCTION vector_norm(svector) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'strata_svector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- Aggregates. avg's state is a sparse double precision[] {count, dims, index, sum, ...}
+-- (strata_core::sparse::avg_accum): no serialisation functions, so it runs in parallel plans,
+-- and a row costs its non-zeros, not the dimension count.
+CREATE FUNCTION svector_accum(double precision[], svector) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'strata_svector_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION svector_avg_combine(double precision[], double precision[]) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'strata_svector_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION svector_avg(double precision[]) RETURNS svector
+    AS 'MODULE_PATHNAME', 'strata_svector_avg' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE avg(svector) (
+    SFUNC = svector_accum, STYPE = double precision[], FINALFUNC = svector_avg,
+    COMBINEFUNC = svector_avg_combine, INITCOND = '{}', PARALLEL = SAFE
+);
+CREATE AGGREGATE sum(svector) (
+    SFUNC = svector_add, STYPE = svector, COMBINEFUNC = svector_add, PARALLEL = SAFE
+);
 
 CREATE FUNCTION svector_cmp(svector, svector) RETURNS integer
     AS 'MODULE_PATHNAME', 'strata_svector_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

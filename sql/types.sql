@@ -60,6 +60,19 @@ CREATE TYPE bvector (
     INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended
 );
 
+-- ============================================================ subscripts
+-- v[i] (one element: real, integer 0/1 for bvector) and v[a:b] (a slice, the same type);
+-- 0-based and half-open as in pgvecto.rs; bounds outside the vector are 2202E (src/subscript.rs).
+CREATE FUNCTION vector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vecf16_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_vecf16_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bvector_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_bvector_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE vector SET (SUBSCRIPT = vector_subscript);
+ALTER TYPE vecf16 SET (SUBSCRIPT = vecf16_subscript);
+ALTER TYPE bvector SET (SUBSCRIPT = bvector_subscript);
+
 -- ============================================ typmod enforcement on assignment
 CREATE FUNCTION vector(vector, integer, boolean) RETURNS vector
     AS 'MODULE_PATHNAME', 'strata_vector_typmod_cast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -21,6 +21,10 @@ COMMENT ON TYPE veci8 IS 'vector quantised to int8 codes with one scale per vect
 CREATE FUNCTION veci8(veci8, integer, boolean) RETURNS veci8
     AS 'MODULE_PATHNAME', 'strata_vector_typmod_cast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE CAST (veci8 AS veci8) WITH FUNCTION veci8(veci8, integer, boolean) AS IMPLICIT;
+-- v[i] and v[a:b] (a slice keeps the vector's scale, so its elements keep their values).
+CREATE FUNCTION veci8_subscript(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'strata_veci8_subscript' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER TYPE veci8 SET (SUBSCRIPT = veci8_subscript);
 
 CREATE FUNCTION vector_to_veci8(vector, integer, boolean) RETURNS veci8
     AS 'MODULE_PATHNAME', 'strata_vector_to_veci8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -22,6 +22,9 @@ fn pg_code(state: SqlState) -> PgSqlErrorCode {
         DataException => ERRCODE_DATA_EXCEPTION,
         NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
         InvalidBinaryRepresentation => ERRCODE_INVALID_BINARY_REPRESENTATION,
+        // PostgreSQL's ERRCODE_ARRAY_SUBSCRIPT_ERROR, which pgrx names by its twin code.
+        ArraySubscriptError => ERRCODE_ARRAY_ELEMENT_ERROR,
+        DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
         UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
         WrongObjectType => ERRCODE_WRONG_OBJECT_TYPE,
         InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,

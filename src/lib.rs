@@ -9,6 +9,8 @@ mod byov;
 mod datum;
 mod debug;
 mod error;
+mod sphere;
+mod subscript;
 mod svector;
 mod types;
 mod veci8;
@@ -19,6 +21,7 @@ pgrx::extension_sql_file!("../sql/types.sql", name = "types", bootstrap);
 pgrx::extension_sql_file!("../sql/am.sql", name = "am", requires = ["types"]);
 pgrx::extension_sql_file!("../sql/svector.sql", name = "svector", requires = ["am"]);
 pgrx::extension_sql_file!("../sql/veci8.sql", name = "veci8", requires = ["svector"]);
+pgrx::extension_sql_file!("../sql/sphere.sql", name = "sphere", requires = ["veci8"]);
 pgrx::extension_sql_file!("../sql/byov.sql", name = "byov", finalize);
 
 /// `strata.exact_search_rows`: read by `strata._search_exactly` (sql/byov.sql).
@@ -68,5 +71,10 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );
+    // After the settings exist, any other strata.* name is a typo: refuse it (and drop
+    // placeholders set before the library loaded, with a WARNING) rather than accept it
+    // silently. Settings made before the load are PostgreSQL's placeholders; see the README,
+    // "Settings before the library loads".
+    unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"strata".as_ptr()) };
     am::options::register();
 }

@@ -14,7 +14,7 @@
 
 use crate::datum::*;
 use crate::error::{raise, OrRaise};
-use crate::types::{arg_cstr, array_as_f32s, array_elements, ordering_datum, typmod_in};
+use crate::types::{arg_cstr, array_as_f32s, array_as_f64s, array_elements, ordering_datum, typmod_in};
 use pgrx::pg_sys;
 use std::borrow::Cow;
 use strata_core::sparse::{self, SparseRef, SparseVec, MAX_SPARSE_DIMS};
@@ -135,6 +135,36 @@ pg_v1! {
     fn strata_svector_cosine(fcinfo) {
         let (a, b) = pair(fcinfo);
         float8_datum(sparse::cosine(a.as_ref(), b.as_ref()) as f64)
+    }
+    fn strata_svector_add(fcinfo) {
+        let (a, b) = pair(fcinfo);
+        svec_datum(sparse::elementwise(a.as_ref(), b.as_ref(), |x, y| x + y).or_raise().as_ref())
+    }
+    fn strata_svector_sub(fcinfo) {
+        let (a, b) = pair(fcinfo);
+        svec_datum(sparse::elementwise(a.as_ref(), b.as_ref(), |x, y| x - y).or_raise().as_ref())
+    }
+    fn strata_svector_mul(fcinfo) {
+        let (a, b) = pair(fcinfo);
+        svec_datum(sparse::elementwise(a.as_ref(), b.as_ref(), |x, y| x * y).or_raise().as_ref())
+    }
+    // avg(svector): a sparse float8[] state (strata_core::sparse::avg_accum).
+    fn strata_svector_accum(fcinfo) {
+        let state = unsafe { array_as_f64s(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)) }.or_raise();
+        let v = unsafe { arg_svec(fcinfo, 1) };
+        pgrx::IntoDatum::into_datum(sparse::avg_accum(&state, v.as_ref()).or_raise()).unwrap()
+    }
+    fn strata_svector_combine(fcinfo) {
+        let a = unsafe { array_as_f64s(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)) }.or_raise();
+        let b = unsafe { array_as_f64s(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1)) }.or_raise();
+        pgrx::IntoDatum::into_datum(sparse::avg_combine(&a, &b).or_raise()).unwrap()
+    }
+    fn strata_svector_avg(fcinfo) {
+        let state = unsafe { array_as_f64s(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)) }.or_raise();
+        match sparse::avg_final(&state) {
+            Some(v) => svec_datum(v.as_ref()),
+            None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
     }
     fn strata_svector_dims(fcinfo) {
         int4_datum(unsafe { arg_svec(fcinfo, 0) }.dims as i32)

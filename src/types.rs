@@ -379,7 +379,7 @@ pub(crate) unsafe fn array_elements<'a>(datum: pg_sys::Datum) -> Result<(pg_sys:
     }
 }
 
-unsafe fn array_as_f64s(datum: pg_sys::Datum) -> Result<Vec<f64>, StrataError> {
+pub(crate) unsafe fn array_as_f64s(datum: pg_sys::Datum) -> Result<Vec<f64>, StrataError> {
     let (elemtype, _, data) = unsafe { array_elements(datum)? };
     if elemtype != pg_sys::FLOAT8OID && !data.is_empty() {
         return Err(StrataError::InvalidArray { reason: "expected a double precision array" });

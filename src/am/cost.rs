@@ -16,8 +16,10 @@ pub unsafe extern "C-unwind" fn amcostestimate(
 ) {
     // SAFETY: the planner passes its path and the outputs to fill.
     unsafe {
-        // Only useful for ORDER BY distance; never for plain predicates.
-        if (*path).indexorderbys.is_null() {
+        // Useful for ORDER BY distance and range conditions (the only index
+        // clauses the operator classes have); nothing else.
+        let ranges = !(*path).indexclauses.is_null();
+        if (*path).indexorderbys.is_null() && !ranges {
             *startup = f64::MAX;
             *total = f64::MAX;
             *selectivity = 0.0;
@@ -54,10 +56,41 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         } else {
             pg_sys::clauselist_selectivity(root, filter, 0, pg_sys::JoinType::JOIN_INNER, std::ptr::null_mut()).clamp(0.0, 1.0)
         };
+        if ranges {
+            // A range scan stops about one look-ahead window past its radius: it reads the
+            // rows within the radius (the clauses' selectivity; contsel's fixed 0.001) and
+            // ef_search more, and the executor fetches and rechecks the rows within.
+            let within = pg_sys::clauselist_selectivity(
+                root,
+                index_clause_list((*path).indexclauses),
+                0,
+                pg_sys::JoinType::JOIN_INNER,
+                std::ptr::null_mut(),
+            )
+            .clamp(0.0, 1.0);
+            *total = cost + (tuples * within + ef) * pg_sys::cpu_index_tuple_cost;
+            *selectivity = within;
+            *correlation = 0.0;
+            *pages = page_reads;
+            return;
+        }
         let rejected = tuples * (1.0 - passing);
         *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * pg_sys::seq_page_cost;
         *selectivity = 1.0;
         *correlation = 0.0;
         *pages = page_reads;
     }
+}
+
+/// The RestrictInfos of a path's IndexClause list.
+unsafe fn index_clause_list(clauses: *mut pg_sys::List) -> *mut pg_sys::List {
+    let mut out: *mut pg_sys::List = std::ptr::null_mut();
+    // SAFETY: the planner's list of IndexClause nodes.
+    unsafe {
+        for i in 0..(*clauses).length as usize {
+            let clause = (*(*clauses).elements.add(i)).ptr_value as *mut pg_sys::IndexClause;
+            out = pg_sys::lappend(out, (*clause).rinfo.cast());
+        }
+    }
+    out
 }

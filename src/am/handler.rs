@@ -8,7 +8,8 @@ use pgrx::PgBox;
 crate::datum::pg_v1! {
     fn strata_vectors_amhandler(_fcinfo) {
         let mut am = unsafe { PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine) };
-        am.amstrategies = 1;
+        // 1: ORDER BY distance; 2: a range condition (col <<op>> sphere(c, r)).
+        am.amstrategies = 2;
         // 1: the distance function; 2: the space (see `opclass`).
         am.amsupport = 2;
         am.amoptsprocnum = 0;

@@ -1,11 +1,14 @@
 //! Index options: the reloptions `m` and `ef_construction`, and the
 //! pgvecto.rs-style `options` string (parsed by `strata_core::options`).
-//! Keys given in the `options` string take precedence over the reloptions.
+//! Keys given in the `options` string take precedence over the reloptions;
+//! keys valid for pgvecto.rs but without effect here are reported as NOTICEs.
 
 use pgrx::pg_sys;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU32, Ordering};
+use crate::error::Report;
 use strata_core::options::{self as core_options, EF_CONSTRUCTION_RANGE, M_RANGE};
+use strata_core::SqlState;
 
 pub const DEFAULT_M: i32 = 16;
 pub const DEFAULT_EF_CONSTRUCTION: i32 = 64;
@@ -35,8 +38,19 @@ unsafe extern "C-unwind" fn validate_options_string(value: *const std::ffi::c_ch
         return;
     }
     let text = unsafe { CStr::from_ptr(value) }.to_string_lossy();
-    if let Err(e) = core_options::parse(&text) {
-        crate::error::Report::new(strata_core::SqlState::InvalidParameterValue, e.to_string()).raise();
+    match core_options::parse(&text) {
+        Err(e) => Report::new(SqlState::InvalidParameterValue, e.to_string())
+            .hint("strata reads pgvecto.rs's [indexing.hnsw] (m, ef_construction) and the older [algorithm.hnsw] format.")
+            .raise(),
+        // PostgreSQL validates reloptions at CREATE INDEX and ALTER INDEX ... SET only, so
+        // each accepted key without effect is reported once, where the user wrote it.
+        Ok(parsed) => {
+            for ignored in parsed.ignored {
+                Report::new(SqlState::SuccessfulCompletion, format!("index option {} is valid but ignored", ignored.key))
+                    .detail(format!("In strata, {}.", ignored.reason))
+                    .notice();
+            }
+        }
     }
 }
 

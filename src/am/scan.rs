@@ -4,6 +4,12 @@
 //! `strata_index::stream`. Under `strata.scan_order = strict` the merged
 //! stream is made non-decreasing by dropping every candidate nearer than one
 //! already returned.
+//!
+//! Range conditions `col <<op>> sphere(center, radius)` (strategy 2) stream
+//! from the center (or from the ORDER BY query when there is one) and, when
+//! the stream's query is the center, skip candidates beyond the radius and
+//! stop after a look-ahead window of them (`strata_core::range`); the
+//! executor rechecks each row's exact condition.
 
 use super::buffer::IndexRel;
 use super::pages::{read_meta, SegmentPages};
@@ -13,6 +19,7 @@ use super::with_space;
 use pgrx::guc::GucSetting;
 use pgrx::pg_sys;
 use std::rc::Rc;
+use strata_core::range::{RangeStep, RangeStop};
 use strata_core::scan_order::ReturnFilter;
 use strata_core::StrataError;
 use strata_hnsw::page::PagedGraph;
@@ -87,6 +94,12 @@ struct ScanState {
     /// under `strata.scan_order = strict` (read once per scan, so a scan
     /// never changes its order midway), non-decreasing distances.
     admitted: ReturnFilter,
+    /// Range conditions: rows need the executor's recheck.
+    recheck: bool,
+    /// The radius the stream stops at, when its query is a range's center.
+    range: Option<RangeStop>,
+    /// A condition no row meets (a NULL sphere): the scan returns nothing.
+    empty: bool,
 }
 
 /// How often a scan that has returned no row yet starts over from the
@@ -128,16 +141,21 @@ pub unsafe extern "C-unwind" fn ambeginscan(index: pg_sys::Relation, nkeys: i32,
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn amrescan(
     scan: pg_sys::IndexScanDesc,
-    _keys: pg_sys::ScanKey,
-    _nkeys: i32,
+    keys: pg_sys::ScanKey,
+    nkeys: i32,
     orderbys: pg_sys::ScanKey,
     norderbys: i32,
 ) {
-    // SAFETY: the executor passes the scan and its ORDER BY keys.
+    // SAFETY: the executor passes the scan, its WHERE keys and its ORDER BY keys.
     unsafe {
         let index = (*scan).indexRelation;
         let meta = read_meta(index);
+        let prepare = |datum: pg_sys::Datum| {
+            let raw = index_vector_bytes(&meta, datum, |left, right| StrataError::DimensionMismatch { left, right });
+            with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(&raw))
+        };
         let mut query = None;
+        let mut empty = false;
         if norderbys > 0 {
             // The executor fills orderByData itself when orderbys is NULL.
             if !orderbys.is_null() && orderbys != (*scan).orderByData {
@@ -145,10 +163,34 @@ pub unsafe extern "C-unwind" fn amrescan(
             }
             let key = &*(*scan).orderByData;
             if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
-                let raw = index_vector_bytes(&meta, key.sk_argument, |left, right| StrataError::DimensionMismatch { left, right });
-                query = Some(with_space!(meta.element_kind(), meta.metric(), |S| prepared_bytes::<S>(&raw)));
+                query = Some(prepare(key.sk_argument));
             }
         }
+        if nkeys > 0 && !keys.is_null() && keys != (*scan).keyData {
+            std::ptr::copy(keys, (*scan).keyData, nkeys as usize);
+        }
+        // Range keys (the only search strategy): (prepared center, radius).
+        let mut ranges = Vec::new();
+        for i in 0..nkeys.max(0) as usize {
+            let key = &*(*scan).keyData.add(i);
+            if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
+                empty = true;
+                continue;
+            }
+            let (center, radius) = crate::sphere::sphere_parts(key.sk_argument);
+            ranges.push((prepare(center), radius));
+        }
+        // Without ORDER BY, stream from the first range's center.
+        if query.is_none() && norderbys == 0 {
+            query = ranges.first().map(|r| r.0.clone());
+        }
+        // The stream can stop at a radius measured from its own query only.
+        let range = ranges
+            .iter()
+            .filter(|r| Some(&r.0) == query.as_ref())
+            .map(|r| r.1)
+            .min_by(|a, b| a.total_cmp(b))
+            .map(|radius| RangeStop::new(radius, ef_search()));
         slot(scan).0 = Some(Box::new(ScanState {
             index,
             query,
@@ -159,6 +201,9 @@ pub unsafe extern "C-unwind" fn amrescan(
             view: None,
             restarts: 0,
             admitted: ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict),
+            recheck: !ranges.is_empty(),
+            range,
+            empty,
         }));
     }
 }
@@ -228,6 +273,9 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
                         st.started = false;
                         st.stream = MergedStream::new();
                         st.admitted = ReturnFilter::new(SCAN_ORDER.get() == ScanOrder::Strict);
+                        if let Some(range) = st.range.as_mut() {
+                            range.reset();
+                        }
                     }
                     Err(error) => std::panic::resume_unwind(error),
                 }
@@ -236,7 +284,8 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         let Some(Candidate(distance, tid)) = next else { return false };
         st.returned += 1;
         u64_to_tid(tid, &mut (*scan).xs_heaptid);
-        (*scan).xs_recheck = false;
+        // A range's exact condition is the operator's (f64 distance against the radius).
+        (*scan).xs_recheck = st.recheck;
         (*scan).xs_recheckorderby = false;
         *(*scan).xs_orderbyvals = pg_sys::Datum::from((distance as f64).to_bits());
         *(*scan).xs_orderbynulls = false;
@@ -251,8 +300,21 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
 /// writing segment, skipping TIDs already returned and, in strict order,
 /// candidates nearer than the last row returned.
 fn next_row(st: &mut ScanState) -> Option<Candidate> {
+    if st.empty {
+        return None;
+    }
     loop {
         let next = next_candidate(st)?;
+        if let Some(range) = st.range.as_mut() {
+            match range.step(next.0) {
+                RangeStep::Return => {}
+                RangeStep::Skip => continue,
+                RangeStep::Stop => {
+                    st.empty = true;
+                    return None;
+                }
+            }
+        }
         if st.admitted.admit(next.0, next.1) {
             return Some(next);
         }

@@ -78,6 +78,9 @@ fn strata_index_stat(
 pgrx::extension_sql!(
     r#"
 -- Per vectors index: its table, options, segment sizes and merge activity.
+-- pgvecto.rs's columns and strata's own. idx_status is always NORMAL: the
+-- view lists valid indexes only. idx_options is the reloptions (text[];
+-- pgvecto.rs gives its parsed options as JSON text).
 -- idx_tuples counts entries not yet known deleted (VACUUM updates that);
 -- idx_sealed / idx_growing give the rows of each sealed / growing segment,
 -- idx_write the rows of the writing segment.
@@ -86,6 +89,7 @@ SELECT c.oid AS tablerelid,
        i.oid AS indexrelid,
        c.relname AS tablename,
        i.relname AS indexname,
+       'NORMAL'::pg_catalog.text AS idx_status,
        i.reloptions AS idx_options,
        EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
                 WHERE l.relation = c.oid AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted

@@ -161,10 +161,12 @@ SELECT ARRAY[1, 2]::real[] OPERATOR(public.<->) ARRAY[3, 4]::real[] AS real_l2,
        ARRAY[1.5, 2]::numeric[] OPERATOR(public.<->) ARRAY[3, 4]::numeric[] AS numeric_l2,
        ARRAY[1.5, 2]::numeric[]::public.vector AS numeric_cast,
        ARRAY[1, 2]::real[]::public.vector(2) AS real_cast;
-SELECT public.vector_dims('[1,2,3]'::public.vector) AS dims, public.vector_norm('[3,4]') AS norm,
+SELECT public.vector_dims('[1,2,3]'::public.vector) AS dims, public.vector_norm('[3,4]'::public.vector) AS norm,
        public.vector_normalize('[3,4]') AS unit, public.binarize('[1,-1]') AS bits,
        '[1,2]'::public.vector::public.vecf16::public.vector AS via_f16, public.strata_version() IS NOT NULL AS version;
 SELECT public.avg(v) AS avg, public.sum(v) AS sum FROM public.items;
+SELECT '[1,2]'::public.vector OPERATOR(public.<<->>) public.sphere('[1,2.5]'::public.vector, 1) AS in_range,
+       public.sphere('{1:1}/2'::public.svector, 1) AS svector_sphere, ('[1,2,3]'::public.vector)[1:] AS slice;
 -- The index access method: build, scan, optimize.
 CREATE INDEX items_v ON public.items USING vectors (v public.vector_l2_ops);
 CREATE INDEX items_b ON public.items USING vectors (b public.bvector_jaccard_ops);

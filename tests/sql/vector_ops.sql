@@ -42,7 +42,8 @@ SELECT try($$SELECT '[3e38]'::vector + '[3e38]'$$) AS overflow,
 
 -- Functions.
 SELECT vector_dims('[1,2,3]'::vector), vector_dims('[1,2]'::vecf16), vector_dims('[1,0,1,1,0]'::bvector);
-SELECT vector_norm('[3,4]'), vector_normalize('[3,4]'), vector_normalize('[0,0]');
+-- vector_norm is also defined on svector (as in pgvecto.rs), so a literal needs its type.
+SELECT vector_norm('[3,4]'::vector), vector_normalize('[3,4]'), vector_normalize('[0,0]');
 SELECT binarize('[0.5,-1,0,2]'), '[0.5,-1,0,2]'::vector::bvector AS cast_binarize;
 
 -- The seed's query without an index (pgvecto.rs "items" example).

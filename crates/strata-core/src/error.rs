@@ -23,6 +23,10 @@ pub enum SqlState {
     NullValueNotAllowed,
     /// 22P03
     InvalidBinaryRepresentation,
+    /// 2202E
+    ArraySubscriptError,
+    /// 42804
+    DatatypeMismatch,
     /// 42703
     UndefinedColumn,
     /// 42809
@@ -56,6 +60,8 @@ impl SqlState {
             DataException => "22000",
             NullValueNotAllowed => "22004",
             InvalidBinaryRepresentation => "22P03",
+            ArraySubscriptError => "2202E",
+            DatatypeMismatch => "42804",
             UndefinedColumn => "42703",
             WrongObjectType => "42809",
             InsufficientPrivilege => "42501",
@@ -102,6 +108,8 @@ pub enum StrataError {
     InvalidArray { reason: &'static str },
     /// Binary input that is not a valid encoding.
     InvalidBinary { type_name: &'static str, reason: String },
+    /// A subscript or slice outside a vector's dimensions (`what`: as written).
+    Subscript { what: String, dims: usize },
 }
 
 impl StrataError {
@@ -117,6 +125,7 @@ impl StrataError {
             // null_value_not_allowed: NULLs or a shape an array cannot have
             InvalidArray { .. } => SqlState::NullValueNotAllowed,
             InvalidBinary { .. } => SqlState::InvalidBinaryRepresentation,
+            Subscript { .. } => SqlState::ArraySubscriptError,
         }
     }
 }
@@ -153,6 +162,7 @@ impl fmt::Display for StrataError {
             InvalidBinary { type_name, reason } => {
                 write!(f, "invalid binary representation of type {type_name}: {reason}")
             }
+            Subscript { what, dims } => write!(f, "{what} is out of range for {dims} dimensions"),
         }
     }
 }

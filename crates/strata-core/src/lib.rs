@@ -7,8 +7,10 @@ pub mod distance;
 pub mod error;
 pub mod int8;
 pub mod options;
+pub mod range;
 pub mod scan_order;
 pub mod sparse;
+pub mod subscript;
 pub mod vector;
 pub mod wire;
 

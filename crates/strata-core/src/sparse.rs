@@ -194,30 +194,30 @@ impl SparseRef<'_> {
     }
 }
 
-/// Walks the union of two index lists in order, calling `f(a_value, b_value)`
-/// with 0 for the side that has no element at that index.
+/// Walks the union of two index lists in order, calling `f(index, a_value,
+/// b_value)` with 0 for the side that has no element at that index.
 #[inline]
-fn merge_walk(a: SparseRef<'_>, b: SparseRef<'_>, mut f: impl FnMut(f32, f32)) {
+fn merge_walk(a: SparseRef<'_>, b: SparseRef<'_>, mut f: impl FnMut(u32, f32, f32)) {
     let (mut i, mut j) = (0, 0);
     while i < a.indices.len() && j < b.indices.len() {
         match a.indices[i].cmp(&b.indices[j]) {
             Ordering::Less => {
-                f(a.values[i], 0.0);
+                f(a.indices[i], a.values[i], 0.0);
                 i += 1;
             }
             Ordering::Greater => {
-                f(0.0, b.values[j]);
+                f(b.indices[j], 0.0, b.values[j]);
                 j += 1;
             }
             Ordering::Equal => {
-                f(a.values[i], b.values[j]);
+                f(a.indices[i], a.values[i], b.values[j]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    a.values[i..].iter().for_each(|v| f(*v, 0.0));
-    b.values[j..].iter().for_each(|v| f(0.0, *v));
+    a.indices[i..].iter().zip(&a.values[i..]).for_each(|(k, v)| f(*k, *v, 0.0));
+    b.indices[j..].iter().zip(&b.values[j..]).for_each(|(k, v)| f(*k, 0.0, *v));
 }
 
 /// Inner product: only indices present in both contribute.
@@ -242,7 +242,7 @@ pub fn dot(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
 /// not `|a|² + |b|² - 2a·b`, which cancels badly for near vectors).
 pub fn l2(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
     let mut sum = 0.0f32;
-    merge_walk(a, b, |x, y| sum += (x - y) * (x - y));
+    merge_walk(a, b, |_, x, y| sum += (x - y) * (x - y));
     sum
 }
 
@@ -250,7 +250,7 @@ pub fn l2(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
 /// Parts are summed in `f64`: squared norms of large values overflow `f32`.
 pub fn cosine(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    merge_walk(a, b, |x, y| {
+    merge_walk(a, b, |_, x, y| {
         let (x, y) = (x as f64, y as f64);
         ab += x * y;
         aa += x * x;
@@ -260,7 +260,92 @@ pub fn cosine(a: SparseRef<'_>, b: SparseRef<'_>) -> f32 {
 }
 
 pub fn norm(a: SparseRef<'_>) -> f64 {
-    a.values.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt()
+    // fold from +0: an all-zero svector stores no value, and Rust's float sum of nothing is -0.
+    a.values.iter().fold(0.0f64, |s, v| s + (*v as f64) * (*v as f64)).sqrt()
+}
+
+/// Element-wise `op` of two svectors of the same dimensions (`+`, `-`, `*`),
+/// over the union of their indices; zeros in the result are not stored. A
+/// result that overflows `f32` is an error (22003), as for `vector`.
+pub fn elementwise(a: SparseRef<'_>, b: SparseRef<'_>, op: impl Fn(f32, f32) -> f32) -> Result<SparseVec, StrataError> {
+    crate::vector::check_same_dims(a.dims as usize, b.dims as usize)?;
+    let mut out = SparseVec { dims: a.dims, indices: Vec::new(), values: Vec::new() };
+    let mut finite = true;
+    merge_walk(a, b, |k, x, y| {
+        let v = op(x, y);
+        finite &= v.is_finite();
+        if v != 0.0 {
+            out.indices.push(k);
+            out.values.push(v);
+        }
+    });
+    if !finite {
+        return Err(StrataError::Overflow { type_name: TYPE });
+    }
+    Ok(out)
+}
+
+/// The transition state of `avg(svector)`, kept as a `float8[]` so that
+/// PostgreSQL moves it between parallel workers without serialisation code:
+/// `{count, dims, i_1, s_1, i_2, s_2, ...}`, the f64 sums `s` of the
+/// 0-based indices `i` (strictly increasing; f64 holds every u32 exactly).
+/// An empty state is the initial one. Sparse, so a row costs its own and the
+/// state's non-zeros, not the dimension count (up to 1,048,575).
+pub fn avg_accum(state: &[f64], v: SparseRef<'_>) -> Result<Vec<f64>, StrataError> {
+    let row = [1.0, v.dims as f64]
+        .into_iter()
+        .chain(v.indices.iter().zip(v.values).flat_map(|(i, x)| [*i as f64, *x as f64]))
+        .collect::<Vec<_>>();
+    avg_combine(state, &row)
+}
+
+/// Merges two `avg(svector)` states (the combine function).
+pub fn avg_combine(a: &[f64], b: &[f64]) -> Result<Vec<f64>, StrataError> {
+    if a.len() < 2 {
+        return Ok(b.to_vec());
+    }
+    if b.len() < 2 {
+        return Ok(a.to_vec());
+    }
+    crate::vector::check_same_dims(a[1] as usize, b[1] as usize)?;
+    let (pa, pb) = (&a[2..], &b[2..]);
+    let mut out = Vec::with_capacity(2 + pa.len() + pb.len());
+    out.extend([a[0] + b[0], a[1]]);
+    let (mut i, mut j) = (0, 0);
+    while i < pa.len() && j < pb.len() {
+        if pa[i] < pb[j] {
+            out.extend(&pa[i..i + 2]);
+            i += 2;
+        } else if pa[i] > pb[j] {
+            out.extend(&pb[j..j + 2]);
+            j += 2;
+        } else {
+            out.extend([pa[i], pa[i + 1] + pb[j + 1]]);
+            i += 2;
+            j += 2;
+        }
+    }
+    out.extend(&pa[i..]);
+    out.extend(&pb[j..]);
+    Ok(out)
+}
+
+/// The mean of an `avg(svector)` state; `None` when no row was added.
+/// Sums that cancel to zero are dropped (svectors store no zeros).
+pub fn avg_final(state: &[f64]) -> Option<SparseVec> {
+    if state.len() < 2 || state[0] == 0.0 {
+        return None;
+    }
+    let n = state[0];
+    let mut out = SparseVec { dims: state[1] as u32, indices: Vec::new(), values: Vec::new() };
+    for pair in state[2..].chunks_exact(2) {
+        let mean = (pair[1] / n) as f32;
+        if mean != 0.0 {
+            out.indices.push(pair[0] as u32);
+            out.values.push(mean);
+        }
+    }
+    Some(out)
 }
 
 /// Total order for btree: element by element from dimension 0 (zeros
@@ -373,5 +458,52 @@ mod tests {
         assert_eq!(c("{}/3", "{3:-1}/3"), Ordering::Greater);
         assert_eq!(c("{1:1}/3", "{1:1}/4"), Ordering::Less);
         assert_eq!(c("{1:1}/3", "{1:1,4:-1}/4"), Ordering::Less);
+    }
+
+    #[test]
+    fn the_norm_of_the_zero_vector_is_plus_zero() {
+        let n = norm(sv("{}/5").as_ref());
+        assert!(n == 0.0 && n.is_sign_positive(), "{n}");
+        assert_eq!(norm(sv("{1:3,9:4}/10").as_ref()), 5.0);
+    }
+
+    #[test]
+    fn elementwise_ops_match_dense() {
+        let a = sv("{1:1,3:2.5,5:-1}/6");
+        let b = sv("{3:-2.5,4:2,5:3}/6");
+        let f = |v: &SparseVec| v.format();
+        assert_eq!(f(&elementwise(a.as_ref(), b.as_ref(), |x, y| x + y).unwrap()), "{1:1,4:2,5:2}/6");
+        assert_eq!(f(&elementwise(a.as_ref(), b.as_ref(), |x, y| x - y).unwrap()), "{1:1,3:5,4:-2,5:-4}/6");
+        assert_eq!(f(&elementwise(a.as_ref(), b.as_ref(), |x, y| x * y).unwrap()), "{3:-6.25,5:-3}/6");
+        let e = elementwise(a.as_ref(), sv("{1:1}/5").as_ref(), |x, y| x + y).unwrap_err();
+        assert_eq!(e.to_string(), "different vector dimensions 6 and 5");
+        let big = sv("{1:3e38}/2");
+        let e = elementwise(big.as_ref(), big.as_ref(), |x, y| x + y).unwrap_err();
+        assert_eq!(e.sqlstate().code(), "22003");
+    }
+
+    #[test]
+    fn avg_state_is_sparse_and_merges() {
+        let rows = [sv("{1:1,3:3}/4"), sv("{3:1,4:4}/4"), sv("{}/4"), sv("{1:-1}/4")];
+        let mut state = Vec::new();
+        for r in &rows {
+            state = avg_accum(&state, r.as_ref()).unwrap();
+        }
+        // {count, dims, then (0-based index, sum)}: index 0 sums to 0 and stays in the state.
+        assert_eq!(state, [4.0, 4.0, 0.0, 0.0, 2.0, 4.0, 3.0, 4.0]);
+        // {1: 0/4 (dropped), 3: 4/4, 4: 4/4}
+        assert_eq!(avg_final(&state).unwrap().format(), "{3:1,4:1}/4");
+        // Two partial states combine to the same state.
+        let left = avg_accum(&avg_accum(&[], rows[0].as_ref()).unwrap(), rows[1].as_ref()).unwrap();
+        let right = avg_accum(&avg_accum(&[], rows[2].as_ref()).unwrap(), rows[3].as_ref()).unwrap();
+        assert_eq!(avg_combine(&left, &right).unwrap(), state);
+        assert_eq!(avg_combine(&[], &right).unwrap(), right);
+        assert_eq!(avg_final(&[]), None);
+        let e = avg_accum(&state, sv("{1:1}/5").as_ref()).unwrap_err();
+        assert_eq!(e.to_string(), "different vector dimensions 4 and 5");
+        // Sums in f64: no overflow where f32 would.
+        let big = sv("{1:3e38}/1");
+        let s2 = avg_accum(&avg_accum(&[], big.as_ref()).unwrap(), big.as_ref()).unwrap();
+        assert_eq!(avg_final(&s2).unwrap().format(), "{1:3e38}/1");
     }
 }

@@ -204,24 +204,34 @@ fn options_boundaries() {
     let ok = |t: &str| options::parse(t).unwrap_or_else(|e| panic!("{t:?}: {e}"));
     let err = |t: &str| {
         let e = options::parse(t).expect_err(t).to_string();
-        assert!(e.starts_with("invalid index options: line "), "{e}");
+        // Every error names its line, except mixing the two syntaxes (two sections).
+        assert!(e.starts_with("invalid index options: line ") || e.contains("cannot be mixed"), "{e}");
         e
     };
     assert_eq!(ok(""), options::IndexOptions::default());
     ok("\n\r\n  \t\n");
     ok("# only a comment\n#[algorithm.ivf]");
-    ok("[algorithm.hnsw]\nm = 2\nef = 4\n[ algorithm.hnsw ]\nm = 100 # max\nef_construction = 1_000");
+    ok("[algorithm.hnsw]\nm = 2\nef = 4");
+    ok("[ algorithm.hnsw ]\nm = 100 # max\nef_construction = 1_000");
+    // TOML's other integer forms are integers too.
+    ok("capacity = 0x10\nsize_ram = 0o7");
+    ok("[indexing.hnsw]\nm = 2\nef_construction = 1_000\n[optimizing]\ndelete_threshold = 1");
     ok("capacity = 9223372036854775807\nsize_ram = 1");
+    // The toml crate skips a leading byte order mark.
+    ok("\u{FEFF}capacity = 1");
     ok("storage_vectors = \"disk\"\r\n[algorithm.hnsw]\r\nstorage = \"ram\"\r\n");
     for bad in [
         "[", "]", "[]", "[algorithm.hnsw", "[[algorithm.hnsw]]", "[algorithm.hnsw]]", "=", "m=", "=1", "= = =",
         "capacity = 0", "capacity = -1", "capacity = 9223372036854775808", "capacity = 99999999999999999999999999",
-        "capacity = 1e3", "capacity = 0x10", "capacity = \"1\"", "capacity = ", "capacity = _",
+        "capacity = 1e3", "capacity = \"1\"", "capacity = ", "capacity = _",
         "[algorithm.hnsw]\nm = 1", "[algorithm.hnsw]\nm = 101", "[algorithm.hnsw]\nm = -0",
         "[algorithm.hnsw]\nm = 9223372036854775807", "[algorithm.hnsw]\nm = -9223372036854775808",
         "[algorithm.hnsw]\nef = 3", "[algorithm.hnsw]\nef = 1001", "[algorithm.hnsw]\nm = \"16\"",
+        // A table twice, a key twice, the two syntaxes mixed, a section strata does not build.
+        "[algorithm.hnsw]\nm = 2\n[algorithm.hnsw]\nef = 4", "[indexing.hnsw]\nm = 2\nm = 3",
+        "[algorithm.hnsw]\n[indexing.hnsw]", "[indexing.ivf]", "[indexing.hnsw.quantization]",
         "storage_vectors = \"", "storage_vectors = \"\"\"", "storage_vectors = ram", "storage_vectors = \"RAM\"",
-        "[algorithm.hnsw]\nstorage = \"disk", "\u{FEFF}capacity = 1", "capacity\u{0} = 1", "ä = 1",
+        "[algorithm.hnsw]\nstorage = \"disk", "capacity\u{0} = 1", "ä = 1",
         "[algorithm.hnsw\u{301}]", "[algorithm.hnsw]\nm = １６", "m = 16",
     ] {
         err(bad);

@@ -45,11 +45,12 @@ SELECT line FROM (
                              ELSE E'\n' || pg_catalog.pg_get_functiondef(p.oid) END)
       FROM member_procs p
     UNION ALL
-    SELECT pg_catalog.format('type %s: type=%s in=%s out=%s recv=%s send=%s modin=%s modout=%s analyze=%s len=%s byval=%s align=%s storage=%s category=%s preferred=%s array=%s elem=%s owner=%s acl=%s',
+    SELECT pg_catalog.format('type %s: type=%s in=%s out=%s recv=%s send=%s modin=%s modout=%s analyze=%s subscript=%s len=%s byval=%s align=%s storage=%s category=%s preferred=%s array=%s elem=%s owner=%s acl=%s',
                              t.oid::pg_catalog.regtype, t.typtype, t.typinput::pg_catalog.oid::pg_catalog.regprocedure,
                              t.typoutput::pg_catalog.oid::pg_catalog.regprocedure, t.typreceive::pg_catalog.oid::pg_catalog.regprocedure,
                              t.typsend::pg_catalog.oid::pg_catalog.regprocedure, t.typmodin::pg_catalog.oid::pg_catalog.regprocedure,
                              t.typmodout::pg_catalog.oid::pg_catalog.regprocedure, t.typanalyze::pg_catalog.oid::pg_catalog.regprocedure,
+                             t.typsubscript::pg_catalog.oid::pg_catalog.regprocedure,
                              t.typlen, t.typbyval, t.typalign, t.typstorage, t.typcategory, t.typispreferred,
                              t.typarray::pg_catalog.regtype, t.typelem::pg_catalog.regtype, pg_catalog.pg_get_userbyid(t.typowner), t.typacl)
       FROM pg_catalog.pg_type t JOIN m ON m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid = t.oid
