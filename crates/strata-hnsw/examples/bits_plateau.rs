@@ -1,17 +1,19 @@
-//! Probe for issue 14 (not a test; it fails the invariant today): rows whose
-//! own vector does not bring them back in the first 50 of a stream, on 64-bit
-//! vectors with many exact ties and duplicate groups (the data of
+//! Probe for issue 14 (not a test; it shows an open defect): rows whose own
+//! vector does not bring them back in the first 50 of a stream, on 64-bit
+//! vectors with many exact ties and groups of identical rows (the data of
 //! tests/sql/range_queries.sql's bvector column). Every row is reachable (a
-//! full pull returns all), but with cosine and Jaccard about a quarter of the
-//! rows are not found from their own vector at ef_search 40 or 100: a group
-//! of identical vectors keeps its neighbour lists mostly inside the group (the
-//! pruning heuristic keeps one of several identical candidates), so the
-//! nearest outside nodes, which a search for the group's vector reaches, have
-//! no edge into it; and a unique vector whose nearest neighbours form a large
-//! plateau of equal distances gets its back-link from one plateau node the
-//! beam may never expand.
+//! full pull returns all). At ef_search 400 the misses came from a search
+//! that ran out of nodes to expand before its working set filled and ended
+//! its batch there; the stream now seeds again instead (0 misses). At ef 40
+//! and 100 about a quarter of the rows are still missed under cosine and
+//! Jaccard, with the same count at both: the descent lands in a region whose
+//! few distinct distances (16 among a query's 200 nearest) give the beam no
+//! gradient toward the query, so it fills its working set there and stops.
+//! `ROW=3` prints one such row's group, the nodes with edges into it and
+//! what each ef finds.
 //!
 //! cargo run --release -p strata-hnsw --example bits_plateau
+
 use strata_hnsw::{CosineBits, HammingBits, Hnsw, JaccardBits, Params, Space, StreamingSearch};
 
 fn data() -> Vec<u64> {
@@ -53,9 +55,46 @@ fn probe<S: Space<Elem = u64>>(name: &str, threads: usize) {
 }
 
 fn main() {
+    if let Ok(row) = std::env::var("ROW") {
+        debug_row(row.parse().unwrap());
+        return;
+    }
     for t in [1, 2] {
         probe::<CosineBits>("cosine", t);
         probe::<JaccardBits>("jaccard", t);
         probe::<HammingBits>("hamming", t);
+    }
+}
+
+#[allow(dead_code)]
+pub fn debug_row(row: usize) {
+    use strata_hnsw::GraphView;
+    let v = data();
+    let g = Hnsw::<CosineBits>::build(&Params { threads: 1, ..Params::default() }, 1, &v, None);
+    let q = v[row];
+    let group: Vec<u32> = (0..v.len() as u32).filter(|&i| v[i as usize] == q).collect();
+    println!("group of {}: {:?}", group.len(), group);
+    let mut nb = Vec::new();
+    let mut into = Vec::new();
+    for u in 0..v.len() as u32 {
+        if group.contains(&u) {
+            continue;
+        }
+        g.neighbours(u, 0, &mut nb);
+        if nb.iter().any(|x| group.contains(x)) {
+            into.push((CosineBits::distance(&[q], &[v[u as usize]]), u));
+        }
+    }
+    into.sort_by(|a, b| a.0.total_cmp(&b.0));
+    println!("outside nodes with an edge into the group: {} nearest {:?}", into.len(), &into[..into.len().min(5)]);
+    let mut all: Vec<(f32, u32)> = (0..v.len() as u32).map(|u| (CosineBits::distance(&[q], &[v[u as usize]]), u)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let ranks: Vec<usize> = into.iter().take(5).map(|(_, u)| all.iter().position(|x| x.1 == *u).unwrap()).collect();
+    println!("their ranks by distance to the query: {ranks:?}; distinct distances among the first 200: {}", {
+        let mut d: Vec<u32> = all[..200].iter().map(|x| x.0.to_bits()).collect(); d.dedup(); d.len() });
+    for ef in [40, 100, 200, 300, 400] {
+        let mut s = StreamingSearch::<_, CosineBits>::new(&g, &[q], ef);
+        let got: Vec<_> = s.by_ref().take(50).collect();
+        println!("ef {ef}: found {} of the group in the first 50, measured {}", got.iter().filter(|n| group.contains(&n.id)).count(), s.nodes_measured());
     }
 }

@@ -224,8 +224,18 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
         }
     }
 
-    /// Seeds the lowest unvisited node; false when every node is visited.
+    /// Seeds an unvisited node: a graph's entry point first (from there the
+    /// graph reaches every node, see `connect`), else the lowest unvisited
+    /// id; false when every node is visited.
     fn reseed(&mut self, w: &mut BinaryHeap<Far>, local: &mut [BinaryHeap<Far>]) -> bool {
+        for graph in 0..self.graphs.len() {
+            if let Some((ep, _)) = self.graphs[graph].entry_point() {
+                if self.visit(graph, ep) {
+                    self.discover(graph, ep, w, local);
+                    return true;
+                }
+            }
+        }
         while self.seed_cursor.0 < self.graphs.len() {
             let (graph, id) = self.seed_cursor;
             if id >= self.graphs[graph].len() {
@@ -288,7 +298,13 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
         let mut nbrs = std::mem::take(&mut self.nbrs);
         loop {
             let Some(graph) = self.pick(&w, &local) else {
-                if self.frontier.iter().any(|f| !f.is_empty()) || !w.is_empty() || !self.reseed(&mut w, &mut local) {
+                // Nothing left worth expanding: the batch is done. But a
+                // frontier that ran dry before the working set filled means
+                // the search was caught in a part of the directed graph
+                // with no edges out (groups of identical vectors whose lists
+                // point at each other: examples/bits_plateau), not that it
+                // found its ef best: seed elsewhere and go on.
+                if self.frontier.iter().any(|f| !f.is_empty()) || w.len() >= self.ef || !self.reseed(&mut w, &mut local) {
                     break;
                 }
                 continue;

@@ -278,3 +278,34 @@ fn every_space_is_connected() {
     stages::<DotI8>("far line (int8 dot)", &flat, row_len, late, false, &|_| true);
     stages::<CosineI8>("far line (int8 cosine)", &flat, row_len, late, false, &|_| true);
 }
+
+/// 64-bit vectors with many exact ties and groups of identical rows (the
+/// bvector data of tests/sql/range_queries.sql), Jaccard. A search can land
+/// in a part of the graph whose edges lead nowhere better and run out of
+/// nodes to expand before its working set is full; the stream then seeds
+/// again (the entry point, then unvisited ids) instead of ending the batch
+/// with what that part held. Before that, 628 of 2,716 rows were not in
+/// their own first 50 at ef 400 (examples/bits_plateau). At ef 40 and 100
+/// about a quarter are still missed: a different cause, not fixed (issue 14).
+#[test]
+fn tied_bits_seed_again_when_the_frontier_runs_dry() {
+    let v: Vec<u64> = (1..=3000u64)
+        .map(|id| {
+            (1..=64u64).fold(0u64, |w, j| {
+                let x = (id as f64 * 0.37 + j as f64 * 1.3 + ((id % 7) * j) as f64).sin() as f32;
+                if x > 0.0 { w | 1 << (j - 1) } else { w }
+            })
+        })
+        .collect();
+    let g = Hnsw::<JaccardBits>::build(&params(), 1, &v, None);
+    let mut missed = Vec::new();
+    for (i, q) in v.iter().enumerate().take(300) {
+        if v.iter().filter(|x| *x == q).count() > 40 {
+            continue;
+        }
+        if !StreamingSearch::<_, JaccardBits>::new(&g, std::slice::from_ref(q), 400).take(50).any(|n| n.id as usize == i) {
+            missed.push(i);
+        }
+    }
+    assert!(missed.is_empty(), "{} rows not in their own first 50 at ef 400, e.g. {:?}", missed.len(), &missed[..missed.len().min(8)]);
+}
