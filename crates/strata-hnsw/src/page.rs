@@ -86,30 +86,31 @@ pub const PAGE_SPECIAL_SIZE: usize = 16;
 /// Bytes of each page the format uses.
 pub const PAGE_PAYLOAD: usize = PAGE_SIZE - PAGE_HEADER_SIZE - PAGE_SPECIAL_SIZE;
 
-const MAGIC: u32 = 0x4E53_4854;
+/// Both formats' meta pages start with it (`page_v2` shares these helpers).
+pub(crate) const MAGIC: u32 = 0x4E53_4854;
 const VERSION: u16 = 1;
 const REC_HEADER: usize = 24;
-const FLAG_DELETED: u8 = 1;
+pub(crate) const FLAG_DELETED: u8 = 1;
 
-fn align8(x: usize) -> usize {
+pub(crate) fn align8(x: usize) -> usize {
     (x + 7) & !7
 }
-fn rd_u16(b: &[u8], o: usize) -> u16 {
+pub(crate) fn rd_u16(b: &[u8], o: usize) -> u16 {
     u16::from_ne_bytes(b[o..o + 2].try_into().unwrap())
 }
-fn rd_u32(b: &[u8], o: usize) -> u32 {
+pub(crate) fn rd_u32(b: &[u8], o: usize) -> u32 {
     u32::from_ne_bytes(b[o..o + 4].try_into().unwrap())
 }
-fn rd_u64(b: &[u8], o: usize) -> u64 {
+pub(crate) fn rd_u64(b: &[u8], o: usize) -> u64 {
     u64::from_ne_bytes(b[o..o + 8].try_into().unwrap())
 }
-fn wr_u16(b: &mut [u8], o: usize, v: u16) {
+pub(crate) fn wr_u16(b: &mut [u8], o: usize, v: u16) {
     b[o..o + 2].copy_from_slice(&v.to_ne_bytes());
 }
-fn wr_u32(b: &mut [u8], o: usize, v: u32) {
+pub(crate) fn wr_u32(b: &mut [u8], o: usize, v: u32) {
     b[o..o + 4].copy_from_slice(&v.to_ne_bytes());
 }
-fn wr_u64(b: &mut [u8], o: usize, v: u64) {
+pub(crate) fn wr_u64(b: &mut [u8], o: usize, v: u64) {
     b[o..o + 8].copy_from_slice(&v.to_ne_bytes());
 }
 

@@ -147,39 +147,15 @@ use std::collections::{BinaryHeap, HashMap};
 use std::ops::{Deref, Range};
 
 use crate::graph::{Hnsw, MAX_LEVEL, MAX_M, MIN_M};
-use crate::page::{PageBuf, PageFormatError, PageSource, PAGE_PAYLOAD};
+use crate::page::{align8, rd_u16, rd_u32, rd_u64, wr_u16, wr_u32, wr_u64, PageBuf, PageFormatError, PageSource, FLAG_DELETED, MAGIC, PAGE_PAYLOAD};
 use crate::quant::{code_dim, code_input, CodeKind, QueryEstimator, Quantizer};
 use crate::search::{EpochVisited, GraphView, Neighbour};
 use crate::space::{cast_elems, prepared_query, Element, ElementKind, Metric, Space};
 
-const MAGIC: u32 = 0x4E53_4854;
 pub const VERSION_V2: u16 = 2;
 const REC_HEADER: usize = 16;
-const FLAG_DELETED: u8 = 1;
 const META_HAS_ENTRY: u8 = 1;
 const META_INLINE: u8 = 2;
-
-fn align8(x: usize) -> usize {
-    (x + 7) & !7
-}
-fn rd_u16(b: &[u8], o: usize) -> u16 {
-    u16::from_ne_bytes(b[o..o + 2].try_into().unwrap())
-}
-fn rd_u32(b: &[u8], o: usize) -> u32 {
-    u32::from_ne_bytes(b[o..o + 4].try_into().unwrap())
-}
-fn rd_u64(b: &[u8], o: usize) -> u64 {
-    u64::from_ne_bytes(b[o..o + 8].try_into().unwrap())
-}
-fn wr_u16(b: &mut [u8], o: usize, v: u16) {
-    b[o..o + 2].copy_from_slice(&v.to_ne_bytes());
-}
-fn wr_u32(b: &mut [u8], o: usize, v: u32) {
-    b[o..o + 4].copy_from_slice(&v.to_ne_bytes());
-}
-fn wr_u64(b: &mut [u8], o: usize, v: u64) {
-    b[o..o + 8].copy_from_slice(&v.to_ne_bytes());
-}
 
 /// The format version of a segment's meta page (1 or 2), for choosing
 /// between [`crate::page::PagedGraph`] and [`PagedGraphV2`].

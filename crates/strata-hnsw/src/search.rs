@@ -92,42 +92,45 @@ pub struct Neighbour {
     pub distance: f32,
 }
 
-/// Heap entry ordered so that a `BinaryHeap` pops the *nearest* first.
+/// Heap entry ordered so that a `BinaryHeap` pops the *nearest* first
+/// (ties: the lower key). The key is a node id, or a (graph, id) key in
+/// [`crate::stream::SegmentedSearch`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Near(pub f32, pub u32);
-/// Heap entry ordered so that a `BinaryHeap` pops the *farthest* first.
+pub(crate) struct Near<K = u32>(pub f32, pub K);
+/// Heap entry ordered so that a `BinaryHeap` pops the *farthest* first
+/// (ties: the higher key).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Far(pub f32, pub u32);
+pub(crate) struct Far<K = u32>(pub f32, pub K);
 
-impl PartialEq for Near {
+impl<K: Ord> PartialEq for Near<K> {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for Near {}
-impl PartialOrd for Near {
+impl<K: Ord> Eq for Near<K> {}
+impl<K: Ord> PartialOrd for Near<K> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Near {
+impl<K: Ord> Ord for Near<K> {
     #[inline(always)]
     fn cmp(&self, o: &Self) -> Ordering {
         o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
     }
 }
-impl PartialEq for Far {
+impl<K: Ord> PartialEq for Far<K> {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for Far {}
-impl PartialOrd for Far {
+impl<K: Ord> Eq for Far<K> {}
+impl<K: Ord> PartialOrd for Far<K> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Far {
+impl<K: Ord> Ord for Far<K> {
     #[inline(always)]
     fn cmp(&self, o: &Self) -> Ordering {
         self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))

@@ -39,10 +39,9 @@
 //! each expands before the shared bound stops it, not by a whole ef-search
 //! per graph. [`StreamingSearch`] is the one-graph case.
 
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::search::{descend, GraphView, Neighbour};
+use crate::search::{descend, Far, GraphView, Near, Neighbour};
 use crate::space::{prepared_query, Space};
 
 /// A node of one of the graphs: `graph << 32 | id`.
@@ -54,48 +53,6 @@ fn key(graph: usize, id: u32) -> Key {
 
 fn split(k: Key) -> (usize, u32) {
     ((k >> 32) as usize, k as u32)
-}
-
-/// Heap entry that pops the nearest first (ties: lower key).
-#[derive(Clone, Copy)]
-struct Near(f32, Key);
-/// Heap entry that pops the farthest first (ties: higher key).
-#[derive(Clone, Copy)]
-struct Far(f32, Key);
-
-impl PartialEq for Near {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Near {}
-impl PartialOrd for Near {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Near {
-    #[inline(always)]
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
-    }
-}
-impl PartialEq for Far {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Far {}
-impl PartialOrd for Far {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Far {
-    #[inline(always)]
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
-    }
 }
 
 /// A node found by a [`SegmentedSearch`]: which graph, its id there, and
@@ -119,10 +76,10 @@ pub struct SegmentedSearch<G: GraphView, S: Space<Elem = G::Elem>> {
     /// One bitmap per graph.
     visited: Vec<Vec<u64>>,
     /// Discovered nodes not yet expanded, per graph.
-    frontier: Vec<BinaryHeap<Near>>,
-    backlog: BinaryHeap<Near>,
+    frontier: Vec<BinaryHeap<Near<Key>>>,
+    backlog: BinaryHeap<Near<Key>>,
     /// The current batch, descending (pop yields the nearest).
-    batch: Vec<Far>,
+    batch: Vec<Far<Key>>,
     started: bool,
     /// Lowest (graph, id) that may still be unvisited (for reseeding).
     seed_cursor: (usize, u32),
@@ -208,7 +165,7 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
 
     /// Measures an unvisited node and records it: frontier always, working
     /// set (or backlog) and its graph's local set when live.
-    fn discover(&mut self, graph: usize, id: u32, w: &mut BinaryHeap<Far>, local: &mut [BinaryHeap<Far>]) {
+    fn discover(&mut self, graph: usize, id: u32, w: &mut BinaryHeap<Far<Key>>, local: &mut [BinaryHeap<Far<Key>>]) {
         let q = &self.query;
         let (d, del) = self.graphs[graph].with_node(id, |v, del| (S::distance(q, v), del));
         self.measured += 1;
@@ -227,7 +184,7 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
     /// Seeds an unvisited node: a graph's entry point first (from there the
     /// graph reaches every node, see `connect`), else the lowest unvisited
     /// id; false when every node is visited.
-    fn reseed(&mut self, w: &mut BinaryHeap<Far>, local: &mut [BinaryHeap<Far>]) -> bool {
+    fn reseed(&mut self, w: &mut BinaryHeap<Far<Key>>, local: &mut [BinaryHeap<Far<Key>>]) -> bool {
         for graph in 0..self.graphs.len() {
             if let Some((ep, _)) = self.graphs[graph].entry_point() {
                 if self.visit(graph, ep) {
@@ -259,7 +216,7 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
     /// region: layer 0 is reached only through nodes farther than the final
     /// results. (Tried without it: recall@10 fell from 0.99 to 0.73 on
     /// three graphs, tests/segmented.rs.)
-    fn pick(&self, w: &BinaryHeap<Far>, local: &[BinaryHeap<Far>]) -> Option<usize> {
+    fn pick(&self, w: &BinaryHeap<Far<Key>>, local: &[BinaryHeap<Far<Key>>]) -> Option<usize> {
         let shared = if w.len() >= self.ef { w.peek().map_or(f32::INFINITY, |f| f.0) } else { f32::INFINITY };
         let mut best: Option<(f32, usize)> = None;
         for (graph, frontier) in self.frontier.iter().enumerate() {
@@ -273,8 +230,8 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
     }
 
     fn next_batch(&mut self) {
-        let mut w: BinaryHeap<Far> = BinaryHeap::with_capacity(self.ef + 1);
-        let mut local: Vec<BinaryHeap<Far>> = self.graphs.iter().map(|_| BinaryHeap::new()).collect();
+        let mut w: BinaryHeap<Far<Key>> = BinaryHeap::with_capacity(self.ef + 1);
+        let mut local: Vec<BinaryHeap<Far<Key>>> = self.graphs.iter().map(|_| BinaryHeap::new()).collect();
         if !self.started {
             self.started = true;
             // Every graph's greedy descent seeds its frontier.
@@ -333,7 +290,7 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
 pub const LOCAL_SHARE_PERCENT: usize = 50;
 
 /// Pushes onto a farthest-first heap kept at `cap` entries.
-fn push_bounded(heap: &mut BinaryHeap<Far>, entry: Far, cap: usize) {
+fn push_bounded(heap: &mut BinaryHeap<Far<Key>>, entry: Far<Key>, cap: usize) {
     heap.push(entry);
     if heap.len() > cap {
         heap.pop();
