@@ -62,6 +62,16 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucFlags::default(),
     );
     pgrx::GucRegistry::define_int_guc(
+        c"strata.code_cache",
+        c"Megabytes of sealed segments' vector codes each backend keeps in memory for vectors index scans.",
+        c"A scan estimates neighbours from these codes and reads only the pages of the nodes it expands; a segment whose codes do not fit is searched by reading every neighbour's page, which is several times slower. 0 turns the cache off.",
+        &am::codes::CODE_CACHE_MB,
+        0,
+        1024 * 1024,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::UNIT_MB,
+    );
+    pgrx::GucRegistry::define_int_guc(
         c"strata.exact_search_rows",
         c"strata.search ranks exactly, without the ANN index, when its filter is estimated to match at most this many records.",
         c"0 always uses the index when there is one.",

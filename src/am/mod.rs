@@ -19,6 +19,7 @@
 
 mod buffer;
 mod build;
+pub mod codes;
 mod cost;
 mod handler;
 mod insert;

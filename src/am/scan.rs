@@ -233,8 +233,10 @@ fn start(st: &mut ScanState) {
         // Each segment is checked against the format and the metapage;
         // every page the stream reads is checked again and is a point where
         // the scan can be cancelled.
-        let graphs = meta.sealed.iter().map(|seg| super::segment::open_segment::<S>(index, &meta, seg)).collect();
-        stream.add_stream(Box::new(SealedStream { inner: SegmentedSearch::<_, S>::new(graphs, &q, ef_search()) }));
+        let graphs: Vec<_> = meta.sealed.iter().map(|seg| super::segment::open_segment::<S>(index, &meta, seg)).collect();
+        // Segments with codes in memory are searched on them (see codes.rs).
+        let codes = graphs.iter().map(|g| super::codes::segment_codes(index, g)).collect();
+        stream.add_stream(Box::new(SealedStream { inner: SegmentedSearch::<_, S>::with_codes(graphs, codes, &q, ef_search()) }));
         // The logs are scanned exactly; vectors there are already in
         // stored (prepared) form.
         let mut v: Vec<<S as Space>::Elem> = Vec::with_capacity(q.len());

@@ -93,7 +93,8 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
     // A live merge cannot (pages it extended would be lost until REINDEX);
     // it is checked right before and after.
     let cancellable = matches!(placement, Placement::AppendUnlogged);
-    let total = strata_hnsw::page::layout_of(graph).total_pages;
+    let codes = super::codes::new_code_spec::<S>(index, graph.dim());
+    let total = strata_hnsw::page::layout_of_coded(graph, codes).total_pages;
     let (map_page, extents) = match placement {
         Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
         Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
@@ -101,7 +102,7 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
     let map = ExtentMap::new(extents);
     // The pages are logged below as full images (log_newpage_range) or with
     // the whole relation at the end of CREATE INDEX, not record by record.
-    let layout = strata_hnsw::page::write_pages(graph, |no, payload| {
+    let layout = strata_hnsw::page::write_pages_coded(graph, codes, |no, payload| {
         if cancellable && no % 64 == 0 {
             interrupt_point();
         }

@@ -71,10 +71,44 @@
 //! of `level` lists (layers 1..=level), each a u32 count and `m` u32 slots.
 //! Blocks never straddle pages (the largest, 15 × 101 × 4 bytes, fits), and
 //! the record points to its block. Only the greedy descent reads them.
+//!
+//! # Format version 3: version 1 plus a code section
+//!
+//! Everything above, unchanged, then a compressed code ([`crate::quant`]) of
+//! every node's vector, stored once per node in dense pages, so a search can
+//! estimate a neighbour's distance without reading the neighbour's page:
+//! the codes of a whole segment are small enough (GloVe-50, 399k rows, SQ8:
+//! 20 MB against 144 MB of nodes) for the access method to keep them in
+//! backend memory, and each expansion then reads one page (the expanded
+//! node's) instead of one per neighbour ([`crate::stream`]). Meta page
+//! fields from offset 72 ([`CodeSection`]):
+//!
+//! | off | type | field                                                    |
+//! |-----|------|----------------------------------------------------------|
+//! | 72  | u8   | code kind ([`CodeKind`])                                 |
+//! | 73  | u8×3 | reserved (0)                                             |
+//! | 76  | u32  | coding dimensions                                        |
+//! | 80  | u32  | bytes per code                                           |
+//! | 84  | u32  | codes per code page                                      |
+//! | 88  | u32  | first parameter page                                     |
+//! | 92  | u32  | parameter page count                                     |
+//! | 96  | u32  | first code page                                          |
+//! | 100 | u32  | code page count                                          |
+//! | 104 | u64  | quantizer seed                                           |
+//! | 112 | u64  | uid: random, different for every segment written, so a   |
+//! |     |      | cache can tell a segment from a later one on reused pages|
+//!
+//! **Parameter pages** (right after the overflow pages): the quantizer's
+//! `f32` parameters, contiguous across pages. **Code pages**: node `i`'s
+//! code in page `first_code_page + i / per_page` at offset
+//! `(i % per_page) * code_bytes`. Codes never straddle pages. A damaged
+//! code only makes an estimate wrong; every distance a search returns is
+//! computed from the node's vector.
 
 use std::cell::RefCell;
 
 use crate::graph::{Hnsw, MAX_LEVEL, MAX_M, MIN_M};
+use crate::quant::{code_dim, code_input, CodeKind, Quantizer, Trainer};
 use crate::search::GraphView;
 use crate::space::{cast_elems, Element, ElementKind, Metric, Space};
 
@@ -89,6 +123,8 @@ pub const PAGE_PAYLOAD: usize = PAGE_SIZE - PAGE_HEADER_SIZE - PAGE_SPECIAL_SIZE
 /// Both formats' meta pages start with it (`page_v2` shares these helpers).
 pub(crate) const MAGIC: u32 = 0x4E53_4854;
 const VERSION: u16 = 1;
+/// Version 1 followed by a code section (see the module documentation).
+pub const VERSION_CODED: u16 = 3;
 const REC_HEADER: usize = 24;
 pub(crate) const FLAG_DELETED: u8 = 1;
 
@@ -218,6 +254,78 @@ pub struct Layout {
     pub overflow_pages_per_vector: u32,
     pub total_pages: u32,
     pub seed: u64,
+    /// Format version 3's code section, `None` in version 1.
+    pub codes: Option<CodeSection>,
+}
+
+/// Where a segment's codes are and what they are (format version 3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeSection {
+    pub kind: CodeKind,
+    pub dim: u32,
+    pub code_bytes: u32,
+    pub codes_per_page: u32,
+    pub first_param_page: u32,
+    pub param_pages: u32,
+    pub first_code_page: u32,
+    pub code_pages: u32,
+    pub seed: u64,
+    pub uid: u64,
+}
+
+impl CodeSection {
+    /// The section for `nodes` codes of `kind` over `dim` dimensions,
+    /// starting at page `first`.
+    fn plan(kind: CodeKind, dim: usize, nodes: u32, first: u32, seed: u64, uid: u64) -> CodeSection {
+        let code_bytes = kind.code_bytes(dim);
+        let per_page = (PAGE_PAYLOAD / code_bytes.max(1)).max(1) as u32;
+        let param_pages = (kind.param_len(dim) * 4).div_ceil(PAGE_PAYLOAD) as u32;
+        CodeSection {
+            kind,
+            dim: dim as u32,
+            code_bytes: code_bytes as u32,
+            codes_per_page: per_page,
+            first_param_page: first,
+            param_pages,
+            first_code_page: first + param_pages,
+            code_pages: nodes.div_ceil(per_page),
+            seed,
+            uid,
+        }
+    }
+
+    fn total_pages(&self) -> u32 {
+        self.param_pages + self.code_pages
+    }
+
+    /// Page and in-page offset of node `id`'s code.
+    pub fn code_location(&self, id: u32) -> (u32, usize) {
+        (
+            self.first_code_page + id / self.codes_per_page,
+            (id % self.codes_per_page) as usize * self.code_bytes as usize,
+        )
+    }
+}
+
+/// The codes of one segment, read into memory ([`PagedGraph::load_codes`]).
+#[derive(Clone, Debug)]
+pub struct SegmentCodes {
+    pub quantizer: Quantizer,
+    /// `code_bytes` per node, in node order.
+    pub codes: Vec<u8>,
+    pub uid: u64,
+}
+
+impl SegmentCodes {
+    #[inline]
+    pub fn code(&self, id: u32) -> &[u8] {
+        let n = self.quantizer.code_bytes();
+        &self.codes[id as usize * n..(id as usize + 1) * n]
+    }
+    /// Bytes of memory the codes take.
+    pub fn memory(&self) -> usize {
+        self.codes.len() + self.quantizer.params().len() * 4
+    }
 }
 
 impl Layout {
@@ -244,9 +352,27 @@ impl Layout {
             return Err(PageFormatError::BadMagic);
         }
         let v = rd_u16(meta, 4);
-        if v != VERSION {
+        if v != VERSION && v != VERSION_CODED {
             return Err(PageFormatError::UnsupportedVersion(v));
         }
+        let codes = if v == VERSION_CODED {
+            let kind = CodeKind::from_u8(meta[72])
+                .ok_or_else(|| PageFormatError::Inconsistent(format!("unknown code kind {}", meta[72])))?;
+            Some(CodeSection {
+                kind,
+                dim: rd_u32(meta, 76),
+                code_bytes: rd_u32(meta, 80),
+                codes_per_page: rd_u32(meta, 84),
+                first_param_page: rd_u32(meta, 88),
+                param_pages: rd_u32(meta, 92),
+                first_code_page: rd_u32(meta, 96),
+                code_pages: rd_u32(meta, 100),
+                seed: rd_u64(meta, 104),
+                uid: rd_u64(meta, 112),
+            })
+        } else {
+            None
+        };
         let element = ElementKind::from_u8(meta[6]).ok_or(PageFormatError::WrongElement {
             stored: meta[6],
             expected: ElementKind::F32,
@@ -278,6 +404,7 @@ impl Layout {
             overflow_pages_per_vector: rd_u32(meta, 56),
             total_pages: rd_u32(meta, 60),
             seed: rd_u64(meta, 64),
+            codes,
         })
     }
 
@@ -313,11 +440,22 @@ impl Layout {
         let n = self.node_count as u64;
         let node_pages = n.div_ceil(self.records_per_page as u64);
         let first_overflow = 1 + node_pages + self.upper_pages as u64;
+        let end_of_nodes = first_overflow + ov_per * n;
+        let mut code_pages = 0u64;
+        if let Some(c) = &self.codes {
+            let dim = code_dim(self.element, self.vector_len as usize);
+            let expected = (end_of_nodes <= u32::MAX as u64 && dim == Some(c.dim as usize))
+                .then(|| CodeSection::plan(c.kind, c.dim as usize, self.node_count, end_of_nodes as u32, c.seed, c.uid));
+            if expected.as_ref() != Some(c) {
+                return bad(format!("code section {c:?} of {n} nodes after page {end_of_nodes}"));
+            }
+            code_pages = c.total_pages() as u64;
+        }
         if self.first_node_page != 1
             || self.node_pages as u64 != node_pages
             || self.first_upper_page as u64 != 1 + node_pages
             || self.first_overflow_page as u64 != first_overflow
-            || self.total_pages as u64 != first_overflow + ov_per * n
+            || self.total_pages as u64 != end_of_nodes + code_pages
             || self.upper_pages as u64 > n
         {
             return bad(format!(
@@ -341,7 +479,19 @@ impl Layout {
 
     fn write(&self, meta: &mut [u8]) {
         wr_u32(meta, 0, MAGIC);
-        wr_u16(meta, 4, VERSION);
+        wr_u16(meta, 4, if self.codes.is_some() { VERSION_CODED } else { VERSION });
+        if let Some(c) = &self.codes {
+            meta[72] = c.kind as u8;
+            wr_u32(meta, 76, c.dim);
+            wr_u32(meta, 80, c.code_bytes);
+            wr_u32(meta, 84, c.codes_per_page);
+            wr_u32(meta, 88, c.first_param_page);
+            wr_u32(meta, 92, c.param_pages);
+            wr_u32(meta, 96, c.first_code_page);
+            wr_u32(meta, 100, c.code_pages);
+            wr_u64(meta, 104, c.seed);
+            wr_u64(meta, 112, c.uid);
+        }
         meta[6] = self.element as u8;
         meta[7] = self.metric as u8;
         wr_u32(meta, 8, self.vector_len);
@@ -411,12 +561,28 @@ fn place_upper(levels: &[u8], m: usize) -> (Vec<(u32, u16)>, u32) {
     (pos, if any { page + 1 } else { 0 })
 }
 
-/// The layout `write_pages` would produce for `g`.
-pub fn layout_of<S: Space>(g: &Hnsw<S>) -> Layout {
-    layout_parts(g).0
+/// Which code a version-3 segment carries ([`write_pages_coded`]), and the
+/// identity its codes are cached under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeSpec {
+    pub kind: CodeKind,
+    /// Seed of RaBitQ's random rotation.
+    pub seed: u64,
+    /// Must differ for every segment written (see [`CodeSection::uid`]).
+    pub uid: u64,
 }
 
-fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
+/// The layout `write_pages` would produce for `g`.
+pub fn layout_of<S: Space>(g: &Hnsw<S>) -> Layout {
+    layout_parts(g, None).0
+}
+
+/// The layout `write_pages_coded(g, codes, ..)` would produce.
+pub fn layout_of_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> Layout {
+    layout_parts(g, codes).0
+}
+
+fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> (Layout, Vec<(u32, u16)>) {
     let n = g.len();
     let m0 = g.m0;
     let vbytes = g.dim * S::Elem::SIZE;
@@ -433,7 +599,13 @@ fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
     let (upper_pos, upper_pages) = place_upper(&g.levels, g.m);
     let first_upper = 1 + node_pages;
     let first_overflow = first_upper + upper_pages;
-    let total = first_overflow as u64 + ov_per as u64 * n as u64;
+    let mut total = first_overflow as u64 + ov_per as u64 * n as u64;
+    let code_section = codes.and_then(|spec| {
+        let dim = code_dim(S::Elem::KIND, g.dim)?;
+        let first = u32::try_from(total).expect("segment too large for u32 page numbers");
+        Some(CodeSection::plan(spec.kind, dim, n as u32, first, spec.seed, spec.uid))
+    });
+    total += code_section.as_ref().map_or(0, |c| c.total_pages() as u64);
     assert!(
         total <= u32::MAX as u64,
         "segment too large for u32 page numbers"
@@ -457,6 +629,7 @@ fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
         overflow_pages_per_vector: ov_per,
         total_pages: total as u32,
         seed: g.seed,
+        codes: code_section,
     };
     (layout, upper_pos)
 }
@@ -464,8 +637,15 @@ fn layout_parts<S: Space>(g: &Hnsw<S>) -> (Layout, Vec<(u32, u16)>) {
 /// Serialises `g` page by page: calls `sink(page_number, payload)` for pages
 /// `0..layout.total_pages` in order, each payload [`PAGE_PAYLOAD`] bytes.
 /// Uses one page of memory beyond the graph. Returns the layout.
-pub fn write_pages<S: Space>(g: &Hnsw<S>, mut sink: impl FnMut(u32, &[u8])) -> Layout {
-    let (lay, upper_pos) = layout_parts(g);
+pub fn write_pages<S: Space>(g: &Hnsw<S>, sink: impl FnMut(u32, &[u8])) -> Layout {
+    write_pages_coded(g, None, sink)
+}
+
+/// As [`write_pages`], followed by a code section of `codes` (format
+/// version 3) unless `codes` is `None` or the space has no codes (bits).
+/// The quantizer is trained on every node's vector, one at a time.
+pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, mut sink: impl FnMut(u32, &[u8])) -> Layout {
+    let (lay, upper_pos) = layout_parts(g, codes);
     let mut buf = PageBuf::default();
     let mut no = 0u32;
     let mut emit = |buf: &mut PageBuf| {
@@ -555,6 +735,32 @@ pub fn write_pages<S: Space>(g: &Hnsw<S>, mut sink: impl FnMut(u32, &[u8])) -> L
                 buf.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
                 emit(&mut buf);
             }
+        }
+    }
+
+    if let Some(c) = &lay.codes {
+        let dim = c.dim as usize;
+        let mut row = Vec::with_capacity(dim);
+        let mut trainer = Trainer::new(c.kind, dim);
+        for id in 0..g.len() as u32 {
+            code_input::<S>(g.vector(id), &mut row);
+            trainer.add(&row);
+        }
+        let q = trainer.finish(c.seed);
+        let params: Vec<u8> = q.params().iter().flat_map(|x| x.to_ne_bytes()).collect();
+        for chunk in params.chunks(PAGE_PAYLOAD) {
+            buf.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
+            emit(&mut buf);
+        }
+        let cb = c.code_bytes as usize;
+        let per = c.codes_per_page as usize;
+        for first in (0..g.len()).step_by(per) {
+            let b = buf.bytes_mut();
+            for (slot, id) in (first..(first + per).min(g.len())).enumerate() {
+                code_input::<S>(g.vector(id as u32), &mut row);
+                q.encode(&row, &mut b[slot * cb..(slot + 1) * cb]);
+            }
+            emit(&mut buf);
         }
     }
     debug_assert_eq!(no, lay.total_pages);
@@ -667,6 +873,31 @@ impl<P: PageSource, S: Space> PagedGraph<P, S> {
         }
     }
 
+    /// Reads the code section into memory: `None` for a version-1 segment.
+    /// Parameters that are not finite numbers are reported as corruption
+    /// (codes themselves cannot be checked: any bytes are a code).
+    pub fn load_codes(&self) -> Option<SegmentCodes> {
+        let c = self.layout.codes.as_ref()?;
+        let param_bytes = c.kind.param_len(c.dim as usize) * 4;
+        let mut raw = Vec::with_capacity(param_bytes);
+        for p in 0..c.param_pages {
+            let take = (param_bytes - raw.len()).min(PAGE_PAYLOAD);
+            self.src.with_page(c.first_param_page + p, |b| raw.extend_from_slice(&b[..take]));
+        }
+        let params: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_ne_bytes(b.try_into().unwrap())).collect();
+        if params.iter().any(|x| !x.is_finite()) {
+            self.src.corrupted("code section: a quantizer parameter is not a finite number");
+        }
+        let quantizer = Quantizer::from_params(c.kind, c.dim as usize, params, c.seed)
+            .unwrap_or_else(|e| self.src.corrupted(&format!("code section: {e}")));
+        let (n, cb, per) = (self.layout.node_count as usize, c.code_bytes as usize, c.codes_per_page as usize);
+        let mut codes = vec![0u8; n * cb];
+        for (p, chunk) in codes.chunks_mut(per * cb).enumerate() {
+            self.src.with_page(c.first_code_page + p as u32, |b| chunk.copy_from_slice(&b[..chunk.len()]));
+        }
+        Some(SegmentCodes { quantizer, codes, uid: c.uid })
+    }
+
     fn decode_into(bytes: &[u8], out: &mut Vec<S::Elem>) {
         out.clear();
         out.extend(bytes.chunks_exact(S::Elem::SIZE).map(S::Elem::read_ne));
@@ -766,6 +997,37 @@ impl<P: PageSource, S: Space> GraphView for PagedGraph<P, S> {
     }
     fn payload(&self, id: u32) -> u64 {
         self.with_record(id, |r| rd_u64(r, 16))
+    }
+    fn with_links_and_node<R>(&self, id: u32, out: &mut Vec<u32>, f: impl FnOnce(&[S::Elem], bool) -> R) -> R {
+        if self.layout.overflow_pages_per_vector != 0 {
+            self.neighbours(id, 0, out);
+            return self.with_node(id, f);
+        }
+        out.clear();
+        let vb = self.layout.vector_bytes(S::Elem::SIZE);
+        let voff = self.layout.vector_offset();
+        let mut f = Some(f);
+        let mut local: Vec<S::Elem> = Vec::new();
+        let (done, del) = self.with_record(id, |r| {
+            let n = rd_u16(r, 2) as usize;
+            out.extend((0..n).map(|j| rd_u32(r, REC_HEADER + 4 * j)));
+            let del = r[0] & FLAG_DELETED != 0;
+            let bytes = &r[voff..voff + vb];
+            match cast_elems::<S::Elem>(bytes) {
+                Some(v) => (Some(f.take().unwrap()(v, del)), del),
+                None => {
+                    Self::decode_into(bytes, &mut local);
+                    (None, del)
+                }
+            }
+        });
+        // After f, which only measured the vector: the ids go no further
+        // than this check.
+        self.check_ids(id, 0, out);
+        match done {
+            Some(r) => r,
+            None => f.take().unwrap()(&local, del),
+        }
     }
 }
 

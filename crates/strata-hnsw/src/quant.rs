@@ -245,6 +245,71 @@ impl Rotation {
     }
 }
 
+/// Accumulates the statistics a [`Quantizer`] is trained on, one row at a
+/// time, so a segment's vectors need not be decoded into one array (a
+/// 2M-row segment of 384-d would need 3 GB).
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    kind: CodeKind,
+    dim: usize,
+    rows: u64,
+    /// SQ: per-dimension minimum and maximum.
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+    /// RaBitQ: per-dimension sum (for the mean).
+    sum: Vec<f64>,
+}
+
+impl Trainer {
+    pub fn new(kind: CodeKind, dim: usize) -> Self {
+        let sq = matches!(kind, CodeKind::Sq8 | CodeKind::Sq4);
+        Trainer {
+            kind,
+            dim,
+            rows: 0,
+            lo: if sq { vec![f32::INFINITY; dim] } else { Vec::new() },
+            hi: if sq { vec![f32::NEG_INFINITY; dim] } else { Vec::new() },
+            sum: if sq { Vec::new() } else { vec![0.0; dim] },
+        }
+    }
+
+    /// Adds one row of `dim` values (as [`code_input`] gives them).
+    pub fn add(&mut self, row: &[f32]) {
+        let row = &row[..self.dim];
+        self.rows += 1;
+        if self.sum.is_empty() {
+            for j in 0..self.dim {
+                self.lo[j] = self.lo[j].min(row[j]);
+                self.hi[j] = self.hi[j].max(row[j]);
+            }
+        } else {
+            self.sum.iter_mut().zip(row).for_each(|(a, &x)| *a += x as f64);
+        }
+    }
+
+    pub fn finish(self, seed: u64) -> Quantizer {
+        let Trainer { kind, dim, rows, mut lo, hi, sum } = self;
+        let params = match kind {
+            CodeKind::Sq8 | CodeKind::Sq4 => {
+                let levels = if kind == CodeKind::Sq8 { 255.0 } else { 15.0 };
+                let step: Vec<f32> = (0..dim)
+                    .map(|j| if hi[j] > lo[j] { (hi[j] - lo[j]) / levels } else { 0.0 })
+                    .collect();
+                lo.iter_mut().for_each(|x| {
+                    if !x.is_finite() {
+                        *x = 0.0
+                    }
+                });
+                lo.into_iter().chain(step).collect()
+            }
+            CodeKind::RaBitQ1 | CodeKind::RaBitQ4 => {
+                sum.into_iter().map(|x| (x / rows.max(1) as f64) as f32).collect()
+            }
+        };
+        Quantizer::from_params(kind, dim, params, seed).expect("trained parameters are consistent")
+    }
+}
+
 /// A trained code for one segment.
 #[derive(Clone, Debug)]
 pub struct Quantizer {
@@ -262,37 +327,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 impl Quantizer {
     /// Trains a quantizer on `data` (`n * dim` values, row-major).
     pub fn train(kind: CodeKind, dim: usize, data: &[f32], seed: u64) -> Self {
-        let n = data.len().checked_div(dim).unwrap_or(0);
-        let params = match kind {
-            CodeKind::Sq8 | CodeKind::Sq4 => {
-                let mut lo = vec![f32::INFINITY; dim];
-                let mut hi = vec![f32::NEG_INFINITY; dim];
-                for row in data.chunks_exact(dim.max(1)).take(n) {
-                    for j in 0..dim {
-                        lo[j] = lo[j].min(row[j]);
-                        hi[j] = hi[j].max(row[j]);
-                    }
-                }
-                let levels = if kind == CodeKind::Sq8 { 255.0 } else { 15.0 };
-                let step: Vec<f32> = (0..dim)
-                    .map(|j| if hi[j] > lo[j] { (hi[j] - lo[j]) / levels } else { 0.0 })
-                    .collect();
-                lo.iter_mut().for_each(|x| {
-                    if !x.is_finite() {
-                        *x = 0.0
-                    }
-                });
-                lo.into_iter().chain(step).collect()
-            }
-            CodeKind::RaBitQ1 | CodeKind::RaBitQ4 => {
-                let mut c = vec![0f64; dim];
-                for row in data.chunks_exact(dim.max(1)).take(n) {
-                    c.iter_mut().zip(row).for_each(|(a, &x)| *a += x as f64);
-                }
-                c.into_iter().map(|x| (x / n.max(1) as f64) as f32).collect()
-            }
-        };
-        Self::from_params(kind, dim, params, seed).expect("trained parameters are consistent")
+        let mut t = Trainer::new(kind, dim);
+        for row in data.chunks_exact(dim.max(1)) {
+            t.add(row);
+        }
+        t.finish(seed)
     }
 
     /// Rebuilds a quantizer from stored parameters.

@@ -37,6 +37,14 @@ pub trait GraphView {
     fn with_node<R>(&self, id: u32, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R;
     /// The opaque payload carried for the node (the access method's TID).
     fn payload(&self, id: u32) -> u64;
+    /// Replaces `out` with the layer-0 neighbours of `id` and calls `f` with
+    /// its vector and deleted mark: all that expanding a node needs when
+    /// neighbours are estimated from codes ([`crate::stream`]), in one page
+    /// access where the storage keeps them together.
+    fn with_links_and_node<R>(&self, id: u32, out: &mut Vec<u32>, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R {
+        self.neighbours(id, 0, out);
+        self.with_node(id, f)
+    }
     /// Hint that the vector of `id` will be read soon.
     #[inline(always)]
     fn prefetch(&self, _id: u32) {}
@@ -74,6 +82,10 @@ impl<G: GraphView + ?Sized> GraphView for &G {
     #[inline(always)]
     fn payload(&self, id: u32) -> u64 {
         (**self).payload(id)
+    }
+    #[inline(always)]
+    fn with_links_and_node<R>(&self, id: u32, out: &mut Vec<u32>, f: impl FnOnce(&[Self::Elem], bool) -> R) -> R {
+        (**self).with_links_and_node(id, out, f)
     }
     #[inline(always)]
     fn prefetch(&self, id: u32) {
