@@ -86,15 +86,22 @@ pub fn segment_codes<P: PageSource, S: Space>(index: pg_sys::Relation, graph: &P
 }
 
 /// The code a new sealed segment of space `S` gets: SQ8 up to 128
-/// dimensions, RaBitQ4 above; none for bvector, whose vectors are already
-/// bits. Measured on GloVe-50 in memory (crates/strata-hnsw/examples/
+/// dimensions, RaBitQ4 up to 4064, RaBitQ1 above (none past about 65k bits,
+/// where a code no longer fits a page); none for bvector, whose vectors are
+/// already bits. Measured on GloVe-50 in memory (crates/strata-hnsw/examples/
 /// coded_bench.rs): SQ8 reaches recall@10 0.94 at ef 80 with 144 page reads
 /// per query against 1678 for version 1 at 0.91, for 14% more pages
 /// (RaBitQ4: 0.96 at 282 pages; SQ4 and RaBitQ1 bounds are too loose to
 /// stop a search, which then reads most of the graph).
 pub fn new_code_spec<S: Space>(index: pg_sys::Relation, vector_len: usize) -> Option<CodeSpec> {
     let dim = code_dim(<S::Elem as Element>::KIND, vector_len)?;
-    let kind = if dim <= 128 { CodeKind::Sq8 } else { CodeKind::RaBitQ4 };
+    // Long vectors: the smallest code, so that most of a code page's
+    // worth of codes still fits (the engine writes none past a page).
+    let kind = match dim {
+        0..=128 => CodeKind::Sq8,
+        _ if CodeKind::RaBitQ4.code_bytes(dim) <= 2048 => CodeKind::RaBitQ4,
+        _ => CodeKind::RaBitQ1,
+    };
     Some(CodeSpec { kind, seed: new_uid(index), uid: new_uid(index) })
 }
 

@@ -444,7 +444,9 @@ impl Layout {
         let mut code_pages = 0u64;
         if let Some(c) = &self.codes {
             let dim = code_dim(self.element, self.vector_len as usize);
-            let expected = (end_of_nodes <= u32::MAX as u64 && dim == Some(c.dim as usize))
+            let expected = (end_of_nodes <= u32::MAX as u64
+                && dim == Some(c.dim as usize)
+                && c.kind.code_bytes(c.dim as usize) <= PAGE_PAYLOAD)
                 .then(|| CodeSection::plan(c.kind, c.dim as usize, self.node_count, end_of_nodes as u32, c.seed, c.uid));
             if expected.as_ref() != Some(c) {
                 return bad(format!("code section {c:?} of {n} nodes after page {end_of_nodes}"));
@@ -600,8 +602,10 @@ fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> (Layout, Vec<
     let first_upper = 1 + node_pages;
     let first_overflow = first_upper + upper_pages;
     let mut total = first_overflow as u64 + ov_per as u64 * n as u64;
+    // A code must fit a page; vectors so long that one does not (over
+    // about 16k dimensions even at RaBitQ4) get no section.
     let code_section = codes.and_then(|spec| {
-        let dim = code_dim(S::Elem::KIND, g.dim)?;
+        let dim = code_dim(S::Elem::KIND, g.dim).filter(|&d| spec.kind.code_bytes(d) <= PAGE_PAYLOAD)?;
         let first = u32::try_from(total).expect("segment too large for u32 page numbers");
         Some(CodeSection::plan(spec.kind, dim, n as u32, first, spec.seed, spec.uid))
     });

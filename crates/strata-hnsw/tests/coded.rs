@@ -204,3 +204,24 @@ fn mixed_segments_stream_together() {
     assert_eq!(seen.len(), n);
     assert!(first.unwrap() <= 1e-3, "the query's own row (or a copy) first");
 }
+
+/// A code must fit a page: 20000 dimensions take RaBitQ1 (2512 bytes) but
+/// not RaBitQ4 (10016 bytes), which leaves the segment in version 1.
+#[test]
+fn codes_longer_than_a_page_are_not_written() {
+    let dim = 20000;
+    let v: Vec<f32> = (0..4 * dim).map(|i| ((i * 31) % 17) as f32).collect();
+    let g = Hnsw::<L2F32>::build(&params(), dim, &v, None);
+    for (kind, written) in [(CodeKind::RaBitQ1, true), (CodeKind::RaBitQ4, false)] {
+        let p = coded(&g, kind);
+        let graph = PagedGraph::<_, L2F32>::open(&p[..]).unwrap();
+        assert_eq!(graph.layout().codes.is_some(), written, "{kind:?}");
+        assert_eq!(graph.layout().total_pages as usize, p.len());
+        let hits: Vec<_> = match graph.load_codes() {
+            Some(c) => StreamingSearch::<_, L2F32>::with_codes(&graph, Arc::new(c), &v[2 * dim..3 * dim], 10).collect(),
+            None => StreamingSearch::<_, L2F32>::new(&graph, &v[2 * dim..3 * dim], 10).collect(),
+        };
+        assert_eq!(hits.len(), 4);
+        assert_eq!(hits[0].id, 2);
+    }
+}
