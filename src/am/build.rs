@@ -75,7 +75,18 @@ impl BuildState {
                 .raise();
         }
         progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_BUILDING);
-        let seg = segment::build_segment(self.index, &self.meta, &self.params, &self.data, &self.tids, &mut segment::Placement::AppendUnlogged);
+        // tuples_done counts rows in finished segments plus those the
+        // engine has inserted into this one's graph so far.
+        let done = self.done as i64;
+        let seg = segment::build_segment(
+            self.index,
+            &self.meta,
+            &self.params,
+            &self.data,
+            &self.tids,
+            &mut segment::Placement::AppendUnlogged,
+            &mut |inserted| progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done + inserted as i64),
+        );
         self.done += self.tids.len();
         self.meta.sealed.push(seg);
         self.data.clear();

@@ -8,6 +8,8 @@ use super::values::elems_from_bytes;
 use super::with_space;
 use crate::error::Report;
 use pgrx::pg_sys;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use strata_core::SqlState;
 use strata_hnsw::page::{Layout, PageSource, PagedGraph};
 use strata_hnsw::{Element, GraphView, Hnsw, Params, Space};
@@ -135,11 +137,27 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
 }
 
 /// Builds a sealed segment from prepared-or-raw vector bytes and heap TIDs.
-pub fn build_segment(index: pg_sys::Relation, meta: &Meta, params: &Params, data: &[u8], tids: &[u64], placement: &mut Placement) -> Segment {
+/// While the engine's threads insert, `inserted` is called every few
+/// milliseconds (on this thread) with the number of rows in the graph so far.
+pub fn build_segment(
+    index: pg_sys::Relation,
+    meta: &Meta,
+    params: &Params,
+    data: &[u8],
+    tids: &[u64],
+    placement: &mut Placement,
+    inserted: &mut dyn FnMut(u64),
+) -> Segment {
     let vector_len = meta.vector_len();
+    let counter = Arc::new(AtomicU64::new(0));
+    let params = Params { inserted: Some(counter.clone()), ..params.clone() };
+    let mut poll = || {
+        inserted(counter.load(Ordering::Relaxed));
+        cancel_pending()
+    };
     with_space!(meta.element_kind(), meta.metric(), |S| {
         let elems: Vec<<S as Space>::Elem> = elems_from_bytes(data);
-        let graph = Hnsw::<S>::build_owned_interruptible(params, vector_len, elems, Some(tids.to_vec()), &mut cancel_pending)
+        let graph = Hnsw::<S>::build_owned_interruptible(&params, vector_len, elems, Some(tids.to_vec()), &mut poll)
             .unwrap_or_else(|_| raise_cancel());
         pg_sys::check_for_interrupts!();
         write_graph(index, &graph, placement)

@@ -28,8 +28,8 @@
 //! edges are kept depends on how the insertions interleave, so two runs can
 //! differ in edges (not in quality).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering::*};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::connect::ConnectStats;
@@ -54,6 +54,9 @@ pub struct Params {
     pub seed: u64,
     /// Building threads; 0 means all available cores.
     pub threads: usize,
+    /// When set, every node a build or merge inserts adds one, so another
+    /// thread can report progress (CREATE INDEX's tuples_done).
+    pub inserted: Option<Arc<AtomicU64>>,
 }
 
 impl Default for Params {
@@ -63,6 +66,7 @@ impl Default for Params {
             ef_construction: 64,
             seed: 0x5eed_5eed,
             threads: 0,
+            inserted: None,
         }
     }
 }
@@ -114,11 +118,19 @@ pub(crate) const POLL_EVERY: u32 = 64;
 pub(crate) struct Stop<'a> {
     poll: &'a mut dyn FnMut() -> bool,
     pub(crate) flag: AtomicBool,
+    /// [`Params::inserted`] of the build or merge.
+    pub(crate) inserted: Option<Arc<AtomicU64>>,
 }
 
 impl<'a> Stop<'a> {
     pub(crate) fn new(poll: &'a mut dyn FnMut() -> bool) -> Self {
-        Stop { poll, flag: AtomicBool::new(false) }
+        Stop { poll, flag: AtomicBool::new(false), inserted: None }
+    }
+
+    /// Counts nodes inserted, for [`Params::inserted`].
+    pub(crate) fn counting(mut self, params: &Params) -> Self {
+        self.inserted = params.inserted.clone();
+        self
     }
 
     /// Polls the hook (calling thread only); true once a stop was requested.
@@ -165,7 +177,7 @@ impl<'a> Stop<'a> {
                 }
             }
         }
-        let Stop { poll, flag } = self;
+        let Stop { poll, flag, .. } = self;
         let flag = &*flag;
         let done = AtomicUsize::new(0);
         let main = std::thread::current();
@@ -360,7 +372,7 @@ impl<S: Space> Hnsw<S> {
             "vectors length is not a multiple of dim"
         );
         let n = v.len() / dim;
-        let mut stop = Stop::new(interrupt);
+        let mut stop = Stop::new(interrupt).counting(params);
         if S::PREPARES {
             for (i, row) in v.chunks_exact_mut(dim).enumerate() {
                 S::prepare(row);
@@ -413,6 +425,12 @@ impl<S: Space> Hnsw<S> {
             },
         };
         let this = &*self;
+        let inserted = stop.inserted.clone();
+        let count = |n: u64| {
+            if let Some(c) = &inserted {
+                c.fetch_add(n, Relaxed);
+            }
+        };
         if threads == 1 {
             let mut s = BuildScratch::default();
             for q in from..to {
@@ -420,6 +438,7 @@ impl<S: Space> Hnsw<S> {
                     break;
                 }
                 this.insert_node(&ctx, q, 0, &mut s);
+                count(1);
             }
         } else {
             stop.run_workers(threads, |slot, cancel| {
@@ -444,6 +463,7 @@ impl<S: Space> Hnsw<S> {
                         q
                     };
                     this.insert_node(ctx, q, slot, &mut s);
+                    count(1);
                 }
             });
         }

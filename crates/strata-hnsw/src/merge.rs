@@ -112,7 +112,7 @@ where
     S: Space<Elem = G::Elem>,
 {
     params.check();
-    let mut stop = Stop::new(interrupt);
+    let mut stop = Stop::new(interrupt).counting(params);
     let dim = old.vector_len();
     assert!(
         dim > 0 && new_vectors.len() % dim == 0,
