@@ -270,11 +270,7 @@ fn every_space_is_connected() {
     let rows: Vec<Vec<u8>> = data.chunks(dim).map(strata_core::int8::encode_f32).collect();
     let flat: Vec<u8> = rows.iter().flatten().copied().collect();
     let row_len = rows[0].len();
-    // Reachability only: after a merge that drops 20%, the greedy descent
-    // through the upper layers misses part of the far line for int8 codes
-    // (47 of 240 rows at ef_search 40, all found at 100; see the issue's
-    // closing note). f32 and f16 keep full self-recall above.
-    stages::<L2I8>("far line (int8 l2)", &flat, row_len, late, false, &|p| p >= 6000);
+    stages::<L2I8>("far line (int8 l2)", &flat, row_len, late, true, &|p| p >= 6000);
     stages::<DotI8>("far line (int8 dot)", &flat, row_len, late, false, &|_| true);
     stages::<CosineI8>("far line (int8 cosine)", &flat, row_len, late, false, &|_| true);
 }
@@ -309,3 +305,4 @@ fn tied_bits_seed_again_when_the_frontier_runs_dry() {
     }
     assert!(missed.is_empty(), "{} rows not in their own first 50 at ef 400, e.g. {:?}", missed.len(), &missed[..missed.len().min(8)]);
 }
+
