@@ -15,7 +15,9 @@
 //! A node with no path from the entry point is invisible to every search,
 //! whatever `ef_search`; a node whose only incoming edges come from far away
 //! is reachable but still missed by a search for its own vector. After a
-//! build or merge, [`Hnsw::connect`] works in three steps:
+//! build or merge, [`Hnsw::connect`] first runs step 3 below (so every
+//! cut-off node gets its own edge from where a search for it ends, before
+//! the other steps make its region reachable through a single edge), then:
 //!
 //! 1. layer 0: nodes with at most [`WEAK_DEGREE`] neighbours or incoming
 //!    edges are searched for again and gain the neighbours that search
@@ -36,7 +38,8 @@
 //!    a breadth-first pass from it marks its component, so replacing is
 //!    needed once per component. A final pass checks the layer, and since a
 //!    replaced edge can have been the last way into some node, the round
-//!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]).
+//!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]). Run
+//!    again after steps 1 and 2, it only checks (step 2 replaces edges).
 //!
 //! The passes cost a few reads of every list plus one search per weak or
 //! unreachable node, small next to a build, which makes one search per node
