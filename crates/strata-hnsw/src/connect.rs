@@ -55,7 +55,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::graph::{Cancelled, Hnsw, Stop, POLL_EVERY};
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
-use crate::space::Space;
+use crate::space::{Element, Space};
 
 /// Rounds of the reachability step before [`Hnsw::connect`] gives up and
 /// reports the nodes still unreachable in [`ConnectStats::unreachable_after`]
@@ -87,6 +87,9 @@ pub struct ConnectStats {
     /// Layer-0 edges added from a node's nearest neighbour back to it (see
     /// `Hnsw::link_back_locally`).
     pub local_links: usize,
+    /// Layer-0 edges added to chain rows with identical vectors into a
+    /// ring (see `Hnsw::ring_copies`).
+    pub copy_links: usize,
     /// Weakly linked layer-0 nodes whose lists were searched again (see
     /// `Hnsw::refine_weak_nodes`).
     pub weak_refined: usize,
@@ -187,6 +190,7 @@ impl<S: Space> Hnsw<S> {
         }
         stats.weak_refined = self.refine_weak_nodes(stop)?;
         stats.local_links = self.link_back_locally(stop)?;
+        stats.copy_links = self.ring_copies(stop)?;
         // The back-links can replace an edge that was some node's only way
         // in: check every layer again.
         for level in (0..=top).rev() {
@@ -238,7 +242,7 @@ impl<S: Space> Hnsw<S> {
                 }
             }
             cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-            self.select_heuristic(&cands, self.m, &mut picked);
+            self.select_heuristic(u, &cands, self.m, &mut picked);
             // Only adds: an existing edge may be some node's only way in.
             let cap = self.cap(0);
             for p in &picked {
@@ -313,6 +317,83 @@ impl<S: Space> Hnsw<S> {
             }
             indegree[u as usize] += 1;
             made += 1;
+        }
+        Ok(made)
+    }
+
+    /// Layer 0: chains every group of rows with the same vector into a ring
+    /// (each copy links to the next by id, the last to the first). Returns
+    /// the edges made.
+    ///
+    /// A search that reaches one copy expands every copy it meets at the
+    /// same distance, but the copies need not link to each other: the
+    /// heuristic keeps one copy per outside list and at most half a list of
+    /// copies, and full lists keep the lowest ids. A copy whose only
+    /// incoming edges come from other rows was then returned after rows at
+    /// a larger distance, or not in the first `LIMIT` (10-row groups of
+    /// tied bits under cosine: 3 rows not in their own top 50; 200 copies
+    /// far from the rest: up to 199 of 200 after a merge). With the ring,
+    /// every copy is reached from any other through copies alone. The edge
+    /// takes a free slot, else replaces an edge to another copy (the ring
+    /// already leads there), else the farthest neighbour that keeps another
+    /// incoming edge.
+    fn ring_copies(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+        let n = self.len();
+        // Rows sorted by a hash of their vector, then by id: copies are
+        // adjacent (a collision only splits or skips a run).
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(n);
+        let mut buf = [0u8; 8];
+        for u in 0..n as u32 {
+            if u % (64 * POLL_EVERY) == 0 && stop.requested() {
+                return Err(Cancelled);
+            }
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for &x in self.vector(u) {
+                x.write_ne(&mut buf);
+                h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+                buf = [0; 8];
+            }
+            keyed.push((h, u));
+        }
+        keyed.sort_unstable();
+        let mut indegree: Option<Vec<u32>> = None;
+        let mut made = 0;
+        let mut group = Vec::new();
+        let mut i = 0;
+        while i < keyed.len() {
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == keyed[i].0 {
+                j += 1;
+            }
+            if j - i >= 2 {
+                let first = self.vector(keyed[i].1);
+                group.clear();
+                group.extend(keyed[i..j].iter().map(|x| x.1).filter(|&u| self.vector(u) == first));
+                if group.len() >= 2 {
+                    let indeg = indegree.get_or_insert_with(|| self.indegree(0));
+                    for (k, &u) in group.iter().enumerate() {
+                        let next = group[(k + 1) % group.len()];
+                        if self.links_to(u, 0, next) {
+                            continue;
+                        }
+                        if !self.append_if_free(u, 0, next) {
+                            let l = self.list(u, 0);
+                            let cnt = (l[0].load(Relaxed) as usize).min(self.cap(0));
+                            // Any other copy can go: each has its ring edge
+                            // from its own predecessor, not from `u`.
+                            let slot = (0..cnt)
+                                .find(|&s| self.vector(l[1 + s].load(Relaxed)) == first)
+                                .or_else(|| self.replaceable_slot(u, 0, indeg, |_| false));
+                            let Some(s) = slot else { continue };
+                            indeg[l[1 + s].load(Relaxed) as usize] -= 1;
+                            l[1 + s].store(next, Relaxed);
+                        }
+                        indeg[next as usize] += 1;
+                        made += 1;
+                    }
+                }
+            }
+            i = j;
         }
         Ok(made)
     }
