@@ -23,7 +23,9 @@
 //!    edges are searched for again and gain the neighbours that search
 //!    finds (`Hnsw::refine_weak_nodes`);
 //! 2. layer 0: every node's nearest neighbour links back to it
-//!    (`Hnsw::link_back_locally`);
+//!    (`Hnsw::link_back_locally`), and rows with identical vectors are
+//!    chained into a ring, so a search that reaches one copy reaches all of
+//!    them through copies alone (`Hnsw::ring_copies`);
 //! 3. every layer: a breadth-first pass from the entry point marks what is
 //!    reachable; for each unmarked node a search of the layer for its
 //!    vector finds its nearest reachable nodes (a search only walks

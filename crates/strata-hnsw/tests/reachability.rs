@@ -281,8 +281,9 @@ fn every_space_is_connected() {
 /// nodes to expand before its working set is full; the stream then seeds
 /// again (the entry point, then unvisited ids) instead of ending the batch
 /// with what that part held. Before that, 628 of 2,716 rows were not in
-/// their own first 50 at ef 400 (examples/bits_plateau). At ef 40 and 100
-/// about a quarter are still missed: a different cause, not fixed (issue 14).
+/// their own first 50 at ef 400 (examples/bits_plateau). The misses at
+/// ef 40, a different cause, are tested by
+/// `tied_bits_find_themselves_at_ef_40`.
 #[test]
 fn tied_bits_seed_again_when_the_frontier_runs_dry() {
     let v: Vec<u64> = (1..=3000u64)
