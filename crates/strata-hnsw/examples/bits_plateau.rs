@@ -1,15 +1,18 @@
-//! Probe for issue 14 (not a test; it shows an open defect): rows whose own
-//! vector does not bring them back in the first 50 of a stream, on 64-bit
-//! vectors with many exact ties and groups of identical rows (the data of
-//! tests/sql/range_queries.sql's bvector column). Every row is reachable (a
-//! full pull returns all). At ef_search 400 the misses came from a search
-//! that ran out of nodes to expand before its working set filled and ended
-//! its batch there; the stream now seeds again instead (0 misses). At ef 40
-//! and 100 about a quarter of the rows are still missed under cosine and
-//! Jaccard, with the same count at both: the descent lands in a region whose
-//! few distinct distances (16 among a query's 200 nearest) give the beam no
-//! gradient toward the query, so it fills its working set there and stops.
-//! `ROW=3` prints one such row's group, the nodes with edges into it and
+//! Probe for issue 14: rows whose own vector does not bring them back in the
+//! first 50 of a stream, on 64-bit vectors with many exact ties and groups
+//! of identical rows (the data of tests/sql/range_queries.sql's bvector
+//! column). Every row is reachable (a full pull returns all). At ef_search
+//! 400 the misses came from a search that ran out of nodes to expand before
+//! its working set filled and ended its batch there; the stream now seeds
+//! again instead. At ef 40 and 100 about a quarter of the rows were missed
+//! under cosine and Jaccard, with the same count at both: the 142 all-ones
+//! rows (cosine; the 142 empty rows under Jaccard) filled every list of
+//! their group with copies, so a search whose descent ended among them could
+//! not leave. Copies now take at most half a list and are chained into a
+//! ring (`connect`): no row is missed at any of the three widths
+//! (tests/reachability.rs `tied_bits_find_themselves_at_ef_40`).
+//!
+//! `ROW=3` prints a row's group of copies, the nodes with edges into it and
 //! what each ef finds.
 //!
 //! cargo run --release -p strata-hnsw --example bits_plateau

@@ -15,13 +15,17 @@
 //! A node with no path from the entry point is invisible to every search,
 //! whatever `ef_search`; a node whose only incoming edges come from far away
 //! is reachable but still missed by a search for its own vector. After a
-//! build or merge, [`Hnsw::connect`] works in three steps:
+//! build or merge, [`Hnsw::connect`] first runs step 3 below (so every
+//! cut-off node gets its own edge from where a search for it ends, before
+//! the other steps make its region reachable through a single edge), then:
 //!
 //! 1. layer 0: nodes with at most [`WEAK_DEGREE`] neighbours or incoming
 //!    edges are searched for again and gain the neighbours that search
 //!    finds (`Hnsw::refine_weak_nodes`);
 //! 2. layer 0: every node's nearest neighbour links back to it
-//!    (`Hnsw::link_back_locally`);
+//!    (`Hnsw::link_back_locally`), and rows with identical vectors are
+//!    chained into a ring, so a search that reaches one copy reaches all of
+//!    them through copies alone (`Hnsw::ring_copies`);
 //! 3. every layer: a breadth-first pass from the entry point marks what is
 //!    reachable; for each unmarked node a search of the layer for its
 //!    vector finds its nearest reachable nodes (a search only walks
@@ -36,7 +40,8 @@
 //!    a breadth-first pass from it marks its component, so replacing is
 //!    needed once per component. A final pass checks the layer, and since a
 //!    replaced edge can have been the last way into some node, the round
-//!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]).
+//!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]). Run
+//!    again after steps 1 and 2, it only checks (step 2 replaces edges).
 //!
 //! The passes cost a few reads of every list plus one search per weak or
 //! unreachable node, small next to a build, which makes one search per node
@@ -52,7 +57,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::graph::{Cancelled, Hnsw, Stop, POLL_EVERY};
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
-use crate::space::Space;
+use crate::space::{Element, Metric, Space};
 
 /// Rounds of the reachability step before [`Hnsw::connect`] gives up and
 /// reports the nodes still unreachable in [`ConnectStats::unreachable_after`]
@@ -84,6 +89,12 @@ pub struct ConnectStats {
     /// Layer-0 edges added from a node's nearest neighbour back to it (see
     /// `Hnsw::link_back_locally`).
     pub local_links: usize,
+    /// Layer-0 edges added to chain rows with identical vectors into a
+    /// ring (see `Hnsw::ring_copies`).
+    pub copy_links: usize,
+    /// Edges a merge added into nodes its searches did not find (see
+    /// `Hnsw::relink_unfound`).
+    pub relinked: usize,
     /// Weakly linked layer-0 nodes whose lists were searched again (see
     /// `Hnsw::refine_weak_nodes`).
     pub weak_refined: usize,
@@ -171,8 +182,22 @@ impl<S: Space> Hnsw<S> {
         for level in 0..=top {
             stats.unreachable_before[level as usize] = self.unreachable_on(level);
         }
+        // Cut-off nodes are joined first, while nothing links into their
+        // region: each one's search then ends among the nodes a later search
+        // for it also reaches, and its edge comes from there. Run after the
+        // passes below, the first weak node they refine makes the whole
+        // region reachable through one edge from wherever that node's search
+        // ended, and the region gets no edge of its own (measured: an int8
+        // far line cut off by a dropping merge, 47 of 240 rows not found at
+        // ef_search 40, entered only from a node outside their searches).
+        for level in (0..=top).rev() {
+            self.connect_layer(level, stop, &mut stats)?;
+        }
         stats.weak_refined = self.refine_weak_nodes(stop)?;
         stats.local_links = self.link_back_locally(stop)?;
+        stats.copy_links = self.ring_copies(stop)?;
+        // The back-links can replace an edge that was some node's only way
+        // in: check every layer again.
         for level in (0..=top).rev() {
             stats.unreachable_after[level as usize] = self.connect_layer(level, stop, &mut stats)?;
         }
@@ -222,7 +247,7 @@ impl<S: Space> Hnsw<S> {
                 }
             }
             cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-            self.select_heuristic(&cands, self.m, &mut picked);
+            self.select_heuristic(u, &cands, self.m, &mut picked);
             // Only adds: an existing edge may be some node's only way in.
             let cap = self.cap(0);
             for p in &picked {
@@ -297,6 +322,150 @@ impl<S: Space> Hnsw<S> {
             }
             indegree[u as usize] += 1;
             made += 1;
+        }
+        Ok(made)
+    }
+
+    /// Layer 0: chains every group of rows with the same vector into a ring
+    /// (each copy links to the next by id, the last to the first). Returns
+    /// the edges made.
+    ///
+    /// A search that reaches one copy expands every copy it meets at the
+    /// same distance, but the copies need not link to each other: the
+    /// heuristic keeps one copy per outside list and at most half a list of
+    /// copies, and full lists keep the lowest ids. A copy whose only
+    /// incoming edges come from other rows was then returned after rows at
+    /// a larger distance, or not in the first `LIMIT` (10-row groups of
+    /// tied bits under cosine: 3 rows not in their own top 50; 200 copies
+    /// far from the rest: up to 199 of 200 after a merge). With the ring,
+    /// every copy is reached from any other through copies alone. The edge
+    /// takes a free slot, else replaces an edge to another copy (the ring
+    /// already leads there), else the farthest neighbour that keeps another
+    /// incoming edge.
+    fn ring_copies(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+        let n = self.len();
+        // Rows sorted by a hash of their vector, then by id: copies are
+        // adjacent (a collision only splits or skips a run).
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(n);
+        let mut buf = [0u8; 8];
+        for u in 0..n as u32 {
+            if u % (64 * POLL_EVERY) == 0 && stop.requested() {
+                return Err(Cancelled);
+            }
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for &x in self.vector(u) {
+                x.write_ne(&mut buf);
+                h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+                buf = [0; 8];
+            }
+            keyed.push((h, u));
+        }
+        keyed.sort_unstable();
+        let mut indegree: Option<Vec<u32>> = None;
+        let mut made = 0;
+        let mut group = Vec::new();
+        let mut i = 0;
+        while i < keyed.len() {
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == keyed[i].0 {
+                j += 1;
+            }
+            if j - i >= 2 {
+                let first = self.vector(keyed[i].1);
+                group.clear();
+                group.extend(keyed[i..j].iter().map(|x| x.1).filter(|&u| self.vector(u) == first));
+                if group.len() >= 2 {
+                    let indeg = indegree.get_or_insert_with(|| self.indegree(0));
+                    for (k, &u) in group.iter().enumerate() {
+                        let next = group[(k + 1) % group.len()];
+                        if self.links_to(u, 0, next) {
+                            continue;
+                        }
+                        if !self.append_if_free(u, 0, next) {
+                            let l = self.list(u, 0);
+                            let cnt = (l[0].load(Relaxed) as usize).min(self.cap(0));
+                            // Any other copy can go: each has its ring edge
+                            // from its own predecessor, not from `u`.
+                            let slot = (0..cnt)
+                                .find(|&s| self.vector(l[1 + s].load(Relaxed)) == first)
+                                .or_else(|| self.replaceable_slot(u, 0, indeg, |_| false));
+                            let Some(s) = slot else { continue };
+                            indeg[l[1 + s].load(Relaxed) as usize] -= 1;
+                            l[1 + s].store(next, Relaxed);
+                        }
+                        indeg[next as usize] += 1;
+                        made += 1;
+                    }
+                }
+            }
+            i = j;
+        }
+        Ok(made)
+    }
+
+    /// After a merge: every `stride`-th node is searched for on layer 0 as
+    /// a query would be (descent, then a search of width `2 * m`). One the
+    /// search does not find gets an edge from the nearest node it did find
+    /// (a free slot, else a replaced edge), and its neighbours are checked
+    /// the same way. Returns the edges made.
+    ///
+    /// A region of rows far from the rest is entered by a few long edges.
+    /// A merge that drops rows changes the upper layers and the lists
+    /// around them, so searches for the region's rows can end among nodes
+    /// with no edge into it, though it stays reachable (a far line after a
+    /// merge dropping every third row: 43 of 200 rows not found at
+    /// ef_search 40; a single long edge lost does not show it). The first
+    /// node of the region found missing gets an edge from where its search
+    /// ended, and the checks spread through the region from it.
+    pub(crate) fn relink_unfound(&self, stride: usize, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+        let Some((ep, top)) = self.entry else { return Ok(0) };
+        // Under an inner product a row need not be the nearest to its own
+        // vector, so a search not finding it shows nothing.
+        if S::METRIC == Metric::Dot {
+            return Ok(0);
+        }
+        let n = self.len();
+        let mut scratch = SearchScratch::new();
+        let mut indegree: Option<Vec<u32>> = None;
+        let mut stats = ConnectStats::default();
+        let mut checked = vec![false; n];
+        let mut queue: Vec<u32> = Vec::new();
+        let mut nbrs = Vec::new();
+        let mut made = 0;
+        let mut polls = 0u32;
+        let mut next = 0usize;
+        loop {
+            let u = match queue.pop() {
+                Some(u) => u,
+                None if next < n => {
+                    next += stride.max(1);
+                    (next - stride.max(1)) as u32
+                }
+                None => break,
+            };
+            if std::mem::replace(&mut checked[u as usize], true) {
+                continue;
+            }
+            polls = polls.wrapping_add(1);
+            if polls % POLL_EVERY == 0 && stop.requested() {
+                return Err(Cancelled);
+            }
+            let uv = self.vector(u);
+            let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut scratch.nbrs);
+            search_layer::<_, S>(self, uv, &[cur], 0, self.cap(0), false, None, &mut scratch);
+            let own = S::distance(uv, uv);
+            // With copies any of them may come first: found if one is.
+            if scratch.out.iter().any(|x| x.id == u || (x.distance <= own && self.vector(x.id) == uv)) {
+                continue;
+            }
+            let near = std::mem::take(&mut scratch.out);
+            let indeg = indegree.get_or_insert_with(|| self.indegree(0));
+            if self.link_into(u, 0, &near, true, indeg, &mut stats) {
+                made += 1;
+            }
+            scratch.out = near;
+            GraphView::neighbours(self, u, 0, &mut nbrs);
+            queue.extend(nbrs.iter().filter(|&&x| !checked[x as usize]));
         }
         Ok(made)
     }

@@ -520,20 +520,47 @@ impl<S: Space> Hnsw<S> {
         l[0].store(n as u32, Release);
     }
 
-    /// The HNSW neighbour-selection heuristic: walks `cands` (ascending by
-    /// distance to the base node) and keeps a candidate only if it is closer
-    /// to the base than to every candidate kept so far, up to `m`.
-    pub(crate) fn select_heuristic(&self, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+    /// The HNSW neighbour-selection heuristic for the list of `base`: walks
+    /// `cands` (ascending by distance to `base`) and keeps a candidate only
+    /// if it is closer to the base than to every candidate kept so far, up
+    /// to `m`. Exact copies of the base's vector take at most half the list
+    /// (see [`Hnsw::extend_heuristic`]).
+    pub(crate) fn select_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
         out.clear();
-        self.extend_heuristic(cands, m, out);
+        self.extend_heuristic(base, cands, m, out);
     }
 
     /// The heuristic continued from an already selected `out` (whose
     /// distances are not used).
-    pub(crate) fn extend_heuristic(&self, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+    ///
+    /// A copy of the base (same vector) ties with every kept copy, so the
+    /// plain rule keeps them all, and in a group of more than `m` identical
+    /// rows each list held nothing but copies: the group became a part of
+    /// the graph with no edge out, and a search that entered it (e.g. for a
+    /// query near that vector, whose descent ends there) could not leave
+    /// (examples/bits_plateau: the 142 all-ones rows under cosine, about a
+    /// quarter of the rows not in their own top 50). So copies fill at most
+    /// half the list before the other candidates are offered; slots the
+    /// heuristic leaves empty still go to the remaining copies.
+    pub(crate) fn extend_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+        let bv = self.vector(base);
+        let self_d = S::distance(bv, bv);
+        // The distance filter first: the comparison of whole vectors runs
+        // only for candidates as near as the base is to itself.
+        let is_copy = |c: &Neighbour| c.distance <= self_d && c.id != base && self.vector(c.id) == bv;
+        let max_copies = m.div_ceil(2);
+        let mut copies = out.iter().filter(|s| s.id != base && self.vector(s.id) == bv).count();
+        let mut skipped = false;
         for c in cands {
             if out.len() >= m {
                 break;
+            }
+            if is_copy(c) {
+                if copies >= max_copies {
+                    skipped = true;
+                    continue;
+                }
+                copies += 1;
             }
             let cv = self.vector(c.id);
             let good = out
@@ -541,6 +568,16 @@ impl<S: Space> Hnsw<S> {
                 .all(|s| S::distance(cv, self.vector(s.id)) >= c.distance);
             if good {
                 out.push(*c);
+            }
+        }
+        if skipped {
+            for c in cands {
+                if out.len() >= m {
+                    break;
+                }
+                if is_copy(c) && !out.iter().any(|s| s.id == c.id) {
+                    out.push(*c);
+                }
             }
         }
     }
@@ -601,7 +638,7 @@ impl<S: Space> Hnsw<S> {
             }
             let cap_q = self.m;
             let mut selected = std::mem::take(&mut s.selected);
-            self.select_heuristic(&s.search.out, cap_q, &mut selected);
+            self.select_heuristic(q, &s.search.out, cap_q, &mut selected);
             self.write_own_list(ctx, q, lc, &selected, s);
             for nb in &selected {
                 self.add_link(ctx, nb.id, q, nb.distance, lc, s);
@@ -685,7 +722,7 @@ impl<S: Space> Hnsw<S> {
             s.cands
                 .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
             let mut kept = std::mem::take(&mut s.pruned);
-            self.select_heuristic(&s.cands, cap, &mut kept);
+            self.select_heuristic(q, &s.cands, cap, &mut kept);
             self.write_list(q, level, kept.iter().map(|x| x.id));
             s.pruned = kept;
         }
@@ -719,7 +756,7 @@ impl<S: Space> Hnsw<S> {
         s.cands
             .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
         let mut kept = std::mem::take(&mut s.pruned);
-        self.select_heuristic(&s.cands, cap, &mut kept);
+        self.select_heuristic(n, &s.cands, cap, &mut kept);
         self.write_list(n, level, kept.iter().map(|x| x.id));
         s.pruned = kept;
     }

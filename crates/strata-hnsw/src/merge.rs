@@ -19,7 +19,10 @@
 //!    highest level takes its place.
 //! 4. The new vectors are inserted as in a build, searching the repaired
 //!    graph.
-//! 5. Every node left without a path from the entry point (repairs and the
+//! 5. Every [`RELINK_STRIDE`]-th node is searched for as a query would be;
+//!    one the search does not find gets an edge from the nearest node the
+//!    search did find, and its neighbours are checked too. Then every node
+//!    left without a path from the entry point (repairs and the
 //!    heuristic's pruning can cut off far or duplicate nodes, new or old)
 //!    gets an incoming edge, see [`crate::connect`].
 //!
@@ -33,6 +36,10 @@ use crate::search::{GraphView, Neighbour};
 use crate::space::Space;
 
 const GONE: u32 = u32::MAX;
+
+/// After a merge, one node in this many is searched for (with the
+/// neighbours of any not found), see [`Hnsw::relink_unfound`].
+pub const RELINK_STRIDE: usize = 8;
 
 /// A list to rebuild: node (new id), layer, the live neighbours it keeps,
 /// and candidate new ids for the freed slots.
@@ -293,7 +300,7 @@ where
             scored.truncate(2 * cap);
             kept.clear();
             kept.extend(r.kept.iter().map(|&id| Neighbour { id, distance: 0.0 }));
-            g.extend_heuristic(&scored, cap, &mut kept);
+            g.extend_heuristic(r.node, &scored, cap, &mut kept);
             // The heuristic drops a candidate that a kept neighbour is
             // nearer to, assuming that neighbour links on to it; after a
             // delete it often does not (the deleted node was the link), and
@@ -349,6 +356,8 @@ where
 
     // 5. Repaired lists and new nodes' pruned links can leave nodes without
     //    a path from the entry point; give them one.
+    let relinked = g.relink_unfound(RELINK_STRIDE, &mut stop)?;
     g.connect_stats = g.connect_interruptible(&mut stop)?;
+    g.connect_stats.relinked = relinked;
     Ok((g, remap))
 }
