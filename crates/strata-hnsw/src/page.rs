@@ -322,6 +322,31 @@ impl SegmentCodes {
         let n = self.quantizer.code_bytes();
         &self.codes[id as usize * n..(id as usize + 1) * n]
     }
+    /// Asks the CPU to bring node `id`'s code into cache. Codes are read in
+    /// random order from an array of megabytes, so nearly every estimate
+    /// would otherwise wait for memory: prefetching a node's neighbours'
+    /// codes together overlaps those waits (profiled through SQL: 70% of
+    /// the estimate's time was the wait for its code's first byte).
+    #[inline(always)]
+    pub fn prefetch(&self, id: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let n = self.quantizer.code_bytes();
+            let start = id as usize * n;
+            if start + n <= self.codes.len() {
+                // SAFETY: prefetching is a hint; both addresses are inside the array.
+                unsafe {
+                    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                    let p = self.codes.as_ptr().add(start);
+                    _mm_prefetch(p as *const i8, _MM_HINT_T0);
+                    _mm_prefetch(p.add(n - 1) as *const i8, _MM_HINT_T0);
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
+    }
+
     /// Bytes of memory the codes take.
     pub fn memory(&self) -> usize {
         self.codes.len() + self.quantizer.params().len() * 4

@@ -377,6 +377,11 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
                 if !del {
                     self.admit(graph, Far(d, c), &mut w, &mut local);
                 }
+                if let Some((codes, _)) = &self.estimators[graph] {
+                    for &n in &nbrs {
+                        codes.prefetch(n);
+                    }
+                }
             } else {
                 self.graphs[graph].neighbours(id, 0, &mut nbrs);
             }
