@@ -31,6 +31,9 @@ enum Block {
     Meta,
     SegmentMeta,
     SegmentNodes,
+    /// The first page of the segment's code section (format 3): the
+    /// quantizer's parameters.
+    CodeParams,
     WritingLog,
 }
 
@@ -110,6 +113,7 @@ fn damaged_pages_report_xx002_and_reindex_repairs() {
     let mut c = cluster.connect("postgres");
     c.batch_execute(
         "CREATE EXTENSION strata;
+         CREATE EXTENSION pageinspect;
          CREATE TABLE items (id bigint PRIMARY KEY, emb vector(16));
          CREATE TABLE other (id int);
          INSERT INTO other SELECT generate_series(1, 100);",
@@ -129,6 +133,9 @@ fn damaged_pages_report_xx002_and_reindex_repairs() {
         (Block::Meta, Damage::Word(16, 100_000)),
         // Segment meta page: the node count.
         (Block::SegmentMeta, Damage::Word(20, 1_000_000)),
+        // Its code section: the code page count; a parameter that is NaN.
+        (Block::SegmentMeta, Damage::Word(100, 1_000_000)),
+        (Block::CodeParams, Damage::Word(0, f32::NAN.to_bits())),
         (Block::SegmentMeta, Damage::RandomContent),
         (Block::SegmentNodes, Damage::RandomContent),
         (Block::SegmentNodes, Damage::RandomContentAndSpecial),
@@ -145,11 +152,22 @@ fn damaged_pages_report_xx002_and_reindex_repairs() {
         let sample = [0, 1999, next_id, next_id + 39];
         next_id += 40;
         // Block 0 is the metapage, then the sealed segment (its meta page,
-        // then node pages), then the writing segment's pages.
+        // node pages, upper-layer pages, then the code section, whose first
+        // page the segment's meta page names at offset 88), then the
+        // writing segment's pages.
+        let params_block: i32 = c
+            .query_one(
+                "SELECT 1 + get_byte(p, 112) + 256 * get_byte(p, 113) + 65536 * get_byte(p, 114) + 16777216 * get_byte(p, 115)
+                 FROM get_raw_page('items_emb', 1) p",
+                &[],
+            )
+            .unwrap()
+            .get(0);
         let pick = |nblocks: usize| match block {
             Block::Meta => 0,
             Block::SegmentMeta => 1,
             Block::SegmentNodes => 2,
+            Block::CodeParams => params_block as usize,
             Block::WritingLog => nblocks - 1,
         };
         c = damage_on_disk(&cluster, c, pick, how, &mut seed);
