@@ -5,21 +5,23 @@
 //! gt.bin in DIR).
 //!
 //! Usage: segments_bench DIR [--split 167772,167772] [--ef 20,40,80,120]
-//!        [--shares 25,50,100] [--queries 1000]
+//!        [--shares 25,50,100] [--queries 1000] [--codes 1]
+//!
+//! `--codes 1`: every graph is written as page format 3 (SQ8) and searched
+//! on its codes, as the access method does; "measured" is then the number
+//! of nodes expanded (each one page read), "estimated" the codes used.
 
-use strata_hnsw::{CosineF32, Hnsw, Params, SegmentedSearch, StreamingSearch};
+mod common;
 
-fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Vec<T>) {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let n = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
-    let d = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
-    let v = b[8..].chunks_exact(4).map(|c| conv(c.try_into().unwrap())).collect::<Vec<_>>();
-    assert_eq!(v.len(), n * d, "{path}: size mismatch");
-    (n, d, v)
-}
+use std::sync::Arc;
+
+use common::read_matrix;
+use strata_hnsw::page::{write_pages_coded, CodeSpec, PageBuf, PagedGraph, SegmentCodes};
+use strata_hnsw::quant::CodeKind;
+use strata_hnsw::{CosineF32, GraphView, Hnsw, Params, SegmentedSearch, StreamingSearch};
 
 fn list(s: &str) -> Vec<usize> {
-    s.split(',').map(|x| x.trim().parse().expect("bad number")).collect()
+    common::list(s)
 }
 
 fn main() {
@@ -32,6 +34,7 @@ fn main() {
     let efs = list(&opt("--ef", "20,40,80,120"));
     let shares = list(&opt("--shares", "25,50,100"));
     let nq: usize = opt("--queries", "1000").parse().unwrap();
+    let coded = opt("--codes", "0") == "1";
     let (n, d, base) = read_matrix(&format!("{dir}/base.bin"), f32::from_le_bytes);
     let (qn, _, queries) = read_matrix(&format!("{dir}/queries.bin"), f32::from_le_bytes);
     let (_, k_gt, gt) = read_matrix(&format!("{dir}/gt.bin"), u32::from_le_bytes);
@@ -52,6 +55,24 @@ fn main() {
         .map(|w| (w[0], Hnsw::<CosineF32>::build(&params, d, &base[w[0] * d..w[1] * d], None)))
         .collect();
     eprintln!("{} segments: {:?}", parts.len(), parts.iter().map(|(_, g)| g.len()).collect::<Vec<_>>());
+    let write = |g: &Hnsw<CosineF32>| -> Vec<PageBuf> {
+        let mut out = Vec::new();
+        write_pages_coded(g, Some(CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 1 }), |_, p| {
+            let mut b = PageBuf::default();
+            b.bytes_mut().copy_from_slice(p);
+            out.push(b);
+        });
+        out
+    };
+    let whole_pages = if coded { write(&whole) } else { Vec::new() };
+    let part_pages: Vec<Vec<PageBuf>> = if coded { parts.iter().map(|(_, g)| write(g)).collect() } else { Vec::new() };
+    let open = |p: &Vec<PageBuf>| -> (PagedGraph<Vec<PageBuf>, CosineF32>, Arc<SegmentCodes>) {
+        let g = PagedGraph::<_, CosineF32>::open(p.clone()).unwrap();
+        let c = Arc::new(g.load_codes().unwrap());
+        (g, c)
+    };
+    let whole_coded = coded.then(|| open(&whole_pages));
+    let parts_coded: Vec<_> = part_pages.iter().map(open).collect();
     let recall = |got: &[u32], qi: usize| -> f64 {
         let truth = &gt[qi * k_gt..qi * k_gt + 10];
         got.iter().filter(|id| truth.contains(id)).count() as f64 / 10.0
@@ -61,6 +82,13 @@ fn main() {
         let (mut r, mut m) = (0.0, 0u64);
         for qi in 0..nq {
             let q = &queries[qi * d..(qi + 1) * d];
+            if let Some((g, c)) = &whole_coded {
+                let mut s = StreamingSearch::<_, CosineF32>::with_codes(g, c.clone(), q, ef);
+                let got: Vec<u32> = s.by_ref().take(10).map(|h| g.payload(h.id) as u32).collect();
+                r += recall(&got, qi);
+                m += s.nodes_measured();
+                continue;
+            }
             let mut s = StreamingSearch::<_, CosineF32>::new(&whole, q, ef);
             let got: Vec<u32> = s.by_ref().take(10).map(|h| h.id).collect();
             r += recall(&got, qi);
@@ -71,6 +99,16 @@ fn main() {
             let (mut r, mut m) = (0.0, 0u64);
             for qi in 0..nq {
                 let q = &queries[qi * d..(qi + 1) * d];
+                if coded {
+                    let graphs: Vec<_> = parts_coded.iter().map(|(g, _)| g).collect();
+                    let codes = parts_coded.iter().map(|(_, c)| Some(c.clone())).collect();
+                    let mut s = SegmentedSearch::<_, CosineF32>::with_codes_and_share(graphs, codes, q, ef, share);
+                    let got: Vec<u32> =
+                        s.by_ref().take(10).map(|h| (parts[h.graph].0 as u64 + parts_coded[h.graph].0.payload(h.id)) as u32).collect();
+                    r += recall(&got, qi);
+                    m += s.nodes_measured();
+                    continue;
+                }
                 let graphs: Vec<&Hnsw<CosineF32>> = parts.iter().map(|(_, g)| g).collect();
                 let mut s = SegmentedSearch::<_, CosineF32>::with_local_share(graphs, q, ef, share);
                 let got: Vec<u32> = s.by_ref().take(10).map(|h| (parts[h.graph].0 + h.id as usize) as u32).collect();

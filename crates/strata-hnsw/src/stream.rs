@@ -135,7 +135,9 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
         Self::with_codes_and_share(graphs, codes, query, ef, LOCAL_SHARE_PERCENT)
     }
 
-    fn with_codes_and_share(
+    /// [`SegmentedSearch::with_codes`] with each graph keeping
+    /// `local_percent` of `ef` as its own look-ahead (for measuring).
+    pub fn with_codes_and_share(
         graphs: Vec<G>,
         codes: Vec<Option<Arc<SegmentCodes>>>,
         query: &[G::Elem],
