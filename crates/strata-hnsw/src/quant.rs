@@ -489,6 +489,8 @@ impl Quantizer {
             qc_norm: 0.0,
             sum_rot: 0.0,
             lut: Vec::new(),
+            w_even: Vec::new(),
+            w_odd: Vec::new(),
             l2_offset: Vec::new(),
             l2_steps: Vec::new(),
             l2_bound_const: 0.0,
@@ -498,6 +500,9 @@ impl Quantizer {
             CodeKind::Sq8 | CodeKind::Sq4 => {
                 let (lo, step) = self.params.split_at(d);
                 est.weights = q.iter().zip(step).map(|(a, s)| a * s).collect();
+                if self.kind == CodeKind::Sq4 {
+                    est.split_nibble_weights();
+                }
                 est.ip_const = dot(q, lo);
                 est.ip_bound = 0.5 * est.weights.iter().map(|w| w.abs()).sum::<f32>();
                 if metric == Metric::L2 {
@@ -524,6 +529,7 @@ impl Quantizer {
                 est.ip_bound = RABITQ_EPS0 / ((d.max(2) - 1) as f32).sqrt();
                 if self.kind == CodeKind::RaBitQ4 {
                     est.weights = qn;
+                    est.split_nibble_weights();
                     return est;
                 }
                 // Per group of 4 dimensions, the sum of the rotated query's
@@ -543,34 +549,34 @@ impl Quantizer {
     }
 }
 
-/// `Σ w_j level_j` over 4-bit levels packed two per byte (low nibble first),
-/// in [`LANES`] independent sums.
+/// `Σ w_j level_j` over 4-bit levels packed two per byte (low nibble = even
+/// dimension), with the weights already split into even and odd
+/// dimensions: two byte-indexed sums in [`LANES`] independent parts each.
 #[inline]
-fn nibble_dot(weights: &[f32], levels: &[u8]) -> f32 {
-    with_avx2!(nibble_dot_avx2(weights: &[f32], levels: &[u8]) -> f32 => nibble_dot_body(weights, levels))
+fn nibble_dot(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
+    with_avx2!(nibble_dot_avx2(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 => nibble_dot_body(w_even, w_odd, levels))
 }
 
 #[inline(always)]
-fn nibble_dot_body(weights: &[f32], levels: &[u8]) -> f32 {
-    let pairs = (weights.len() / 2).min(levels.len());
-    let mut acc = [0.0f32; LANES];
+fn nibble_dot_body(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
+    let n = levels.len().min(w_even.len());
+    let (we, c) = (&w_even[..n], &levels[..n]);
+    let m = n.min(w_odd.len());
+    let wo = &w_odd[..m];
+    let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
     let mut i = 0;
-    while i + LANES / 2 <= pairs {
-        for l in 0..LANES / 2 {
-            let b = levels[i + l];
-            acc[2 * l] += weights[2 * (i + l)] * (b & 15) as f32;
-            acc[2 * l + 1] += weights[2 * (i + l) + 1] * (b >> 4) as f32;
+    while i + LANES <= m {
+        for l in 0..LANES {
+            lo[l] += we[i + l] * (c[i + l] & 15) as f32;
+            hi[l] += wo[i + l] * (c[i + l] >> 4) as f32;
         }
-        i += LANES / 2;
+        i += LANES;
     }
-    let mut s: f32 = acc.iter().sum();
-    for j in i..pairs {
-        let b = levels[j];
-        s += weights[2 * j] * (b & 15) as f32 + weights[2 * j + 1] * (b >> 4) as f32;
-    }
-    if weights.len() % 2 == 1 {
-        if let Some(&b) = levels.get(weights.len() / 2) {
-            s += weights[weights.len() - 1] * (b & 15) as f32;
+    let mut s: f32 = lo.iter().sum::<f32>() + hi.iter().sum::<f32>();
+    for j in i..n {
+        s += we[j] * (c[j] & 15) as f32;
+        if j < m {
+            s += wo[j] * (c[j] >> 4) as f32;
         }
     }
     s
@@ -594,6 +600,11 @@ pub struct QueryEstimator {
     qc_norm: f32,
     sum_rot: f32,
     lut: Vec<f32>,
+    /// 4-bit codes: `weights` split into even and odd dimensions (the low
+    /// and high nibbles of each byte), so the sum runs as two plain
+    /// byte-indexed dot products that vectorise.
+    w_even: Vec<f32>,
+    w_odd: Vec<f32>,
     /// SQ under L2: `q_j - lo_j` and `step_j`. The squared difference is
     /// summed directly: its error, `Σ 2 (q_j - x̂_j) e_j + e_j²`, scales with
     /// `|q - x|`, far below the inner-product form's `Σ 2 q_j e_j` for the
@@ -607,6 +618,12 @@ pub struct QueryEstimator {
 }
 
 impl QueryEstimator {
+    /// Fills `w_even` / `w_odd` from `weights` (see their documentation).
+    fn split_nibble_weights(&mut self) {
+        self.w_even = self.weights.iter().step_by(2).copied().collect();
+        self.w_odd = self.weights.iter().skip(1).step_by(2).copied().collect();
+    }
+
     /// SQ under L2: `Σ (q_j - x̂_j)² + Σ step_j² / 12` (the rounding
     /// errors' mean square added back) and its bound: with `t = q_j - x̂_j`,
     /// the exact term minus the estimated one is `-2 t e_j + e_j² -
@@ -713,7 +730,7 @@ impl QueryEstimator {
                 if self.metric == Metric::L2 {
                     return self.sq_l2(levels.iter().flat_map(|&b| [b & 15, b >> 4]));
                 }
-                (self.ip_const + nibble_dot(&self.weights, levels), self.ip_bound, 1.0)
+                (self.ip_const + nibble_dot(&self.w_even, &self.w_odd, levels), self.ip_bound, 1.0)
             }
             CodeKind::RaBitQ1 => {
                 let Some(bits) = code.get(12..12 + d.div_ceil(8)) else {
@@ -746,7 +763,7 @@ impl QueryEstimator {
                 };
                 let (r, g, h, inv) = (f(0), f(4), f(8), f(12));
                 // <v, q'> with v_j = level_j - 7.5, over <v, o'>.
-                let vq = nibble_dot(&self.weights, levels) - 7.5 * self.sum_rot;
+                let vq = nibble_dot(&self.w_even, &self.w_odd, levels) - 7.5 * self.sum_rot;
                 let (oq, err) = if g > 1e-6 {
                     (vq * inv, (1.0 - g * g).max(0.0).sqrt() / g * self.ip_bound)
                 } else {
