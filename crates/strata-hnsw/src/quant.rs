@@ -560,23 +560,27 @@ fn nibble_dot(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
 #[inline(always)]
 fn nibble_dot_body(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
     let n = levels.len().min(w_even.len());
-    let (we, c) = (&w_even[..n], &levels[..n]);
     let m = n.min(w_odd.len());
-    let wo = &w_odd[..m];
+    let full = m / LANES * LANES;
     let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let mut i = 0;
-    while i + LANES <= m {
+    // Fixed-size chunks: no bounds checks in the loop, so it vectorises.
+    for ((we, wo), c) in w_even[..full]
+        .chunks_exact(LANES)
+        .zip(w_odd[..full].chunks_exact(LANES))
+        .zip(levels[..full].chunks_exact(LANES))
+    {
+        let (we, wo, c): (&[f32; LANES], &[f32; LANES], &[u8; LANES]) =
+            (we.try_into().unwrap(), wo.try_into().unwrap(), c.try_into().unwrap());
         for l in 0..LANES {
-            lo[l] += we[i + l] * (c[i + l] & 15) as f32;
-            hi[l] += wo[i + l] * (c[i + l] >> 4) as f32;
+            lo[l] += we[l] * (c[l] & 15) as f32;
+            hi[l] += wo[l] * (c[l] >> 4) as f32;
         }
-        i += LANES;
     }
     let mut s: f32 = lo.iter().sum::<f32>() + hi.iter().sum::<f32>();
-    for j in i..n {
-        s += we[j] * (c[j] & 15) as f32;
+    for j in full..n {
+        s += w_even[j] * (levels[j] & 15) as f32;
         if j < m {
-            s += wo[j] * (c[j] >> 4) as f32;
+            s += w_odd[j] * (levels[j] >> 4) as f32;
         }
     }
     s
@@ -689,18 +693,17 @@ fn u8_dot(weights: &[f32], levels: &[u8]) -> f32 {
 #[inline(always)]
 fn u8_dot_body(weights: &[f32], levels: &[u8]) -> f32 {
     let n = weights.len().min(levels.len());
-    let (w, c) = (&weights[..n], &levels[..n]);
+    let full = n / LANES * LANES;
     let mut acc = [0.0f32; LANES];
-    let mut i = 0;
-    while i + LANES <= n {
+    for (w, c) in weights[..full].chunks_exact(LANES).zip(levels[..full].chunks_exact(LANES)) {
+        let (w, c): (&[f32; LANES], &[u8; LANES]) = (w.try_into().unwrap(), c.try_into().unwrap());
         for l in 0..LANES {
-            acc[l] += w[i + l] * c[i + l] as f32;
+            acc[l] += w[l] * c[l] as f32;
         }
-        i += LANES;
     }
     let mut s: f32 = acc.iter().sum();
-    for j in i..n {
-        s += w[j] * c[j] as f32;
+    for j in full..n {
+        s += weights[j] * levels[j] as f32;
     }
     s
 }
