@@ -20,21 +20,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{hits, list, pages_of, read_matrix};
-use strata_hnsw::page::{write_pages, write_pages_coded, CodeSpec, PageBuf, PagedGraph};
+use common::{cosine_graph_cached, hits, list, read_matrix};
+use strata_hnsw::page::{to_pages_coded, CodeSpec, PagedGraph};
 use strata_hnsw::page_v2::CountingSource;
 use strata_hnsw::quant::CodeKind;
-use strata_hnsw::{merge, CosineF32, GraphView, Hnsw, Params, StreamingSearch};
-
-fn to_bufs(write: impl FnOnce(&mut dyn FnMut(u32, &[u8]))) -> Vec<PageBuf> {
-    let mut out = Vec::new();
-    write(&mut |_, p| {
-        let mut b = PageBuf::default();
-        b.bytes_mut().copy_from_slice(p);
-        out.push(b)
-    });
-    out
-}
+use strata_hnsw::{CosineF32, GraphView, Params, StreamingSearch};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -68,22 +58,7 @@ fn main() {
     let queries = &queries[..nq * dim];
     let truth: Vec<Vec<u32>> = gt.chunks_exact(gk).take(nq).map(|r| r[..k].to_vec()).collect();
     let params = Params { m, ef_construction: efc, threads, ..Params::default() };
-    let g: Hnsw<CosineF32> = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
-        Some(bytes) => {
-            let pages = pages_of(&bytes);
-            let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
-            merge::<_, CosineF32>(&paged, &params, &[], None)
-        }
-        None => {
-            let g = Hnsw::<CosineF32>::build(&params, dim, &base, None);
-            if let Some(c) = &cache {
-                let mut out = Vec::new();
-                write_pages(&g, |_, p| out.extend_from_slice(p));
-                std::fs::write(c, out).unwrap();
-            }
-            g
-        }
-    };
+    let g = cosine_graph_cached(cache.as_deref(), &params, dim, &base);
     println!("{dir}: n {n}, dim {dim}, m {m}, efc {efc}, {nq} queries, k {k}, streaming search, first {k} pulled, bound weight {bound}");
     println!();
     println!("| format | size MB | ef | recall@{k} | pages/query | estimated/query | QPS |");
@@ -102,9 +77,7 @@ fn main() {
     }
     for (name, kind) in formats {
         let spec = kind.map(|kind| CodeSpec { kind, seed: 7, uid: 1 });
-        let pages = to_bufs(|sink| {
-            write_pages_coded(&g, spec, sink);
-        });
+        let pages = to_pages_coded(&g, spec);
         let src = CountingSource::new(&pages[..]);
         let graph = PagedGraph::<_, CosineF32>::open(&src).unwrap();
         let loaded = graph.load_codes().map(Arc::new);

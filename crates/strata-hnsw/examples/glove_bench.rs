@@ -9,30 +9,16 @@
 //! Usage: glove_bench DIR [--m 16] [--efc 200] [--threads 1,2]
 //!        [--ef 10,20,40,80,160,320] [--k 10]
 
+mod common;
+
 use std::time::Instant;
 
-use strata_hnsw::page::{write_pages, write_pages_coded, CodeSpec, PageBuf, PagedGraph, PAGE_PAYLOAD};
+use common::{list, pages_of, read_matrix};
+
+use strata_hnsw::page::{to_pages_coded, write_pages, CodeSpec, PagedGraph};
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::StreamingSearch;
 use strata_hnsw::{merge, CosineF32, Hnsw, Params, SearchScratch, Space};
-
-fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Vec<T>) {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let n = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
-    let d = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
-    let v = b[8..]
-        .chunks_exact(4)
-        .map(|c| conv(c.try_into().unwrap()))
-        .collect::<Vec<_>>();
-    assert_eq!(v.len(), n * d, "{path}: size mismatch");
-    (n, d, v)
-}
-
-fn list(s: &str) -> Vec<usize> {
-    s.split(',')
-        .map(|x| x.trim().parse().expect("bad number"))
-        .collect()
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -93,14 +79,7 @@ fn main() {
     let mut graph: Option<Hnsw<CosineF32>> = None;
     if let Some(path) = &load {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let pages: Vec<PageBuf> = bytes
-            .chunks_exact(PAGE_PAYLOAD)
-            .map(|c| {
-                let mut p = PageBuf::default();
-                p.bytes_mut().copy_from_slice(c);
-                p
-            })
-            .collect();
+        let pages = pages_of(&bytes);
         let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
         let params = Params {
             m,
@@ -229,12 +208,7 @@ fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
     }
     // The same rows through what an index scan runs: the streaming search
     // over the segment's pages, on its SQ8 codes (page format 3).
-    let mut pages = Vec::new();
-    write_pages_coded(&g, Some(CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 1 }), |_, p| {
-        let mut b = PageBuf::default();
-        b.bytes_mut().copy_from_slice(p);
-        pages.push(b);
-    });
+    let pages = to_pages_coded(&g, Some(CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 1 }));
     let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("pages just written");
     let codes = std::sync::Arc::new(paged.load_codes().expect("a code section"));
     let (mut late_miss_codes, mut early_miss_codes) = (0, 0);

@@ -15,14 +15,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::read_matrix;
-use strata_hnsw::page::{write_pages_coded, CodeSpec, PageBuf, PagedGraph, SegmentCodes};
+use common::{list, read_matrix};
+use strata_hnsw::page::{to_pages_coded, CodeSpec, PageBuf, PagedGraph, SegmentCodes};
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::{CosineF32, GraphView, Hnsw, Params, SegmentedSearch, StreamingSearch};
-
-fn list(s: &str) -> Vec<usize> {
-    common::list(s)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -55,15 +51,7 @@ fn main() {
         .map(|w| (w[0], Hnsw::<CosineF32>::build(&params, d, &base[w[0] * d..w[1] * d], None)))
         .collect();
     eprintln!("{} segments: {:?}", parts.len(), parts.iter().map(|(_, g)| g.len()).collect::<Vec<_>>());
-    let write = |g: &Hnsw<CosineF32>| -> Vec<PageBuf> {
-        let mut out = Vec::new();
-        write_pages_coded(g, Some(CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 1 }), |_, p| {
-            let mut b = PageBuf::default();
-            b.bytes_mut().copy_from_slice(p);
-            out.push(b);
-        });
-        out
-    };
+    let write = |g: &Hnsw<CosineF32>| to_pages_coded(g, Some(CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 1 }));
     let whole_pages = if coded { write(&whole) } else { Vec::new() };
     let part_pages: Vec<Vec<PageBuf>> = if coded { parts.iter().map(|(_, g)| write(g)).collect() } else { Vec::new() };
     let open = |p: &Vec<PageBuf>| -> (PagedGraph<Vec<PageBuf>, CosineF32>, Arc<SegmentCodes>) {

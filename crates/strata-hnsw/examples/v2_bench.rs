@@ -15,39 +15,19 @@
 //! later runs with the same file (the graph is rebuilt from them by a merge
 //! without changes, as `glove_bench --load` does).
 
+mod common;
+
 use std::time::Instant;
 
-use strata_hnsw::page::{write_pages, PageBuf, PagedGraph, PAGE_PAYLOAD};
+use common::{cosine_graph_cached, hits, list, read_matrix};
+
+use strata_hnsw::page::{to_pages, PagedGraph};
 use strata_hnsw::page_v2::{
     to_pages_v2, CountingSource, PagedGraphV2, SearchScratchV2, VectorPlacement, WriteOptions,
 };
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::search::search;
-use strata_hnsw::{merge, CosineF32, GraphView, Hnsw, Params, SearchScratch, StreamingSearch};
-
-fn read_matrix<T: Copy>(path: &str, conv: fn([u8; 4]) -> T) -> (usize, usize, Vec<T>) {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let n = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
-    let d = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
-    let v = b[8..].chunks_exact(4).map(|c| conv(c.try_into().unwrap())).collect::<Vec<_>>();
-    assert_eq!(v.len(), n * d, "{path}: size mismatch");
-    (n, d, v)
-}
-
-fn list<T: std::str::FromStr>(s: &str) -> Vec<T> {
-    s.split(',').map(|x| x.trim().parse().ok().expect("bad list item")).collect()
-}
-
-fn pages_of(bytes: &[u8]) -> Vec<PageBuf> {
-    bytes
-        .chunks_exact(PAGE_PAYLOAD)
-        .map(|c| {
-            let mut p = PageBuf::default();
-            p.bytes_mut().copy_from_slice(c);
-            p
-        })
-        .collect()
-}
+use strata_hnsw::{CosineF32, GraphView, Params, SearchScratch, StreamingSearch};
 
 struct Row {
     ef: usize,
@@ -70,10 +50,6 @@ fn print_table(name: &str, size_pages: usize, rows: &[Row]) {
             r.ef, r.recall, r.qps, r.pages, r.distinct, r.reranked, r.stream_recall, r.stream_pages
         );
     }
-}
-
-fn hits(truth: &[u32], got: impl Iterator<Item = u64>) -> usize {
-    got.filter(|p| truth.contains(&(*p as u32))).count()
 }
 
 fn main() {
@@ -123,36 +99,11 @@ fn main() {
     let truth: Vec<Vec<u32>> = gt.chunks_exact(gk).take(nq).map(|r| r[..k].to_vec()).collect();
     let params = Params { m, ef_construction: efc, threads, ..Params::default() };
 
-    let g: Hnsw<CosineF32> = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
-        Some(bytes) => {
-            let pages = pages_of(&bytes);
-            let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
-            merge::<_, CosineF32>(&paged, &params, &[], None)
-        }
-        None => {
-            let t = Instant::now();
-            let g = Hnsw::<CosineF32>::build(&params, dim, &base, None);
-            eprintln!("built {n} x {dim} in {:.1}s", t.elapsed().as_secs_f64());
-            if let Some(c) = &cache {
-                let mut out = Vec::new();
-                write_pages(&g, |_, p| out.extend_from_slice(p));
-                std::fs::write(c, out).unwrap();
-            }
-            g
-        }
-    };
+    let g = cosine_graph_cached(cache.as_deref(), &params, dim, &base);
     println!("{dir}: n {n}, dim {dim}, m {m}, efc {efc}, {nq} queries, k {k}");
 
     // v1 over in-memory pages.
-    let v1_pages = {
-        let mut out = Vec::new();
-        write_pages(&g, |_, p| {
-            let mut b = PageBuf::default();
-            b.bytes_mut().copy_from_slice(p);
-            out.push(b)
-        });
-        out
-    };
+    let v1_pages = to_pages(&g);
     let src = CountingSource::new(&v1_pages[..]);
     let v1 = PagedGraph::<_, CosineF32>::open(&src).unwrap();
     let dsrc = CountingSource::tracking_distinct(&v1_pages[..]);

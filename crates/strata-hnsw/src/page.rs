@@ -313,7 +313,6 @@ pub struct SegmentCodes {
     pub quantizer: Quantizer,
     /// `code_bytes` per node, in node order.
     pub codes: Vec<u8>,
-    pub uid: u64,
 }
 
 impl SegmentCodes {
@@ -804,8 +803,13 @@ pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, mut sin
 
 /// Serialises `g` into owned page buffers (tests, tools).
 pub fn to_pages<S: Space>(g: &Hnsw<S>) -> Vec<PageBuf> {
+    to_pages_coded(g, None)
+}
+
+/// [`write_pages_coded`] into owned page buffers (tests, tools).
+pub fn to_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> Vec<PageBuf> {
     let mut out = Vec::new();
-    write_pages(g, |_, b| {
+    write_pages_coded(g, codes, |_, b| {
         let mut p = PageBuf::default();
         p.bytes_mut().copy_from_slice(b);
         out.push(p);
@@ -930,7 +934,7 @@ impl<P: PageSource, S: Space> PagedGraph<P, S> {
         for (p, chunk) in codes.chunks_mut(per * cb).enumerate() {
             self.src.with_page(c.first_code_page + p as u32, |b| chunk.copy_from_slice(&b[..chunk.len()]));
         }
-        Some(SegmentCodes { quantizer, codes, uid: c.uid })
+        Some(SegmentCodes { quantizer, codes })
     }
 
     fn decode_into(bytes: &[u8], out: &mut Vec<S::Elem>) {

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{brute_force, clustered_f32, recall_one, to_f16};
-use strata_hnsw::page::{set_deleted, write_pages, write_pages_coded, CodeSpec, PageBuf, PagedGraph};
+use strata_hnsw::page::{set_deleted, to_pages, to_pages_coded, CodeSpec, PageBuf, PagedGraph};
 use strata_hnsw::page_v2::CountingSource;
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::{CosineF16, CosineF32, GraphView, Hnsw, Params, SegmentedSearch, Space, StreamingSearch, L2F32};
@@ -20,20 +20,8 @@ fn params() -> Params {
     Params { m: 12, ef_construction: 64, threads: 1, ..Params::default() }
 }
 
-fn pages(write: impl FnOnce(&mut dyn FnMut(u32, &[u8]))) -> Vec<PageBuf> {
-    let mut out = Vec::new();
-    write(&mut |_, p| {
-        let mut b = PageBuf::default();
-        b.bytes_mut().copy_from_slice(p);
-        out.push(b)
-    });
-    out
-}
-
 fn coded<S: Space>(g: &Hnsw<S>, kind: CodeKind) -> Vec<PageBuf> {
-    pages(|sink| {
-        write_pages_coded(g, Some(CodeSpec { kind, seed: 3, uid: 99 }), sink);
-    })
+    to_pages_coded(g, Some(CodeSpec { kind, seed: 3, uid: 99 }))
 }
 
 /// Clustered rows plus 40 far along a line and 30 copies of one row.
@@ -53,9 +41,7 @@ fn data(n: usize) -> Vec<f32> {
 fn version_3_pages_hold_version_1_and_the_codes() {
     let v = data(2000);
     let g = Hnsw::<L2F32>::build(&params(), DIM, &v, None);
-    let plain = pages(|sink| {
-        write_pages(&g, sink);
-    });
+    let plain = to_pages(&g);
     for kind in [CodeKind::Sq8, CodeKind::Sq4, CodeKind::RaBitQ1, CodeKind::RaBitQ4] {
         let p = coded(&g, kind);
         let graph = PagedGraph::<_, L2F32>::open(&p[..]).unwrap();
@@ -83,9 +69,7 @@ fn version_3_pages_hold_version_1_and_the_codes() {
         }
     }
     // Without codes, or for bits, it is version 1.
-    let p = pages(|sink| {
-        write_pages_coded(&g, None, sink);
-    });
+    let p = to_pages_coded(&g, None);
     assert!(PagedGraph::<_, L2F32>::open(&p[..]).unwrap().load_codes().is_none());
 }
 
@@ -188,7 +172,7 @@ fn mixed_segments_stream_together() {
     let written: Vec<Vec<PageBuf>> = parts
         .iter()
         .enumerate()
-        .map(|(i, g)| if i == 1 { pages(|s| { write_pages(g, s); }) } else { coded(g, CodeKind::RaBitQ4) })
+        .map(|(i, g)| if i == 1 { to_pages(g) } else { coded(g, CodeKind::RaBitQ4) })
         .collect();
     let graphs: Vec<_> = written.iter().map(|p| PagedGraph::<_, CosineF16>::open(&p[..]).unwrap()).collect();
     let codes: Vec<_> = graphs.iter().map(|g| g.load_codes().map(Arc::new)).collect();

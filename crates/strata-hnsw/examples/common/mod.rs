@@ -34,3 +34,25 @@ pub fn pages_of(bytes: &[u8]) -> Vec<PageBuf> {
 pub fn hits(truth: &[u32], got: impl Iterator<Item = u64>) -> usize {
     got.filter(|&g| truth.contains(&(g as u32))).count()
 }
+
+/// A cosine graph over `base`: rebuilt from the version-1 pages saved in
+/// `cache` when that file exists (a merge without changes, much faster than
+/// a build), else built and, with a `cache` path, saved there.
+pub fn cosine_graph_cached(cache: Option<&str>, params: &strata_hnsw::Params, dim: usize, base: &[f32]) -> strata_hnsw::Hnsw<strata_hnsw::CosineF32> {
+    use strata_hnsw::page::{write_pages, PagedGraph};
+    use strata_hnsw::{merge, CosineF32, Hnsw};
+    if let Some(bytes) = cache.and_then(|c| std::fs::read(c).ok()) {
+        let pages = pages_of(&bytes);
+        let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).expect("not a graph file");
+        return merge::<_, CosineF32>(&paged, params, &[], None);
+    }
+    let t = std::time::Instant::now();
+    let g = Hnsw::<CosineF32>::build(params, dim, base, None);
+    eprintln!("built {} x {dim} in {:.1}s", base.len() / dim.max(1), t.elapsed().as_secs_f64());
+    if let Some(c) = cache {
+        let mut out = Vec::new();
+        write_pages(&g, |_, p| out.extend_from_slice(p));
+        std::fs::write(c, out).unwrap();
+    }
+    g
+}
