@@ -209,3 +209,38 @@ fn codes_longer_than_a_page_are_not_written() {
         assert_eq!(hits[0].id, 2);
     }
 }
+
+/// Shapes hostile to a per-segment SQ range: two clusters 1e6 apart (one
+/// SQ8 step is then ~4,000, far wider than a cluster, so every code in a
+/// cluster is the same), all rows identical, and 1-d data. Through the
+/// search on codes every stored vector still finds itself (or a copy) first
+/// at ef 40, under L2 and cosine, because a node is expanded while the lower
+/// bound of its estimate could still beat the working set.
+#[test]
+fn search_on_codes_finds_every_row_in_hostile_shapes() {
+    fn check<S: Space<Elem = f32>>(shape: &str, dim: usize, v: &[f32]) {
+        let g = Hnsw::<S>::build(&params(), dim, v, None);
+        for kind in [CodeKind::Sq8, CodeKind::RaBitQ4] {
+            let p = coded(&g, kind);
+            let graph = PagedGraph::<_, S>::open(&p[..]).unwrap();
+            let Some(codes) = graph.load_codes().map(Arc::new) else { continue };
+            let mut missed = 0;
+            for id in 0..g.len() as u32 {
+                let q = &v[id as usize * dim..(id as usize + 1) * dim];
+                let own = graph.with_node(id, |x, _| S::distance(x, x));
+                let first = StreamingSearch::<_, S>::with_codes(&graph, codes.clone(), q, 40).next().unwrap();
+                missed += (first.id != id && first.distance > own) as usize;
+            }
+            assert_eq!(missed, 0, "{shape}, {kind:?}: rows not found first through their codes");
+        }
+    }
+    let mut two = clustered_f32(1500, DIM, 6, 11);
+    let far: Vec<f32> = clustered_f32(1500, DIM, 6, 12).iter().map(|x| x + 1e6).collect();
+    two.extend(far);
+    check::<L2F32>("two clusters 1e6 apart", DIM, &two);
+    check::<CosineF32>("two clusters 1e6 apart", DIM, &two);
+    let same: Vec<f32> = (0..800).flat_map(|_| (0..DIM).map(|j| j as f32 * 0.5 + 1.0)).collect();
+    check::<L2F32>("all rows identical", DIM, &same);
+    let line: Vec<f32> = (0..2000).map(|i| ((i * 7919) % 2000) as f32 * 0.25).collect();
+    check::<L2F32>("1-d", 1, &line);
+}
