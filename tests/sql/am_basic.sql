@@ -111,6 +111,15 @@ SELECT count(*) FROM t WHERE v IS NOT NULL;
 -- Maintenance: REINDEX, concurrent builds, TRUNCATE, DROP.
 REINDEX INDEX t_l2;
 SELECT id FROM t ORDER BY v <-> '[2049.9,0,0]' LIMIT 3;
+-- strata.code_cache: megabytes of segment codes a backend keeps; at 0 the
+-- sealed segments are searched without their codes, with the same rows.
+SHOW strata.code_cache;
+SET enable_seqscan = off;
+SET strata.code_cache = 0;
+SELECT id FROM t ORDER BY v <-> '[2049.9,0,0]' LIMIT 3;
+RESET strata.code_cache;
+SET strata.code_cache = -1;
+RESET enable_seqscan;
 REINDEX INDEX CONCURRENTLY t_l2;
 SELECT id FROM t ORDER BY v <-> '[2049.9,0,0]' LIMIT 3;
 CREATE INDEX CONCURRENTLY t_cos ON t USING vectors (v vector_cos_ops) WITH (m = 16, ef_construction = 64);
