@@ -199,6 +199,10 @@ fn sustained_inserts_reuse_freed_pages() {
         }
         sizes.push(wide_stat(&mut c));
         mapped_seen += wide_mapped(&mut c).iter().filter(|&&m| m).count();
+        // The same backend every round: it keeps each segment's codes, and
+        // the next merges write new segments onto those segments' freed
+        // pages, which its cache must never take for the old ones.
+        assert_all_found(&mut c, "wide", 128, [0, next - 600, next - 1].into_iter());
     }
     assert!(mapped_seen > 0, "no merge spread a segment over extents; the test would not read any map");
     c.batch_execute("CREATE INDEX wide_fresh ON wide USING vectors (emb vector_l2_ops)").unwrap();
