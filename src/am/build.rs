@@ -2,9 +2,15 @@
 //! (`ambuildempty`).
 //!
 //! The build collects the table's vectors and turns them into sealed
-//! segments, as many as `maintenance_work_mem` requires: each holds what
-//! fits in it. The metapage is written last, and the whole relation is
-//! WAL-logged at the end (one full-page record per page).
+//! segments. While they fit in `maintenance_work_mem` it holds them and the
+//! graph in memory. Beyond that it *spills*: the vectors, TIDs and the
+//! graph's adjacency lists move to temporary files (strata_hnsw::slab), so
+//! the index still becomes one segment, searched as one graph (several
+//! segments cost every query a search in each). The build's own memory is
+//! then [`SPILLED_BYTES_PER_VECTOR`] per row; only past that, or when
+//! `temp_file_limit` forbids the files, does it split into segments of what
+//! fits. The metapage is written last, and the whole relation is WAL-logged
+//! at the end (one full-page record per page).
 
 use super::buffer::{is_permanent, nblocks, relation_name, Buffer};
 use super::opclass::new_meta;
@@ -15,7 +21,9 @@ use crate::error::Report;
 use pgrx::pg_sys;
 use pgrx::PgBox;
 use strata_core::SqlState;
-use strata_hnsw::Params;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use strata_hnsw::{Params, Spill};
 use strata_index::meta::{META_BLOCK, MAX_SEALED};
 use strata_index::page::{content_mut, PageKind};
 use strata_index::Meta;
@@ -46,22 +54,120 @@ pub fn build_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
     vector_bytes + 8 + 4 * 2 * m + 4 * m / 2 + 32
 }
 
+/// Backend memory a row costs while a spilled build builds its graph: its
+/// level, upper-list offset and deleted mark (6 bytes), its insertion lock
+/// (8) and visited marks (2 per building thread), rounded up to leave room
+/// for the page writer's per-node positions.
+pub const SPILLED_BYTES_PER_VECTOR: usize = 32;
+
+/// Temporary-file bytes a spilled row needs: its vector, its TID, its
+/// layer-0 list (2m + 1 words) and an allowance for upper lists (a node has
+/// 1/(m-1) upper lists of m + 1 words on average; m + 1 words bound that
+/// for any m).
+pub fn spill_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
+    vector_bytes + 8 + 4 * (2 * m + 1) + 4 * (m + 1)
+}
+
+/// PostgreSQL's temp_file_limit in bytes (None: unlimited).
+fn temp_file_limit() -> Option<u64> {
+    let kb = unsafe { pg_sys::temp_file_limit };
+    u64::try_from(kb).ok().map(|kb| kb * 1024)
+}
+
+/// Rows of the current segment written to temporary files.
+struct SpillRun {
+    spill: Spill,
+    vectors: BufWriter<File>,
+    tids: BufWriter<File>,
+    rows: usize,
+}
+
 struct BuildState {
     index: pg_sys::Relation,
     meta: Meta,
     params: Params,
     vector_bytes: usize,
+    /// Rows of the current segment while it is held in memory.
     data: Vec<u8>,
     tids: Vec<u64>,
-    /// Vectors per segment: what fits in maintenance_work_mem.
+    /// Rows of the current segment once it spilled.
+    run: Option<SpillRun>,
+    /// Rows per segment held in memory: what fits in maintenance_work_mem.
+    per_segment_memory: usize,
+    /// Rows the current segment may reach (more once it spills).
     per_segment: usize,
     done: usize,
+    /// Rows of the largest segment.
+    largest: usize,
+    /// Temporary-file bytes of all spilled segments.
+    spilled_bytes: u64,
 }
 
 impl BuildState {
+    fn rows(&self) -> usize {
+        self.run.as_ref().map_or(self.tids.len(), |r| r.rows)
+    }
+
+    fn push(&mut self, vector: &[u8], tid: u64) {
+        match &mut self.run {
+            None => {
+                self.data.extend_from_slice(vector);
+                self.tids.push(tid);
+            }
+            Some(run) => {
+                let written = run.vectors.write_all(vector).and_then(|()| run.tids.write_all(&tid.to_ne_bytes()));
+                if let Err(e) = written {
+                    segment::spill_failed(self.index, &e);
+                }
+                run.rows += 1;
+            }
+        }
+    }
+
+    /// The current segment reached `per_segment` rows: it spills if it may
+    /// and has not yet, else it becomes a sealed segment.
+    fn full(&mut self) {
+        if self.run.is_some() || !self.start_spill() {
+            self.flush();
+        }
+    }
+
+    /// Moves the rows held in memory to temporary files, and lets the
+    /// segment grow to what the build's memory holds once spilled (and
+    /// temp_file_limit allows). False when that would not be more rows.
+    fn start_spill(&mut self) -> bool {
+        let limit = temp_file_limit();
+        let m = self.meta.m as usize;
+        let by_files = limit.map_or(usize::MAX, |l| usize::try_from(l / spill_bytes_per_vector(self.vector_bytes, m) as u64).unwrap_or(usize::MAX));
+        let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
+        let per_segment = (budget / SPILLED_BYTES_PER_VECTOR).min(by_files);
+        if per_segment <= self.tids.len() {
+            return false;
+        }
+        // The data directory is the backend's working directory;
+        // PostgreSQL removes files named pgsql_tmp* there when it restarts
+        // (these are unlinked at once anyway).
+        let pid = unsafe { pg_sys::MyProcPid };
+        let spill = Spill::new("base/pgsql_tmp", format!("pgsql_tmp{pid}.strata_build"), limit);
+        let files = spill.file(0).and_then(|v| Ok((v, spill.file(0)?)));
+        let (vectors, tids) = files.unwrap_or_else(|e| segment::spill_failed(self.index, &e));
+        let mut run = SpillRun { spill, vectors: BufWriter::with_capacity(1 << 20, vectors), tids: BufWriter::with_capacity(1 << 16, tids), rows: self.tids.len() };
+        let tid_bytes: Vec<u8> = self.tids.iter().flat_map(|t| t.to_ne_bytes()).collect();
+        if let Err(e) = run.vectors.write_all(&self.data).and_then(|()| run.tids.write_all(&tid_bytes)) {
+            segment::spill_failed(self.index, &e);
+        }
+        notice_spill(self, per_segment);
+        self.data = Vec::new();
+        self.tids = Vec::new();
+        self.per_segment = per_segment;
+        self.run = Some(run);
+        true
+    }
+
     /// Turns the collected vectors into a sealed segment.
     fn flush(&mut self) {
-        if self.tids.is_empty() {
+        let rows = self.rows();
+        if rows == 0 {
             return;
         }
         if self.meta.sealed.len() >= MAX_SEALED {
@@ -78,16 +184,42 @@ impl BuildState {
         // tuples_done counts rows in finished segments plus those the
         // engine has inserted into this one's graph so far.
         let done = self.done as i64;
-        let seg = segment::build_segment(
-            self.index,
-            &self.meta,
-            &self.params,
-            &self.data,
-            &self.tids,
-            &mut segment::Placement::AppendUnlogged,
-            &mut |inserted| progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done + inserted as i64),
-        );
-        self.done += self.tids.len();
+        let mut report = |inserted: u64| progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done + inserted as i64);
+        let seg = match self.run.take() {
+            None => segment::build_segment(
+                self.index,
+                &self.meta,
+                &self.params,
+                &self.data,
+                &self.tids,
+                &mut segment::Placement::AppendUnlogged,
+                &mut report,
+            ),
+            Some(run) => {
+                let files = run.vectors.into_inner().map_err(|e| e.into_error()).and_then(|v| Ok((v, run.tids.into_inner().map_err(|e| e.into_error())?)));
+                let (vectors, tids) = files.unwrap_or_else(|e| segment::spill_failed(self.index, &e));
+                run.spill.charge((rows * (self.vector_bytes + 8)) as u64);
+                let seg = segment::build_segment_spilled(
+                    self.index,
+                    &self.meta,
+                    &self.params,
+                    &vectors,
+                    &tids,
+                    rows,
+                    &run.spill,
+                    &mut segment::Placement::AppendUnlogged,
+                    &mut report,
+                );
+                self.spilled_bytes += run.spill.used();
+                // Counted in pg_stat_database.temp_files/temp_bytes like a
+                // sort's files.
+                unsafe { pg_sys::pgstat_report_tempfile(run.spill.used() as usize) };
+                self.per_segment = self.per_segment_memory;
+                seg
+            }
+        };
+        self.done += rows;
+        self.largest = self.largest.max(rows);
         self.meta.sealed.push(seg);
         self.data.clear();
         self.tids.clear();
@@ -116,13 +248,13 @@ unsafe extern "C-unwind" fn build_callback(
         return;
     }
     let bytes = index_vector_bytes(&state.meta, value, wrong_dimensions);
-    state.data.extend_from_slice(&bytes[..state.vector_bytes]);
-    state.tids.push(tid);
-    if state.tids.len() % 1024 == 0 {
+    state.push(&bytes[..state.vector_bytes], tid);
+    let rows = state.rows();
+    if rows % 1024 == 0 {
         pg_sys::check_for_interrupts!();
     }
-    if state.tids.len() >= state.per_segment {
-        state.flush();
+    if rows >= state.per_segment {
+        state.full();
     }
 }
 
@@ -143,6 +275,7 @@ pub unsafe extern "C-unwind" fn ambuild(
 
     let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
     let per_vector = build_bytes_per_vector(meta.vector_bytes(), meta.m as usize);
+    let per_segment_memory = (budget / per_vector).max(1);
     let mut state = BuildState {
         index,
         params: build_params(&meta),
@@ -150,8 +283,12 @@ pub unsafe extern "C-unwind" fn ambuild(
         meta,
         data: Vec::new(),
         tids: Vec::new(),
-        per_segment: (budget / per_vector).max(1),
+        run: None,
+        per_segment_memory,
+        per_segment: per_segment_memory,
         done: 0,
+        largest: 0,
+        spilled_bytes: 0,
     };
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOADING);
     // SAFETY: the callback gets `state` back, which outlives the scan.
@@ -167,7 +304,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             std::ptr::null_mut(),
         )
     };
-    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, (state.done + state.tids.len()) as i64);
+    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, (state.done + state.rows()) as i64);
     state.flush();
     if state.meta.sealed.len() > 1 {
         notice_split(index, &state);
@@ -188,21 +325,58 @@ pub unsafe extern "C-unwind" fn ambuild(
 /// Says that the build split the index into several segments, what that
 /// costs, and which setting avoids it.
 fn notice_split(index: pg_sys::Relation, state: &BuildState) {
-    let per_vector = build_bytes_per_vector(state.vector_bytes, state.meta.m as usize);
-    let needed_mb = (state.done * per_vector).div_ceil(1024 * 1024) + 1;
+    let m = state.meta.m as usize;
     let name = relation_name(index);
+    let files_needed = (state.done * spill_bytes_per_vector(state.vector_bytes, m)) as u64;
+    // Whether temp_file_limit lets a build of this size spill.
+    let may_spill = temp_file_limit().is_none_or(|l| l >= files_needed);
+    let (why, per_row) = if may_spill {
+        (
+            format!("holds the graph of {} rows when it spills to temporary files", (maintenance_work_mem_mb() << 20) / SPILLED_BYTES_PER_VECTOR),
+            SPILLED_BYTES_PER_VECTOR,
+        )
+    } else {
+        (
+            format!(
+                "holds {} rows in memory, and temp_file_limit leaves no room for the {} MB of temporary files a build of one segment would use",
+                state.per_segment_memory,
+                files_needed >> 20
+            ),
+            build_bytes_per_vector(state.vector_bytes, m),
+        )
+    };
+    let needed_mb = (state.done * per_row).div_ceil(1024 * 1024) + 1;
     Report::new(
         SqlState::SuccessfulCompletion,
-        format!("index \"{name}\" was built as {} segments of at most {} rows", state.meta.sealed.len(), state.per_segment),
+        format!("index \"{name}\" was built as {} segments of at most {} rows", state.meta.sealed.len(), state.largest),
     )
     .detail(format!(
-        "maintenance_work_mem ({} MB) holds {} vectors at a time. Every search visits each segment, so queries are slower than on one segment.",
+        "maintenance_work_mem ({} MB) {why}. Every search visits each segment, so queries are slower than on one segment.",
         maintenance_work_mem_mb(),
-        state.per_segment
     ))
     .hint(format!(
         "SET maintenance_work_mem = '{needed_mb} MB' and REINDEX INDEX \"{name}\", or merge the segments with SELECT strata_optimize('{name}')."
     ))
+    .notice();
+}
+
+/// Says that the build outgrew maintenance_work_mem and continues in
+/// temporary files, at what cost, and which settings govern that.
+fn notice_spill(state: &BuildState, per_segment: usize) {
+    let per_row = spill_bytes_per_vector(state.vector_bytes, state.meta.m as usize);
+    Report::new(
+        SqlState::SuccessfulCompletion,
+        format!(
+            "index \"{}\" no longer fits in maintenance_work_mem ({} MB) after {} rows; building it in temporary files",
+            relation_name(state.index),
+            maintenance_work_mem_mb(),
+            state.tids.len()
+        ),
+    )
+    .detail(format!(
+        "The vectors and the graph move to files in base/pgsql_tmp ({per_row} bytes per row); the build keeps {SPILLED_BYTES_PER_VECTOR} bytes per row in memory, enough for {per_segment} rows in one segment. It runs at in-memory speed while the operating system caches the files."
+    ))
+    .hint("Raise maintenance_work_mem to build in memory. temp_file_limit bounds the files; a build they would exceed splits into segments instead.")
     .notice();
 }
 

@@ -1,7 +1,7 @@
 //! Sealed segments: built from collected vectors (CREATE INDEX) or by
 //! merging segments (`optimize`), written into pages, and opened for reading.
 
-use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, Buffer};
+use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, relation_name, Buffer};
 use super::pages::SegmentPages;
 use super::standby::{corrupted, log_reuse_conflict};
 use super::values::elems_from_bytes;
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use strata_core::SqlState;
 use strata_hnsw::page::{Layout, PageSource, PagedGraph};
-use strata_hnsw::{Element, GraphView, Hnsw, Params, Space};
+use strata_hnsw::{BuildError, Element, GraphView, Hnsw, Params, Slab, Space, Spill};
 use strata_index::extents::{plan, write_map, ExtentMap, FreeRun, MAX_EXTENTS};
 use strata_index::free::xid_precedes;
 use strata_index::page::{content_mut, PageKind};
@@ -162,6 +162,56 @@ pub fn build_segment(
         pg_sys::check_for_interrupts!();
         write_graph(index, &graph, placement)
     })
+}
+
+/// [`build_segment`] over rows a build spilled to temporary files: `rows`
+/// vectors (the index's bytes, back to back) in `vectors`, their TIDs in
+/// `tids`. The graph's adjacency lists go into `spill`'s files too, so the
+/// backend's own memory stays a few bytes per row (see strata_hnsw::slab).
+#[allow(clippy::too_many_arguments)]
+pub fn build_segment_spilled(
+    index: pg_sys::Relation,
+    meta: &Meta,
+    params: &Params,
+    vectors: &std::fs::File,
+    tids: &std::fs::File,
+    rows: usize,
+    spill: &Spill,
+    placement: &mut Placement,
+    inserted: &mut dyn FnMut(u64),
+) -> Segment {
+    let vector_len = meta.vector_len();
+    let counter = Arc::new(AtomicU64::new(0));
+    let params = Params { inserted: Some(counter.clone()), ..params.clone() };
+    let mut poll = || {
+        inserted(counter.load(Ordering::Relaxed));
+        cancel_pending()
+    };
+    with_space!(meta.element_kind(), meta.metric(), |S| {
+        let built = Slab::<<S as Space>::Elem>::map(vectors, rows * vector_len)
+            .and_then(|v| Ok((v, Slab::<u64>::map(tids, rows)?)))
+            .map_err(BuildError::Spill)
+            .and_then(|(v, t)| Hnsw::<S>::build_slabs(&params, vector_len, v, t, Some(spill), &mut poll));
+        let graph = match built {
+            Ok(g) => g,
+            Err(BuildError::Cancelled) => raise_cancel(),
+            Err(BuildError::Spill(e)) => spill_failed(index, &e),
+        };
+        pg_sys::check_for_interrupts!();
+        write_graph(index, &graph, placement)
+    })
+}
+
+/// Raises the error of a temporary file a build could not make or map.
+pub fn spill_failed(index: pg_sys::Relation, e: &std::io::Error) -> ! {
+    let state = match e.kind() {
+        std::io::ErrorKind::StorageFull => SqlState::DiskFull,
+        std::io::ErrorKind::QuotaExceeded => SqlState::ConfigurationLimitExceeded,
+        _ => SqlState::IoError,
+    };
+    Report::new(state, format!("could not write temporary files for building index \"{}\": {e}", relation_name(index)))
+        .hint("Free disk space in the data directory, or raise maintenance_work_mem so that the build needs fewer temporary files.")
+        .raise()
 }
 
 /// The layout of sealed segment `seg` (opened as `pages`), checked against

@@ -48,11 +48,23 @@ CREATE OPERATOR CLASS mine_ops FOR TYPE vector USING vectors AS
     OPERATOR 1 <<->> (vector, vector) FOR ORDER BY float_ops, FUNCTION 1 my_distance(vector, vector);
 SELECT try('CREATE INDEX ON spaces USING vectors (v mine_ops)');
 
--- A build that maintenance_work_mem splits into several segments says so,
--- what it costs, and which setting avoids it.
+-- A build that outgrows maintenance_work_mem continues in temporary files
+-- and says so: still one segment (5000 rows; 1 MB holds about 2,300 in
+-- memory, 32,768 once spilled).
 CREATE TABLE many (id int, v vector(64));
 INSERT INTO many SELECT g, array_fill((g % 97)::real, ARRAY[64])::vector FROM generate_series(1, 5000) g;
 SET maintenance_work_mem = '1MB';
+CREATE INDEX many_spilled ON many USING vectors (v vector_l2_ops);
+SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'many_spilled';
+SET enable_seqscan = off;
+SELECT count(*) AS rows_at_distance_0 FROM (SELECT v <-> array_fill(5::real, ARRAY[64])::vector AS d
+    FROM many ORDER BY v <-> array_fill(5::real, ARRAY[64])::vector LIMIT 60) t WHERE d = 0;
+RESET enable_seqscan;
+DROP INDEX many_spilled;
+-- With temp_file_limit leaving no room for the files, the build splits
+-- into segments of what fits in memory, says so, what it costs, and which
+-- setting avoids it.
+SET temp_file_limit = 0;
 CREATE INDEX many_idx ON many USING vectors (v vector_l2_ops);
 SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'many_idx';
 -- One that would need more segments than the directory holds is refused
@@ -61,3 +73,4 @@ CREATE TABLE huge (id int, v vector(16000));
 INSERT INTO huge SELECT g, array_fill(g::real, ARRAY[16000])::vector FROM generate_series(1, 2100) g;
 SELECT try('CREATE INDEX ON huge USING vectors (v vector_l2_ops)');
 RESET maintenance_work_mem;
+RESET temp_file_limit;

@@ -39,6 +39,12 @@ pub enum SqlState {
     ProgramLimitExceeded,
     /// 53200
     OutOfMemory,
+    /// 53100
+    DiskFull,
+    /// 53400
+    ConfigurationLimitExceeded,
+    /// 58030
+    IoError,
     /// 57014
     QueryCanceled,
     /// 40001
@@ -68,6 +74,9 @@ impl SqlState {
             FeatureNotSupported => "0A000",
             ProgramLimitExceeded => "54000",
             OutOfMemory => "53200",
+            DiskFull => "53100",
+            ConfigurationLimitExceeded => "53400",
+            IoError => "58030",
             QueryCanceled => "57014",
             SerializationFailure => "40001",
             IndexCorrupted => "XX002",

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::connect::ConnectStats;
+use crate::slab::{Slab, Spill};
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
 use crate::space::Space;
 
@@ -101,6 +102,20 @@ impl std::fmt::Display for Cancelled {
     }
 }
 impl std::error::Error for Cancelled {}
+
+/// Why [`Hnsw::build_slabs`] returned no graph.
+#[derive(Debug)]
+pub enum BuildError {
+    Cancelled,
+    /// A temporary file of its [`Spill`] could not be made.
+    Spill(std::io::Error),
+}
+
+impl From<Cancelled> for BuildError {
+    fn from(_: Cancelled) -> Self {
+        BuildError::Cancelled
+    }
+}
 
 /// How often the calling thread polls the interrupt hook while worker
 /// threads build.
@@ -223,15 +238,15 @@ pub struct Hnsw<S: Space> {
     pub(crate) ef_construction: usize,
     pub(crate) seed: u64,
     pub(crate) dim: usize,
-    pub(crate) vectors: Vec<S::Elem>,
-    pub(crate) payloads: Vec<u64>,
+    pub(crate) vectors: Slab<S::Elem>,
+    pub(crate) payloads: Slab<u64>,
     pub(crate) levels: Vec<u8>,
     /// `n * (m0 + 1)`: per node a count then `m0` slots.
-    pub(crate) links0: Box<[AtomicU32]>,
+    pub(crate) links0: Slab<AtomicU32>,
     /// Per node, the start of its block in `upper`: `level` lists of
     /// `m + 1` words (count, then `m` slots) for layers `1..=level`.
     pub(crate) upper_off: Vec<u32>,
-    pub(crate) upper: Box<[AtomicU32]>,
+    pub(crate) upper: Slab<AtomicU32>,
     pub(crate) deleted: Vec<AtomicU8>,
     /// Whether any node was ever marked deleted (saves a memory access per
     /// visited node in the common case).
@@ -275,14 +290,16 @@ pub(crate) struct BuildScratch {
 
 impl<S: Space> Hnsw<S> {
     /// Allocates a graph over `vectors` (already prepared) with the given
-    /// levels, no edges and no entry point.
+    /// levels, no edges and no entry point; the adjacency lists go into
+    /// `spill`'s files when given (the only way this can fail).
     pub(crate) fn alloc(
         params: &Params,
         dim: usize,
-        vectors: Vec<S::Elem>,
-        payloads: Vec<u64>,
+        vectors: Slab<S::Elem>,
+        payloads: Slab<u64>,
         levels: Vec<u8>,
-    ) -> Self {
+        spill: Option<&Spill>,
+    ) -> std::io::Result<Self> {
         params.check();
         assert!(dim > 0, "vectors must have at least one element");
         let n = levels.len();
@@ -297,7 +314,7 @@ impl<S: Space> Hnsw<S> {
             upper_off.push(u32::try_from(total).expect("upper lists exceed u32 offsets"));
             total += l as usize * (m + 1);
         }
-        Hnsw {
+        Ok(Hnsw {
             m,
             m0,
             ef_construction: params.ef_construction,
@@ -306,14 +323,14 @@ impl<S: Space> Hnsw<S> {
             vectors,
             payloads,
             levels,
-            links0: (0..n * (m0 + 1)).map(|_| AtomicU32::new(0)).collect(),
+            links0: Slab::zeroed(n * (m0 + 1), spill)?,
             upper_off,
-            upper: (0..total).map(|_| AtomicU32::new(0)).collect(),
+            upper: Slab::zeroed(total, spill)?,
             deleted: (0..n).map(|_| AtomicU8::new(0)).collect(),
             any_deleted: AtomicBool::new(false),
             entry: None,
             connect_stats: ConnectStats::default(),
-        }
+        })
     }
 
     /// Builds a graph over `vectors` (`n * dim` elements, row-major) with
@@ -363,10 +380,31 @@ impl<S: Space> Hnsw<S> {
     pub fn build_owned_interruptible(
         params: &Params,
         dim: usize,
-        mut v: Vec<S::Elem>,
+        v: Vec<S::Elem>,
         payloads: Option<Vec<u64>>,
         interrupt: &mut dyn FnMut() -> bool,
     ) -> Result<Self, Cancelled> {
+        let n = v.len() / dim.max(1);
+        let payloads = Slab::from_vec(payloads.unwrap_or_else(|| (0..n as u64).collect()));
+        match Self::build_slabs(params, dim, Slab::from_vec(v), payloads, None, interrupt) {
+            Ok(g) => Ok(g),
+            Err(BuildError::Cancelled) => Err(Cancelled),
+            Err(BuildError::Spill(e)) => unreachable!("a build without a spill allocates no file: {e}"),
+        }
+    }
+
+    /// [`Hnsw::build_owned_interruptible`] over vectors and payloads
+    /// already in [`Slab`]s (mapped files, for a build larger than its
+    /// memory budget), with the adjacency lists in `spill`'s files when
+    /// given. `payloads` holds one per vector.
+    pub fn build_slabs(
+        params: &Params,
+        dim: usize,
+        mut v: Slab<S::Elem>,
+        payloads: Slab<u64>,
+        spill: Option<&Spill>,
+        interrupt: &mut dyn FnMut() -> bool,
+    ) -> Result<Self, BuildError> {
         assert!(
             dim > 0 && v.len() % dim == 0,
             "vectors length is not a multiple of dim"
@@ -377,24 +415,18 @@ impl<S: Space> Hnsw<S> {
             for (i, row) in v.chunks_exact_mut(dim).enumerate() {
                 S::prepare(row);
                 if i % 4096 == 0 && stop.requested() {
-                    return Err(Cancelled);
+                    return Err(BuildError::Cancelled);
                 }
             }
         }
-        let payloads = match payloads {
-            Some(p) => {
-                assert_eq!(p.len(), n, "one payload per vector");
-                p
-            }
-            None => (0..n as u64).collect(),
-        };
+        assert_eq!(payloads.len(), n, "one payload per vector");
         let levels = (0..n)
             .map(|i| random_level(params.seed, i as u64, params.m))
             .collect();
         if stop.requested() {
-            return Err(Cancelled);
+            return Err(BuildError::Cancelled);
         }
-        let mut g = Self::alloc(params, dim, v, payloads, levels);
+        let mut g = Self::alloc(params, dim, v, payloads, levels, spill).map_err(BuildError::Spill)?;
         g.insert_range(0, n as u32, None, params.threads(), &mut stop)?;
         g.connect_stats = g.connect_interruptible(&mut stop)?;
         Ok(g)

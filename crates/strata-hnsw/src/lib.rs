@@ -59,11 +59,13 @@ pub mod page;
 pub mod page_v2;
 pub mod quant;
 pub mod search;
+pub mod slab;
 pub mod space;
 pub mod stream;
 
 pub use connect::ConnectStats;
-pub use graph::{Hnsw, Params};
+pub use graph::{BuildError, Hnsw, Params};
+pub use slab::{Slab, Spill};
 pub use merge::{merge, merge_with_map};
 pub use search::{GraphView, Neighbour, SearchScratch};
 pub use space::{

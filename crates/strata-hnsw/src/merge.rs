@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::graph::{random_level, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
 use crate::search::{GraphView, Neighbour};
+use crate::slab::Slab;
 use crate::space::Space;
 
 const GONE: u32 = u32::MAX;
@@ -173,7 +174,8 @@ where
             params.m,
         ));
     }
-    let mut g = Hnsw::<S>::alloc(params, dim, vectors, payloads, levels);
+    let mut g = Hnsw::<S>::alloc(params, dim, Slab::from_vec(vectors), Slab::from_vec(payloads), levels, None)
+        .expect("heap allocation without a spill cannot fail");
 
     // 2. Copy lists; collect the ones to repair (reads `old`, one thread).
     let mut repairs = Vec::new();

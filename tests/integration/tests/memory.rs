@@ -1,8 +1,9 @@
 //! Memory stays flat: 100,000 index scans (sealed and writing segments) in
 //! one backend, through a prepared statement, grow neither its PostgreSQL
 //! memory contexts nor its resident set by more than a small bound after a
-//! warm-up; and CREATE INDEX splits its work into segments that fit
-//! maintenance_work_mem.
+//! warm-up; and CREATE INDEX beyond maintenance_work_mem spills to
+//! temporary files (one segment, the backend's memory bounded), or splits
+//! its work into segments that fit when temp_file_limit forbids the files.
 
 use postgres::Client;
 use strata_integration::Server;
@@ -85,9 +86,13 @@ fn build_splits_segments_by_maintenance_work_mem() {
     for chunk in values.chunks(5000) {
         c.batch_execute(&format!("INSERT INTO items VALUES {}", chunk.join(","))).unwrap();
     }
-    // 1 MB at 264 bytes per 16-d vector with m = 16 (vector, TID, links): 3,971 per segment.
-    c.batch_execute("SET maintenance_work_mem = '1MB'; CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)")
-        .unwrap();
+    // 1 MB at 264 bytes per 16-d vector with m = 16 (vector, TID, links):
+    // 3,971 per segment, when temp_file_limit forbids spilling.
+    c.batch_execute(
+        "SET maintenance_work_mem = '1MB'; SET temp_file_limit = 0;
+         CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)",
+    )
+    .unwrap();
     let sealed: Vec<i64> = c
         .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
         .unwrap()
@@ -95,7 +100,7 @@ fn build_splits_segments_by_maintenance_work_mem() {
     assert!(sealed.len() >= 5, "segments {sealed:?}");
     assert!(sealed.iter().all(|&n| n <= 3971), "segments {sealed:?}");
     assert_eq!(sealed.iter().sum::<i64>(), 20_000);
-    c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off").unwrap();
+    c.batch_execute("RESET maintenance_work_mem; RESET temp_file_limit; SET enable_seqscan = off").unwrap();
     for id in (0..20_000).step_by(997) {
         let found: i64 = c
             .query_one(&format!("SELECT id FROM items ORDER BY emb <-> '{}' LIMIT 1", vector_of(id)), &[])
@@ -103,4 +108,82 @@ fn build_splits_segments_by_maintenance_work_mem() {
             .get(0);
         assert_eq!(found, id);
     }
+}
+
+/// Anonymous resident memory of process `pid` (RssAnon: the heap, not
+/// shared buffers nor mapped files), in bytes.
+fn anon_rss(pid: i32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read the backend's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<i64>().ok())
+        .expect("RssAnon")
+        * 1024
+}
+
+#[test]
+fn build_beyond_maintenance_work_mem_spills_to_one_segment() {
+    let server = Server::from_env();
+    let mut c = server.fresh_database("it_memory_spill");
+    c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, emb vector(256))").unwrap();
+    // 40,000 rows of 256 dims: 41 MB of vectors, 47 MB with the graph; the
+    // build may use 4 MB.
+    c.batch_execute(
+        "INSERT INTO items SELECT g, (SELECT array_agg(sin(g * 0.37 + j * 1.3 + (g % 53) * j))::real[]::vector
+                                     FROM generate_series(1, 256) j)
+         FROM generate_series(0, 39999) g",
+    )
+    .unwrap();
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let temp_before: i64 = c
+        .query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[])
+        .unwrap()
+        .get(0);
+    let anon_before = anon_rss(pid);
+    // The backend's anonymous memory, sampled while it builds.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(anon_rss(pid));
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            peak
+        })
+    };
+    c.batch_execute(
+        "SET maintenance_work_mem = '4MB'; CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 16)",
+    )
+    .unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let grew = sampler.join().unwrap() - anon_before;
+    eprintln!("backend anonymous memory grew by at most {grew} bytes during a spilled 40,000-row build");
+    let sealed: Vec<i64> = c
+        .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sealed, vec![40_000], "one segment, not split");
+    // In memory the vectors alone would be 41 MB.
+    assert!(grew < 24 << 20, "the build held {grew} bytes of heap");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let temp_after: i64 = c
+        .query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[])
+        .unwrap()
+        .get(0);
+    assert!(temp_after - temp_before > 40 << 20, "temporary files counted: {temp_before} -> {temp_after}");
+    c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
+    let sample: Vec<i64> = (0..40_000).step_by(401).collect();
+    let mut found = 0;
+    for &id in &sample {
+        let got: i64 = c
+            .query_one("SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = $1) LIMIT 1", &[&id])
+            .unwrap()
+            .get(0);
+        found += (got == id) as usize;
+    }
+    assert_eq!(found, sample.len(), "every sampled row finds itself");
 }

@@ -1,0 +1,263 @@
+//! Fixed-length arrays of a graph under construction, held either on the
+//! heap or in a temporary file mapped into memory (a *spill*).
+//!
+//! A build's vectors and adjacency lists are most of its memory (about
+//! `d * e + 151` bytes per vector, see [`crate::graph`]). When a caller's
+//! memory budget cannot hold them, it gives the build a [`Spill`]: the large
+//! arrays then live in temporary files, read and written through a shared
+//! mapping, as a sort that outgrows its memory writes runs to temporary
+//! files. The operating system's page cache keeps what it can of them in
+//! memory, so while it holds the files the build runs at the speed of an
+//! in-memory one; beyond that the kernel writes pages back to the file
+//! instead of the process running out of memory. The build's own memory is
+//! then a few bytes per vector (levels, offsets, locks).
+//!
+//! Space in the file system is reserved when a file is created
+//! (`posix_fallocate`), so a full disk is an error at that point, never a
+//! fault while the build writes through the mapping. The files are unlinked
+//! as soon as they are created: nothing is left behind by a crash.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+
+use crate::space::Element;
+
+/// Types for which every bit pattern, including all zeroes, is a valid
+/// value, and which have no padding: a mapped file's bytes can be read as
+/// them.
+///
+/// # Safety
+/// Implement only for such types.
+pub unsafe trait Plain: Sized + Send + Sync + 'static {}
+
+// SAFETY: elements are sealed to f32, f16, u64 and u8 (see `Element`).
+unsafe impl<E: Element> Plain for E {}
+// SAFETY: an AtomicU32 has the layout of a u32.
+unsafe impl Plain for AtomicU32 {}
+
+/// Where and how much a build may spill: a directory for its temporary
+/// files, a prefix for their names, and an optional limit on their total
+/// size (PostgreSQL's `temp_file_limit`).
+#[derive(Debug)]
+pub struct Spill {
+    dir: PathBuf,
+    prefix: String,
+    limit: Option<u64>,
+    /// Bytes reserved by files this spill created (freed files included:
+    /// the limit bounds the total, as a conservative reading).
+    used: AtomicU64,
+    files: AtomicU32,
+}
+
+impl Spill {
+    /// A spill into `dir` (created if missing), files named `prefix.N`.
+    pub fn new(dir: impl Into<PathBuf>, prefix: impl Into<String>, limit: Option<u64>) -> Self {
+        Spill { dir: dir.into(), prefix: prefix.into(), limit, used: AtomicU64::new(0), files: AtomicU32::new(0) }
+    }
+
+    /// Bytes reserved so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Relaxed)
+    }
+
+    /// Whether `bytes` more fit under the limit.
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.limit.is_none_or(|l| self.used().saturating_add(bytes) <= l)
+    }
+
+    /// Counts `bytes` written to this spill's files outside [`Self::file`]
+    /// (files that grew by writes) toward [`Self::used`] and the limit.
+    pub fn charge(&self, bytes: u64) {
+        self.used.fetch_add(bytes, Relaxed);
+    }
+
+    /// A new, already unlinked temporary file with `bytes` reserved.
+    pub fn file(&self, bytes: u64) -> io::Result<File> {
+        if !self.fits(bytes) {
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("{} more bytes of temporary files would exceed the limit of {}", bytes, self.limit.unwrap_or(0)),
+            ));
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let n = self.files.fetch_add(1, Relaxed);
+        let path = self.dir.join(format!("{}.{n}", self.prefix));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        std::fs::remove_file(&path)?;
+        reserve(&file, bytes)?;
+        self.used.fetch_add(bytes, Relaxed);
+        Ok(file)
+    }
+}
+
+/// Reserves `bytes` of disk space for `file` (and sets its length to at
+/// least that).
+fn reserve(file: &File, bytes: u64) -> io::Result<()> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    let len = libc::off_t::try_from(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid open descriptor; fallocate only changes the file.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// A fixed-length array of `T`, on the heap or in a mapped file.
+pub struct Slab<T: Plain> {
+    ptr: *mut T,
+    len: usize,
+    heap: Option<Box<[T]>>,
+}
+
+// SAFETY: a Slab owns its elements like a Box<[T]> does (a mapping is
+// private to the Slab); sharing follows T's own rules.
+unsafe impl<T: Plain> Send for Slab<T> {}
+unsafe impl<T: Plain> Sync for Slab<T> {}
+
+impl<T: Plain> Slab<T> {
+    /// `len` zeroed elements: in a new file of `spill` if given, else on the
+    /// heap.
+    pub fn zeroed(len: usize, spill: Option<&Spill>) -> io::Result<Self> {
+        match spill {
+            None => {
+                let b: Box<[std::mem::MaybeUninit<T>]> = Box::new_zeroed_slice(len);
+                // SAFETY: all zeroes is a valid T (`Plain`).
+                Ok(Self::from_box(unsafe { b.assume_init() }))
+            }
+            Some(s) => {
+                let bytes = len.checked_mul(size_of::<T>()).ok_or(io::ErrorKind::InvalidInput)?;
+                let f = s.file(bytes as u64)?;
+                Self::map(&f, len)
+            }
+        }
+    }
+
+    /// The first `len` elements stored in `file` (which must hold at least
+    /// `len * size_of::<T>()` bytes), mapped for reading and writing:
+    /// writes go to the file.
+    pub fn map(file: &File, len: usize) -> io::Result<Self> {
+        let bytes = len.checked_mul(size_of::<T>()).ok_or(io::ErrorKind::InvalidInput)?;
+        if bytes == 0 {
+            return Ok(Self::from_box(Box::new([])));
+        }
+        if file.metadata()?.len() < bytes as u64 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "spill file shorter than its array"));
+        }
+        // SAFETY: a fresh shared mapping of an open file, checked long
+        // enough; the mapping outlives the descriptor.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, file.as_raw_fd(), 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Slab { ptr: p.cast(), len, heap: None })
+    }
+
+    pub fn from_vec(v: Vec<T>) -> Self {
+        Self::from_box(v.into_boxed_slice())
+    }
+
+    fn from_box(mut b: Box<[T]>) -> Self {
+        Slab { ptr: b.as_mut_ptr(), len: b.len(), heap: Some(b) }
+    }
+
+    /// Whether the elements live in a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        self.heap.is_none()
+    }
+
+    /// Bytes of process memory (heap) the slab holds.
+    pub fn heap_bytes(&self) -> usize {
+        if self.is_mapped() {
+            0
+        } else {
+            self.len * size_of::<T>()
+        }
+    }
+}
+
+impl<T: Plain> std::ops::Deref for Slab<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: ptr/len describe the box or the mapping this slab owns.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl<T: Plain> std::ops::DerefMut for Slab<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in deref, and `&mut self` is exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl<T: Plain> Drop for Slab<T> {
+    fn drop(&mut self) {
+        if self.heap.is_none() {
+            // SAFETY: the mapping made in `map`, unmapped once.
+            unsafe { libc::munmap(self.ptr.cast(), self.len * size_of::<T>()) };
+        }
+    }
+}
+
+impl<T: Plain> std::fmt::Debug for Slab<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Slab({} x {}, {})", self.len, std::any::type_name::<T>(), if self.is_mapped() { "mapped" } else { "heap" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tmp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("strata-slab-{name}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn mapped_slab_reads_and_writes_like_a_heap_one() {
+        let spill = Spill::new(tmp("rw"), "t", None);
+        let mut a = Slab::<u64>::zeroed(10_000, Some(&spill)).unwrap();
+        let mut b = Slab::<u64>::zeroed(10_000, None).unwrap();
+        assert!(a.is_mapped() && !b.is_mapped());
+        assert!(a.iter().all(|&x| x == 0));
+        for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            *x = i as u64 * 7;
+            *y = i as u64 * 7;
+        }
+        assert_eq!(&a[..], &b[..]);
+        assert_eq!(spill.used(), 80_000);
+        assert_eq!(a.heap_bytes(), 0);
+        // Unlinked at once: the directory holds nothing.
+        assert_eq!(std::fs::read_dir(tmp("rw")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_file_written_first_is_mapped_as_its_elements() {
+        let spill = Spill::new(tmp("map"), "t", None);
+        let mut f = spill.file(0).unwrap();
+        let vals: Vec<f32> = (0..1000).map(|i| i as f32 * 0.5).collect();
+        for v in &vals {
+            f.write_all(&v.to_ne_bytes()).unwrap();
+        }
+        let s = Slab::<f32>::map(&f, 1000).unwrap();
+        assert_eq!(&s[..], &vals[..]);
+        assert!(Slab::<f32>::map(&f, 1001).is_err(), "longer than the file");
+    }
+
+    #[test]
+    fn the_limit_refuses_a_file_that_would_exceed_it() {
+        let spill = Spill::new(tmp("limit"), "t", Some(1000));
+        assert!(Slab::<u8>::zeroed(600, Some(&spill)).is_ok());
+        let e = Slab::<u8>::zeroed(600, Some(&spill)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::QuotaExceeded);
+        assert_eq!(spill.used(), 600);
+    }
+}
