@@ -528,8 +528,8 @@ DEFAULT_MAINTENANCE_WORK_MEM = "64MB"  # PostgreSQL's default
 
 def default_settings(engines, R, qtext, truth, efs):
     """Each index rebuilt with the maintenance_work_mem most users keep
-    (strata then splits it into several sealed segments, pgvector builds
-    on disk), swept again, then rebuilt as before for the rest of the run."""
+    (strata then spills its build to temporary files, pgvector builds on
+    disk), swept again, then rebuilt as before for the rest of the run."""
     for e in engines:
         e.conn.execute("DROP INDEX items_emb")
         e.conn.execute(f"SET maintenance_work_mem = '{DEFAULT_MAINTENANCE_WORK_MEM}'")
