@@ -32,8 +32,8 @@ use serde_json::value::RawValue;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
-pub use strata_core::SqlState;
 use strata_core::vector::parse_text;
+pub use strata_core::SqlState;
 
 /// The parsed items, in array order; `record_ids[i]` gets `vectors[i]`.
 #[derive(Debug, Clone, PartialEq, Default)]

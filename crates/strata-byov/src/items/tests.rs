@@ -58,7 +58,11 @@ fn smallest_unknown_key_by_the_collation_given() {
 #[test]
 fn not_an_array() {
     for items in ["null", "1", "\"x\"", "true", r#"{"recordId": 1, "vector": [5, 5, 5]}"#, "{}"] {
-        assert_eq!(msg(items), "22023: items must be a JSON array of {\"recordId\": ..., \"vector\": [...]}", "{items}");
+        assert_eq!(
+            msg(items),
+            "22023: items must be a JSON array of {\"recordId\": ..., \"vector\": [...]}",
+            "{items}"
+        );
     }
 }
 
@@ -108,7 +112,10 @@ fn vector_errors_name_the_item_and_record() {
     );
     assert_eq!(msg(&with(r#"[1, "NaN", 3]"#)), "22023: items[1] (record 2): vector[1] is \"NaN\", not a number");
     assert_eq!(msg(&with("[1, null, 3]")), "22023: items[1] (record 2): vector[1] is null, not a number");
-    assert_eq!(msg(&with(r#"[1, {"a": [1, 2]}]"#)), "22023: items[1] (record 2): vector[1] is {\"a\": [1, 2]}, not a number");
+    assert_eq!(
+        msg(&with(r#"[1, {"a": [1, 2]}]"#)),
+        "22023: items[1] (record 2): vector[1] is {\"a\": [1, 2]}, not a number"
+    );
     assert_eq!(msg(&with("[]")), "22023: items[1] (record 2): vector must have at least 1 dimension");
     // A non-number anywhere in a vector is reported before a bad number in it.
     assert_eq!(msg(&with("[1e39, true]")), "22023: items[1] (record 2): vector[1] is true, not a number");
