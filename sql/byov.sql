@@ -644,14 +644,16 @@ BEGIN
     END;
 END $$;
 
--- items: [{"recordId": ..., "vector": [...]}, ...] (or {"items": [...]}, as RushDB sends it).
+-- items: [{"recordId": ..., "vector": [...]}, ...] (or {"items": [...]}, as RushDB sends it),
+-- parsed in Rust (crates/strata-byov/src/items.rs) into record ids and vectors, which then take
+-- the array form's path.
+CREATE FUNCTION strata._parse_items(items jsonb, OUT record_ids text[], OUT vectors @extschema@.vector[])
+    AS 'MODULE_PATHNAME', 'strata_parse_items' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 CREATE FUNCTION strata.upsert_vectors(index_id bigint, items jsonb) RETURNS bigint
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r      strata.indexes_catalog;
-    v_list jsonb := items;
-    v_key  text;
-    v_bad  record;
     v_ids  text[];
     v_vecs @extschema@.vector[];
 BEGIN
@@ -660,45 +662,7 @@ BEGIN
         RAISE EXCEPTION 'index % does not exist', index_id USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM strata._check_privileges(r.label, '{SELECT,INSERT,UPDATE}', 'strata.upsert_vectors');
-    IF jsonb_typeof(v_list) = 'object' AND v_list ? 'items' THEN
-        SELECT x.key INTO v_key FROM jsonb_object_keys(v_list) x(key) WHERE x.key <> 'items' ORDER BY 1 LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'unknown key "%" next to "items"', v_key USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        v_list := v_list -> 'items';
-    END IF;
-    IF jsonb_typeof(v_list) IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'items must be a JSON array of {"recordId": ..., "vector": [...]}'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT o - 1 AS i, CASE
-             WHEN jsonb_typeof(e) <> 'object' THEN 'must be an object with "recordId" and "vector"'
-             WHEN e - 'recordId' - 'vector' <> '{}'
-                 THEN format('unknown key "%s"', (SELECT min(x) FROM jsonb_object_keys(e) x WHERE x NOT IN ('recordId', 'vector')))
-             WHEN coalesce(jsonb_typeof(e -> 'recordId'), 'null') = 'null' THEN 'recordId is missing'
-             WHEN jsonb_typeof(e -> 'recordId') NOT IN ('string', 'number') THEN 'recordId must be a string or a number'
-             WHEN NOT e ? 'vector' THEN 'vector is missing'
-             ELSE 'vector must be a JSON array of numbers'
-           END AS why
-      INTO v_bad
-      FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o)
-     WHERE jsonb_typeof(e) <> 'object' OR coalesce(jsonb_typeof(e -> 'recordId'), 'null') NOT IN ('string', 'number')
-        OR jsonb_typeof(e -> 'vector') IS DISTINCT FROM 'array'
-        OR CASE WHEN jsonb_typeof(e) = 'object' THEN e - 'recordId' - 'vector' <> '{}' END
-     ORDER BY o LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'items[%]: %', v_bad.i, v_bad.why USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- One pass converts every vector; only when one fails is the batch walked to name it.
-    BEGIN
-        SELECT array_agg(e ->> 'recordId' ORDER BY o), array_agg((e -> 'vector')::text::@extschema@.vector ORDER BY o)
-          INTO v_ids, v_vecs
-          FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o);
-    EXCEPTION WHEN data_exception THEN
-        PERFORM strata._json_vector(e -> 'vector', format('items[%s] (record %s)', o - 1, e ->> 'recordId'))
-           FROM jsonb_array_elements(v_list) WITH ORDINALITY t(e, o) ORDER BY o;
-        RAISE;
-    END;
+    SELECT p.record_ids, p.vectors INTO v_ids, v_vecs FROM strata._parse_items(items) p;
     RETURN strata._write_vectors(r, v_ids, v_vecs, 'items', 'items', 0, true);
 END $$;
 

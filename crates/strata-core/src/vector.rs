@@ -28,10 +28,11 @@ fn has_nonzero_digit(token: &str) -> bool {
         .any(|c| ('1'..='9').contains(&c))
 }
 
-/// Rejects the words Rust's float parser accepts but SQL input must not.
+/// Rejects the words Rust's float parser accepts but SQL input must not. Without allocating:
+/// it runs on every element of every vector read from text.
 fn is_non_finite_word(token: &str) -> bool {
-    let t = token.trim_start_matches(['+', '-']).to_ascii_lowercase();
-    t == "nan" || t == "inf" || t == "infinity"
+    let t = token.trim_start_matches(['+', '-']);
+    ["nan", "inf", "infinity"].iter().any(|w| t.eq_ignore_ascii_case(w))
 }
 
 fn parse_f32_token(token: &str, type_name: &'static str) -> Result<f32, Option<StrataError>> {
