@@ -225,12 +225,23 @@ fn splitmix(state: &mut u64) -> u64 {
 fn fwht(v: &mut [f32]) {
     let n = v.len();
     let mut h = 1;
+    if n >= 4 {
+        // The first two stages four values at a time (the slices below
+        // would be too short to pay).
+        for c in v.chunks_exact_mut(4) {
+            let (b0, b1, b2, b3) = (c[0] + c[1], c[0] - c[1], c[2] + c[3], c[2] - c[3]);
+            c.copy_from_slice(&[b0 + b2, b1 + b3, b0 - b2, b1 - b3]);
+        }
+        h = 4;
+    }
     while h < n {
-        for i in (0..n).step_by(2 * h) {
-            for j in i..i + h {
-                let (a, b) = (v[j], v[j + h]);
-                v[j] = a + b;
-                v[j + h] = a - b;
+        // Halves as slices, not indices: no bounds checks, so the wider
+        // stages vectorise (a query's rotation cost more than all its
+        // estimates with indices).
+        for pair in v.chunks_exact_mut(2 * h) {
+            let (a, b) = pair.split_at_mut(h);
+            for (x, y) in a.iter_mut().zip(b) {
+                (*x, *y) = (*x + *y, *x - *y);
             }
         }
         h *= 2;
@@ -350,8 +361,20 @@ pub struct Quantizer {
     rotation: Option<Rotation>,
 }
 
+/// In 8 independent sums, which vectorise (one sum's chain of dependent
+/// additions made each of a query's few dot products cost as much as 30
+/// estimates).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0.0f32; 8];
+    for (x, y) in a.zip(b) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 impl Quantizer {
@@ -622,13 +645,20 @@ impl QueryEstimator {
     /// leave `i32`.
     fn round_weights(&mut self, w: &[f32], kind: CodeKind) -> Rounding {
         let (limit, top_level) = if kind == CodeKind::Sq8 { (i16::MAX as i64, 255) } else { (i8::MAX as i64, 15) };
-        let cap = (i32::MAX as i64 / (top_level * w.len().max(1) as i64)).min(limit);
+        let cap = (i32::MAX as i64 / (top_level * w.len().max(1) as i64)).min(limit) as i32;
         let max = w.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        let scale = if max > 0.0 && max.is_finite() && cap > 0 { max / cap as f32 } else { 0.0 };
-        let levels: Vec<i64> = w
+        let (scale, inv) = if max > 0.0 && max.is_finite() && cap > 0 { (max / cap as f32, cap as f32 / max) } else { (0.0, 0.0) };
+        // Rounded half away from zero by truncating `t ± 0.5` (`round`
+        // is a library call on the baseline target). How `s_j` is chosen
+        // does not matter for the bound, which uses the actual `e_j`.
+        let levels: Vec<i32> = w
             .iter()
-            .map(|&x| if scale > 0.0 { ((x / scale).round() as i64).clamp(-cap, cap) } else { 0 })
+            .map(|&x| {
+                let t = x * inv;
+                ((t + 0.5f32.copysign(t)) as i32).clamp(-cap, cap)
+            })
             .collect();
+        // f64 sums: `e_j` are tiny next to `w_j`, and a few hundred of them.
         let (mut err_sum, mut err_abs, mut err_sq) = (0.0f64, 0.0f64, 0.0f64);
         for (&x, &s) in w.iter().zip(&levels) {
             let e = x as f64 - scale as f64 * s as f64;
@@ -645,7 +675,7 @@ impl QueryEstimator {
             self.w_odd.resize(self.w_even.len(), 0);
         }
         Rounding {
-            level_sum: levels.iter().sum(),
+            level_sum: levels.iter().map(|&s| s as i64).sum(),
             err_sum: err_sum as f32,
             err_abs: err_abs as f32,
             err_norm: err_sq.sqrt() as f32,
