@@ -66,9 +66,9 @@
 //!   beyond which `Δ` grows to keep the sums in `i32`) and `/ 17` for SQ4.
 //! - RaBitQ4: the estimate of `<o, q_n>` gains `-<v, e> / <v, R o>`, with
 //!   `<v, R o> = g |v|`. Cauchy-Schwarz bounds it by `|e| / g`, two thirds
-//!   of the whole bound at 384 dimensions, far above its typical size; like the
-//!   code's own error it is an inner product of a fixed vector with the
-//!   code's direction, so it is bounded the same way, by
+//!   of the whole bound at 384 dimensions and far above its typical size.
+//!   Like the code's own error it is an inner product of a fixed vector
+//!   with the code's direction, so it is bounded the same way, by
 //!   `|e| / g · ε0 / √(D - 1)` with RaBitQ's probability: the error term
 //!   becomes `(√(1 - g²) + |e|) / g · ε0 / √(D - 1)`. With 127 levels `|e|`
 //!   is about 0.007 at any `D`, against `√(1 - g²)` ≈ 0.09-0.13 for 4-bit

@@ -9,11 +9,11 @@
 //! callers pick weights small enough that they never do.
 //!
 //! AVX2 loops take 32 bytes of levels per step (nibbles) or 32 then 16
-//! (bytes) and leave the rest, under 32 or 16, to the portable loop, which
-//! the compiler vectorises there too; nothing is read past a slice's end.
+//! (bytes) and leave the rest, under 32 or 16, to the portable loop
+//! (inlined, so compiled for AVX2 too); nothing is read past a slice's end.
 
-/// Independent partial sums of the portable `f32` loop of [`Kernels::sq8_l2`],
-/// which the compiler keeps in vector registers (one sum's chain of
+/// Independent partial sums of [`Kernels::sq8_l2`]'s `f32` loop, which the
+/// compiler keeps in vector registers (one sum's chain of
 /// dependent additions made this the largest cost of a search on codes).
 const LANES: usize = 8;
 
@@ -182,9 +182,8 @@ mod avx2 {
         let (pc, pw) = (levels.as_ptr(), w.as_ptr());
         let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
         let mut i = 0;
-        // SAFETY (all loads in the loops): they read [i, i + 32) or
-        // [i, i + 16) within n.
         while i + 32 <= n {
+            // SAFETY: the loads read [i, i + 32) with i + 32 <= n.
             let (c0, w0, c1, w1) = unsafe {
                 (
                     _mm_loadu_si128(pc.add(i).cast()),
@@ -198,6 +197,7 @@ mod avx2 {
             i += 32;
         }
         if i + 16 <= n {
+            // SAFETY: the loads read [i, i + 16) with i + 16 <= n.
             let (c, w) = unsafe { (_mm_loadu_si128(pc.add(i).cast()), _mm256_loadu_si256(pw.add(i).cast())) };
             a0 = _mm256_add_epi32(a0, u8_step(c, w));
             i += 16;
