@@ -22,6 +22,7 @@ const LANES: usize = 8;
 pub(super) struct Kernels {
     /// Set only by [`Kernels::detect`] after the CPU reported AVX2 and FMA:
     /// what makes calling the `#[target_feature]` functions sound.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
 }
 
