@@ -48,6 +48,32 @@
 //!   `g = <v, R o> / |v|` in the same bound. Code: `f32 r, f32 g, f32 h,
 //!   f32 1/<v, R o>`, then `D` nibbles (low nibble = even dimension).
 //!
+//! **Integer sums.** The inner-product estimates (SQ under dot and cosine,
+//! RaBitQ4) sum `w_j level_j` for per-query weights `w_j` (SQ: `q_j
+//! step_j`; RaBitQ4: the rotated query). A query rounds its weights once,
+//! `w_j = Δ s_j + e_j` with integers `s_j` and `|e_j| ≤ Δ / 2` (`i16`
+//! against SQ8's bytes; `i8` against 4-bit levels, which AVX2's `maddubs`
+//! multiplies 32 at a time), and each estimate sums `s_j level_j` exactly
+//! in `i32` (module `kernels`), much faster than in `f32`. The
+//! rounding's error `Σ e_j level_j` is accounted for per kind:
+//!
+//! - SQ, levels in `[0, L]` (`L` = 255 or 15): with `level_j = L/2 + u_j`,
+//!   `|u_j| ≤ L/2`, the error is `L/2 Σ e_j` (a per-query constant, added
+//!   to the estimate) plus `Σ e_j u_j`, at most `L/2 Σ |e_j|` in magnitude
+//!   (added to the bound), so the bound stays guaranteed. Relative to the
+//!   codes' own bound `Σ |w_j| step_j / 2` this adds at most
+//!   `(max_j |w_j| / mean_j |w_j|) / 257` for SQ8 (up to 257 dimensions,
+//!   beyond which `Δ` grows to keep the sums in `i32`) and `/ 17` for SQ4.
+//! - RaBitQ4: the estimate of `<o, q_n>` gains `-<v, e> / <v, R o>`, with
+//!   `<v, R o> = g |v|`. Cauchy-Schwarz bounds it by `|e| / g`, two thirds
+//!   of the whole bound at 384 dimensions and far above its typical size.
+//!   Like the code's own error it is an inner product of a fixed vector
+//!   with the code's direction, so it is bounded the same way, by
+//!   `|e| / g · ε0 / √(D - 1)` with RaBitQ's probability: the error term
+//!   becomes `(√(1 - g²) + |e|) / g · ε0 / √(D - 1)`. With 127 levels `|e|`
+//!   is about 0.007 at any `D`, against `√(1 - g²)` ≈ 0.09-0.13 for 4-bit
+//!   codes of 50 to 1024 dimensions: the bound grows by about 6%.
+//!
 //! Quantizer parameters (SQ: `lo` then `step`; RaBitQ: `c`) are plain `f32`
 //! arrays the page format stores; [`Quantizer::from_params`] rebuilds a
 //! quantizer from them. Nothing here panics on strange parameters or codes
@@ -55,34 +81,9 @@
 
 use crate::space::{Element, ElementKind, Metric, Space};
 
-/// Evaluates `$body` (a call of an `#[inline(always)]` function) compiled
-/// for AVX2 and FMA when the CPU has them (checked once, then a cached
-/// flag), else for the baseline target: the codes' sums then vectorise 8
-/// wide instead of 4.
-macro_rules! with_avx2 {
-    ($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $body:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $name($($arg: $ty),*) -> $ret {
-            $body
-        }
-        #[cfg(target_arch = "x86_64")]
-        let fast = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        #[cfg(not(target_arch = "x86_64"))]
-        let fast = false;
-        if fast {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has the features the function is compiled for.
-            let r = unsafe { $name($($arg),*) };
-            #[cfg(not(target_arch = "x86_64"))]
-            let r = $body;
-            r
-        } else {
-            $body
-        }
-    }};
-}
+mod kernels;
 
+use kernels::Kernels;
 
 /// Which code a segment uses, as recorded in its meta page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,12 +225,23 @@ fn splitmix(state: &mut u64) -> u64 {
 fn fwht(v: &mut [f32]) {
     let n = v.len();
     let mut h = 1;
+    if n >= 4 {
+        // The first two stages four values at a time (the slices below
+        // would be too short to pay).
+        for c in v.chunks_exact_mut(4) {
+            let (b0, b1, b2, b3) = (c[0] + c[1], c[0] - c[1], c[2] + c[3], c[2] - c[3]);
+            c.copy_from_slice(&[b0 + b2, b1 + b3, b0 - b2, b1 - b3]);
+        }
+        h = 4;
+    }
     while h < n {
-        for i in (0..n).step_by(2 * h) {
-            for j in i..i + h {
-                let (a, b) = (v[j], v[j + h]);
-                v[j] = a + b;
-                v[j + h] = a - b;
+        // Halves as slices, not indices: no bounds checks, so the wider
+        // stages vectorise (a query's rotation cost more than all its
+        // estimates with indices).
+        for pair in v.chunks_exact_mut(2 * h) {
+            let (a, b) = pair.split_at_mut(h);
+            for (x, y) in a.iter_mut().zip(b) {
+                (*x, *y) = (*x + *y, *x - *y);
             }
         }
         h *= 2;
@@ -349,8 +361,20 @@ pub struct Quantizer {
     rotation: Option<Rotation>,
 }
 
+/// In 8 independent sums, which vectorise (one sum's chain of dependent
+/// additions made each of a query's few dot products cost as much as 30
+/// estimates).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0.0f32; 8];
+    for (x, y) in a.zip(b) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 impl Quantizer {
@@ -480,17 +504,21 @@ impl Quantizer {
             kind: self.kind,
             metric,
             dim: d,
+            kernels: Kernels::detect(),
             qq,
             q_norm: qq.sqrt(),
-            weights: Vec::new(),
+            w_bytes: Vec::new(),
+            w_even: Vec::new(),
+            w_odd: Vec::new(),
+            w_scale: 0.0,
+            w_err: 0.0,
             ip_const: 0.0,
             ip_bound: 0.0,
             cc: 0.0,
             qc_norm: 0.0,
             sum_rot: 0.0,
+            bit_scale: 0.0,
             lut: Vec::new(),
-            w_even: Vec::new(),
-            w_odd: Vec::new(),
             l2_offset: Vec::new(),
             l2_steps: Vec::new(),
             l2_bound_const: 0.0,
@@ -499,12 +527,17 @@ impl Quantizer {
         match self.kind {
             CodeKind::Sq8 | CodeKind::Sq4 => {
                 let (lo, step) = self.params.split_at(d);
-                est.weights = q.iter().zip(step).map(|(a, s)| a * s).collect();
-                if self.kind == CodeKind::Sq4 {
-                    est.split_nibble_weights();
-                }
+                let weights: Vec<f32> = q.iter().zip(step).map(|(a, s)| a * s).collect();
                 est.ip_const = dot(q, lo);
-                est.ip_bound = 0.5 * est.weights.iter().map(|w| w.abs()).sum::<f32>();
+                est.ip_bound = 0.5 * weights.iter().map(|w| w.abs()).sum::<f32>();
+                // Levels lie in [0, L]: the rounding's error `Σ e_j level_j`
+                // is `L/2 Σ e_j` (added to the estimate) plus at most
+                // `L/2 Σ |e_j|` (added to the bound); see the module
+                // documentation.
+                let half = if self.kind == CodeKind::Sq8 { 127.5 } else { 7.5 };
+                let r = est.round_weights(&weights, self.kind);
+                est.ip_const += half * r.err_sum;
+                est.ip_bound += half * r.err_abs;
                 if metric == Metric::L2 {
                     est.l2_offset = q.iter().zip(lo).map(|(a, l)| a - l).collect();
                     est.l2_steps = step.to_vec();
@@ -525,13 +558,16 @@ impl Quantizer {
                 } else {
                     qn.fill(0.0);
                 }
-                est.sum_rot = qn.iter().sum();
                 est.ip_bound = RABITQ_EPS0 / ((d.max(2) - 1) as f32).sqrt();
                 if self.kind == CodeKind::RaBitQ4 {
-                    est.weights = qn;
-                    est.split_nibble_weights();
+                    let r = est.round_weights(&qn, self.kind);
+                    // The rounded weights' sum, so that the estimate is
+                    // `<v, q̂'>` for the one rounded query `q̂'`.
+                    est.sum_rot = est.w_scale * r.level_sum as f32;
+                    est.w_err = r.err_norm;
                     return est;
                 }
+                est.sum_rot = qn.iter().sum();
                 // Per group of 4 dimensions, the sum of the rotated query's
                 // entries for each of the 16 bit patterns.
                 est.lut = vec![0.0; d.div_ceil(4) * 16];
@@ -541,49 +577,21 @@ impl Quantizer {
                             chunk.iter().enumerate().filter(|(b, _)| pat >> b & 1 == 1).map(|(_, v)| v).sum();
                     }
                 }
-                let scale = 1.0 / (d as f32).sqrt();
-                est.weights = vec![scale];
+                est.bit_scale = 1.0 / (d as f32).sqrt();
             }
         }
         est
     }
 }
 
-/// `Σ w_j level_j` over 4-bit levels packed two per byte (low nibble = even
-/// dimension), with the weights already split into even and odd
-/// dimensions: two byte-indexed sums in [`LANES`] independent parts each.
-#[inline]
-fn nibble_dot(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
-    with_avx2!(nibble_dot_avx2(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 => nibble_dot_body(w_even, w_odd, levels))
-}
-
-#[inline(always)]
-fn nibble_dot_body(w_even: &[f32], w_odd: &[f32], levels: &[u8]) -> f32 {
-    let n = levels.len().min(w_even.len());
-    let m = n.min(w_odd.len());
-    let full = m / LANES * LANES;
-    let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
-    // Fixed-size chunks: no bounds checks in the loop, so it vectorises.
-    for ((we, wo), c) in w_even[..full]
-        .chunks_exact(LANES)
-        .zip(w_odd[..full].chunks_exact(LANES))
-        .zip(levels[..full].chunks_exact(LANES))
-    {
-        let (we, wo, c): (&[f32; LANES], &[f32; LANES], &[u8; LANES]) =
-            (we.try_into().unwrap(), wo.try_into().unwrap(), c.try_into().unwrap());
-        for l in 0..LANES {
-            lo[l] += we[l] * (c[l] & 15) as f32;
-            hi[l] += wo[l] * (c[l] >> 4) as f32;
-        }
-    }
-    let mut s: f32 = lo.iter().sum::<f32>() + hi.iter().sum::<f32>();
-    for j in full..n {
-        s += w_even[j] * (levels[j] & 15) as f32;
-        if j < m {
-            s += w_odd[j] * (levels[j] >> 4) as f32;
-        }
-    }
-    s
+/// Errors of a query's weights rounded to integers, `e_j = w_j - Δ s_j`.
+struct Rounding {
+    /// `Σ s_j`.
+    level_sum: i64,
+    /// `Σ e_j`, `Σ |e_j|` and `|e|`.
+    err_sum: f32,
+    err_abs: f32,
+    err_norm: f32,
 }
 
 /// Distance estimation for one query; see [`Quantizer::query`].
@@ -592,23 +600,31 @@ pub struct QueryEstimator {
     kind: CodeKind,
     metric: Metric,
     dim: usize,
+    kernels: Kernels,
     qq: f32,
     q_norm: f32,
-    /// SQ: `q_j · step_j`; RaBitQ: `[1/√D]`.
-    weights: Vec<f32>,
-    /// SQ: `<q, lo>`; RaBitQ: `<q, c>`.
+    /// The inner product's weights (SQ: `q_j · step_j`; RaBitQ4: the
+    /// rotated, normalised query) rounded to `w_scale` times integers
+    /// (see [`Self::round_weights`]). SQ8: `w_bytes`; 4-bit codes: split
+    /// into even and odd dimensions (the low and high nibbles of each
+    /// byte), the odd ones padded with a zero to the same length.
+    w_bytes: Vec<i16>,
+    w_even: Vec<i8>,
+    w_odd: Vec<i8>,
+    w_scale: f32,
+    /// RaBitQ4: the rounding errors' norm `|e|`.
+    w_err: f32,
+    /// SQ: `<q, lo>` (plus the rounding's mean error); RaBitQ: `<q, c>`.
     ip_const: f32,
     /// SQ: the bound on `ip`; RaBitQ: `ε0 / √(D-1)`.
     ip_bound: f32,
     cc: f32,
     qc_norm: f32,
+    /// The rotated query's sum (RaBitQ4: of its rounded weights).
     sum_rot: f32,
+    /// RaBitQ1: `1/√D`.
+    bit_scale: f32,
     lut: Vec<f32>,
-    /// 4-bit codes: `weights` split into even and odd dimensions (the low
-    /// and high nibbles of each byte), so the sum runs as two plain
-    /// byte-indexed dot products that vectorise.
-    w_even: Vec<f32>,
-    w_odd: Vec<f32>,
     /// SQ under L2: `q_j - lo_j` and `step_j`. The squared difference is
     /// summed directly: its error, `Σ 2 (q_j - x̂_j) e_j + e_j²`, scales with
     /// `|q - x|`, far below the inner-product form's `Σ 2 q_j e_j` for the
@@ -622,10 +638,48 @@ pub struct QueryEstimator {
 }
 
 impl QueryEstimator {
-    /// Fills `w_even` / `w_odd` from `weights` (see their documentation).
-    fn split_nibble_weights(&mut self) {
-        self.w_even = self.weights.iter().step_by(2).copied().collect();
-        self.w_odd = self.weights.iter().skip(1).step_by(2).copied().collect();
+    /// Rounds `w` to `w_scale` times integers for `kind`'s kernel: `i16`
+    /// against SQ8's byte levels, `i8` against 4-bit levels (what AVX2's
+    /// `maddubs` multiplies 32 at a time). The largest `|w_j|` maps to the
+    /// largest integer, capped so that no sum of `levels × integers` can
+    /// leave `i32`.
+    fn round_weights(&mut self, w: &[f32], kind: CodeKind) -> Rounding {
+        let (limit, top_level) = if kind == CodeKind::Sq8 { (i16::MAX as i64, 255) } else { (i8::MAX as i64, 15) };
+        let cap = (i32::MAX as i64 / (top_level * w.len().max(1) as i64)).min(limit) as i32;
+        let max = w.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let (scale, inv) = if max > 0.0 && max.is_finite() && cap > 0 { (max / cap as f32, cap as f32 / max) } else { (0.0, 0.0) };
+        // Rounded half away from zero by truncating `t ± 0.5` (`round`
+        // is a library call on the baseline target). How `s_j` is chosen
+        // does not matter for the bound, which uses the actual `e_j`.
+        let levels: Vec<i32> = w
+            .iter()
+            .map(|&x| {
+                let t = x * inv;
+                ((t + 0.5f32.copysign(t)) as i32).clamp(-cap, cap)
+            })
+            .collect();
+        // f64 sums: `e_j` are tiny next to `w_j`, and a few hundred of them.
+        let (mut err_sum, mut err_abs, mut err_sq) = (0.0f64, 0.0f64, 0.0f64);
+        for (&x, &s) in w.iter().zip(&levels) {
+            let e = x as f64 - scale as f64 * s as f64;
+            err_sum += e;
+            err_abs += e.abs();
+            err_sq += e * e;
+        }
+        self.w_scale = scale;
+        if kind == CodeKind::Sq8 {
+            self.w_bytes = levels.iter().map(|&s| s as i16).collect();
+        } else {
+            self.w_even = levels.iter().step_by(2).map(|&s| s as i8).collect();
+            self.w_odd = levels.iter().skip(1).step_by(2).map(|&s| s as i8).collect();
+            self.w_odd.resize(self.w_even.len(), 0);
+        }
+        Rounding {
+            level_sum: levels.iter().map(|&s| s as i64).sum(),
+            err_sum: err_sum as f32,
+            err_abs: err_abs as f32,
+            err_norm: err_sq.sqrt() as f32,
+        }
     }
 
     /// SQ under L2: `Σ (q_j - x̂_j)² + Σ step_j² / 12` (the rounding
@@ -644,71 +698,19 @@ impl QueryEstimator {
         (d + self.l2_bias, b + self.l2_bound_const)
     }
 
-    /// [`Self::sq_l2`] over SQ8 levels, in [`LANES`] independent sums that
-    /// the compiler keeps in vector registers (one sum's chain of dependent
-    /// additions made this the largest cost of a search on codes).
+    /// [`Self::sq_l2`] over SQ8 levels.
     #[inline]
     fn sq8_l2(&self, levels: &[u8]) -> (f32, f32) {
-        let (offs, steps) = (&self.l2_offset[..], &self.l2_steps[..]);
-        let (d, b) = with_avx2!(sq8_l2_avx2(offs: &[f32], steps: &[f32], levels: &[u8]) -> (f32, f32) => sq8_l2_body(offs, steps, levels));
+        let (d, b) = self.kernels.sq8_l2(&self.l2_offset, &self.l2_steps, levels);
         (d + self.l2_bias, b + self.l2_bound_const)
     }
-}
 
-/// `(Σ t_j², Σ |t_j| step_j)` with `t_j = offs_j - step_j level_j`.
-#[inline(always)]
-fn sq8_l2_body(offs: &[f32], steps: &[f32], levels: &[u8]) -> (f32, f32) {
-    {
-        let (mut d, mut b) = ([0.0f32; LANES], [0.0f32; LANES]);
-        let n = levels.len().min(offs.len()).min(steps.len());
-        let (offs, steps, levels) = (&offs[..n], &steps[..n], &levels[..n]);
-        let mut i = 0;
-        while i + LANES <= n {
-            for l in 0..LANES {
-                let t = offs[i + l] - steps[i + l] * levels[i + l] as f32;
-                d[l] += t * t;
-                b[l] += t.abs() * steps[i + l];
-            }
-            i += LANES;
-        }
-        let (mut ds, mut bs) = (d.iter().sum::<f32>(), b.iter().sum::<f32>());
-        for j in i..n {
-            let t = offs[j] - steps[j] * levels[j] as f32;
-            ds += t * t;
-            bs += t.abs() * steps[j];
-        }
-        (ds, bs)
+    /// `Σ w_j level_j` over 4-bit levels with the rounded weights.
+    #[inline]
+    fn nibble_dot(&self, levels: &[u8]) -> f32 {
+        self.w_scale * self.kernels.nibble_dot(&self.w_even, &self.w_odd, levels) as f32
     }
-}
 
-/// Independent partial sums per estimate (see [`u8_dot`]).
-const LANES: usize = 8;
-
-/// `Σ w_j level_j` over SQ8 levels, in [`LANES`] independent sums.
-#[inline]
-fn u8_dot(weights: &[f32], levels: &[u8]) -> f32 {
-    with_avx2!(u8_dot_avx2(weights: &[f32], levels: &[u8]) -> f32 => u8_dot_body(weights, levels))
-}
-
-#[inline(always)]
-fn u8_dot_body(weights: &[f32], levels: &[u8]) -> f32 {
-    let n = weights.len().min(levels.len());
-    let full = n / LANES * LANES;
-    let mut acc = [0.0f32; LANES];
-    for (w, c) in weights[..full].chunks_exact(LANES).zip(levels[..full].chunks_exact(LANES)) {
-        let (w, c): (&[f32; LANES], &[u8; LANES]) = (w.try_into().unwrap(), c.try_into().unwrap());
-        for l in 0..LANES {
-            acc[l] += w[l] * c[l] as f32;
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for j in full..n {
-        s += weights[j] * levels[j] as f32;
-    }
-    s
-}
-
-impl QueryEstimator {
     /// Estimated distance and a bound on its error (guaranteed for SQ, with
     /// high probability for RaBitQ). `code` must be `code_bytes` long
     /// (shorter codes give NaN, never a panic).
@@ -724,7 +726,8 @@ impl QueryEstimator {
                 if self.metric == Metric::L2 {
                     return self.sq8_l2(levels);
                 }
-                (self.ip_const + u8_dot(&self.weights, levels), self.ip_bound, 1.0)
+                let dot = self.w_scale * self.kernels.u8_dot(&self.w_bytes, levels) as f32;
+                (self.ip_const + dot, self.ip_bound, 1.0)
             }
             CodeKind::Sq4 => {
                 let Some(levels) = code.get(..d.div_ceil(2)) else {
@@ -733,7 +736,7 @@ impl QueryEstimator {
                 if self.metric == Metric::L2 {
                     return self.sq_l2(levels.iter().flat_map(|&b| [b & 15, b >> 4]));
                 }
-                (self.ip_const + nibble_dot(&self.w_even, &self.w_odd, levels), self.ip_bound, 1.0)
+                (self.ip_const + self.nibble_dot(levels), self.ip_bound, 1.0)
             }
             CodeKind::RaBitQ1 => {
                 let Some(bits) = code.get(12..12 + d.div_ceil(8)) else {
@@ -751,7 +754,7 @@ impl QueryEstimator {
                         s += self.lut[(lo + 1) * 16 + (b >> 4) as usize];
                     }
                 }
-                let ob_q = (2.0 * s - self.sum_rot) * self.weights[0];
+                let ob_q = (2.0 * s - self.sum_rot) * self.bit_scale;
                 let (oq, err) = if g > 1e-6 {
                     (ob_q / g, (1.0 - g * g).max(0.0).sqrt() / g * self.ip_bound)
                 } else {
@@ -765,10 +768,12 @@ impl QueryEstimator {
                     return (f32::NAN, f32::INFINITY);
                 };
                 let (r, g, h, inv) = (f(0), f(4), f(8), f(12));
-                // <v, q'> with v_j = level_j - 7.5, over <v, o'>.
-                let vq = nibble_dot(&self.w_even, &self.w_odd, levels) - 7.5 * self.sum_rot;
+                // <v, q̂'> with v_j = level_j - 7.5, over <v, o'>; the
+                // rounding's share `|e|` of the bound: see the module
+                // documentation.
+                let vq = self.nibble_dot(levels) - 7.5 * self.sum_rot;
                 let (oq, err) = if g > 1e-6 {
-                    (vq * inv, (1.0 - g * g).max(0.0).sqrt() / g * self.ip_bound)
+                    (vq * inv, ((1.0 - g * g).max(0.0).sqrt() + self.w_err) / g * self.ip_bound)
                 } else {
                     (0.0, 1.0)
                 };
