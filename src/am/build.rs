@@ -69,7 +69,7 @@ pub fn spill_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
 }
 
 /// PostgreSQL's temp_file_limit in bytes (None: unlimited).
-fn temp_file_limit() -> Option<u64> {
+pub fn temp_file_limit() -> Option<u64> {
     let kb = unsafe { pg_sys::temp_file_limit };
     u64::try_from(kb).ok().map(|kb| kb * 1024)
 }

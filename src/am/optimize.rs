@@ -23,6 +23,7 @@ use strata_index::free::{add_free, trim_pools};
 use strata_index::log::{log_blocks, next_block, read_log, LogEntry, ENTRY_HEADER};
 use strata_index::page::PAGE_PAYLOAD;
 use strata_index::policy::{nothing_to_merge, pick_sealed};
+use strata_hnsw::Spill;
 use strata_index::{LogRange, Segment};
 
 pub use strata_index::policy::Scope;
@@ -37,13 +38,17 @@ pub fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         return false;
     }
     let take_writing = scope == Scope::Full && m0.log.entries > 0;
+    let sealed: Vec<Segment> = picked.iter().map(|&i| m0.sealed[i]).collect();
+    let log_entries: u64 =
+        m0.growing.iter().map(|g| g.entries as u64).sum::<u64>() + if take_writing { m0.log.entries as u64 } else { 0 };
     // The entries of the growing (and maybe writing) segments.
-    let mut data = Vec::new();
-    let mut tids = Vec::new();
+    let mut rows = match merge_spill(&m0, &sealed, log_entries) {
+        Some(spill) => segment::MergeRows::spilled(index, spill),
+        None => segment::MergeRows::in_memory(),
+    };
     let mut collect = |e: LogEntry<'_>| {
         if !e.deleted {
-            data.extend_from_slice(e.vector);
-            tids.push(e.tid);
+            rows.push(index, e.vector, e.tid);
         }
     };
     for g in &m0.growing {
@@ -52,17 +57,15 @@ pub fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
     if take_writing {
         read_log(&rel, &m0, &m0.log, &mut collect).or_corrupted(index);
     }
-    let sealed: Vec<Segment> = picked.iter().map(|&i| m0.sealed[i]).collect();
     let params = super::build::build_params(&m0);
     let oldest_xmin: u32 = unsafe { pg_sys::GetOldestNonRemovableTransactionId(std::ptr::null_mut()) }.into();
     let mut placement = Placement::Live { free: m0.free.clone(), oldest_xmin };
-    let live_sealed: u64 = sealed.iter().map(|s| (s.nodes - s.deleted.min(s.nodes)) as u64).sum();
-    let new_segment = if tids.is_empty() && live_sealed == 0 {
+    let live_sealed: u64 = sealed.iter().map(live).sum();
+    let new_segment = if rows.is_empty() && live_sealed == 0 {
         None
     } else {
-        Some(segment::merge_segments(index, &m0, &params, &sealed, &data, &tids, &mut placement))
+        Some(segment::merge_segments(index, &m0, &params, &sealed, rows, &mut placement))
     };
-    drop(data);
     let Placement::Live { mut free, .. } = placement else { unreachable!("a merge places its segment live") };
 
     // Pages the merged sealed segments occupy (maps read before the swap).
@@ -156,4 +159,48 @@ pub fn merge(index: pg_sys::Relation, scope: Scope) -> bool {
         }
     }
     true
+}
+
+fn live(s: &Segment) -> u64 {
+    (s.nodes - s.deleted.min(s.nodes)) as u64
+}
+
+/// Where a merge of `sealed` and `log_entries` log entries (deleted ones
+/// included) keeps its rows and graph: `None` in memory, as long as that
+/// fits in maintenance_work_mem (estimated as a build of all its rows would
+/// need, see `build::build_bytes_per_vector`); beyond that in temporary
+/// files in base/pgsql_tmp, as a CREATE INDEX that outgrows its memory (the
+/// merge then keeps a few dozen bytes per row in memory, whatever the
+/// budget: unlike a build it cannot split). The background merge worker
+/// runs with the server's maintenance_work_mem (64 MB unless configured, or
+/// set for the database or with ALTER SYSTEM).
+///
+/// When temp_file_limit leaves no room for the files (the rows added to the
+/// largest segment, then the merged graph's vectors, TIDs and lists), the
+/// merge runs in memory as it always did: refusing would leave the
+/// segments unmerged for good (the worker would retry and fail at every
+/// hand-over), and splitting is no merge at all. temp_file_limit bounds
+/// files, not memory, so running in memory does not break it.
+fn merge_spill(meta: &strata_index::Meta, sealed: &[Segment], log_entries: u64) -> Option<Spill> {
+    use super::build::{build_bytes_per_vector, spill_bytes_per_vector, temp_file_limit};
+    let (vb, m) = (meta.vector_bytes() as u64, meta.m as usize);
+    let rows = sealed.iter().map(live).sum::<u64>() + log_entries;
+    let budget = unsafe { pg_sys::maintenance_work_mem } as u64 * 1024;
+    if rows.saturating_mul(build_bytes_per_vector(vb as usize, m) as u64) <= budget {
+        return None;
+    }
+    let base = sealed.iter().max_by_key(|s| s.nodes);
+    let added = rows - base.map_or(0, live);
+    // The merged arrays are sized for every node of the base, deleted ones included.
+    let merged = added + base.map_or(0, |s| s.nodes as u64);
+    let files = added * (vb + 8) + merged * spill_bytes_per_vector(vb as usize, m) as u64;
+    let limit = temp_file_limit();
+    if limit.is_some_and(|l| files > l) {
+        return None;
+    }
+    // The data directory is the backend's working directory; PostgreSQL
+    // removes files named pgsql_tmp* there when it restarts (these are
+    // unlinked at once anyway).
+    let pid = unsafe { pg_sys::MyProcPid };
+    Some(Spill::new("base/pgsql_tmp", format!("pgsql_tmp{pid}.strata_merge"), limit))
 }

@@ -4,10 +4,12 @@
 use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, relation_name, Buffer};
 use super::pages::SegmentPages;
 use super::standby::{corrupted, log_reuse_conflict};
-use super::values::elems_from_bytes;
+use super::values::{elems_as_bytes, elems_from_bytes};
 use super::with_space;
 use crate::error::Report;
 use pgrx::pg_sys;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use strata_core::SqlState;
@@ -253,58 +255,160 @@ pub fn open_segment<S: Space>(index: pg_sys::Relation, meta: &Meta, seg: &Segmen
     graph
 }
 
-/// Merges `sealed` (all live nodes) and the given log entries into one new
-/// segment, reusing the largest segment's graph.
+/// The rows a merge adds to its base segment (log entries, then the live
+/// nodes of the other merged segments): held in memory, or, for a merge
+/// that spills (see `optimize`), written to two temporary files of its
+/// [`Spill`] as they arrive, as a spilled CREATE INDEX writes its rows.
+pub struct MergeRows {
+    data: Vec<u8>,
+    tids: Vec<u64>,
+    files: Option<MergeFiles>,
+    rows: usize,
+}
+
+struct MergeFiles {
+    spill: Spill,
+    vectors: BufWriter<File>,
+    tids: BufWriter<File>,
+}
+
+impl MergeRows {
+    pub fn in_memory() -> Self {
+        MergeRows { data: Vec::new(), tids: Vec::new(), files: None, rows: 0 }
+    }
+
+    /// Rows written to new files of `spill` (raises the file's error).
+    pub fn spilled(index: pg_sys::Relation, spill: Spill) -> Self {
+        let files = spill.file(0).and_then(|v| Ok((v, spill.file(0)?)));
+        let (vectors, tids) = files.unwrap_or_else(|e| spill_failed(index, &e));
+        let files = MergeFiles {
+            spill,
+            vectors: BufWriter::with_capacity(1 << 20, vectors),
+            tids: BufWriter::with_capacity(1 << 16, tids),
+        };
+        MergeRows { data: Vec::new(), tids: Vec::new(), files: Some(files), rows: 0 }
+    }
+
+    /// Adds a row: the index's bytes of its vector, and its TID.
+    pub fn push(&mut self, index: pg_sys::Relation, vector: &[u8], tid: u64) {
+        match &mut self.files {
+            None => {
+                self.data.extend_from_slice(vector);
+                self.tids.push(tid);
+            }
+            Some(f) => {
+                if let Err(e) = f.vectors.write_all(vector).and_then(|()| f.tids.write_all(&tid.to_ne_bytes())) {
+                    spill_failed(index, &e);
+                }
+            }
+        }
+        self.rows += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+}
+
+/// Merges `sealed` (all live nodes) and `rows` (log entries) into one new
+/// segment, reusing the largest segment's graph. With spilled `rows`, the
+/// other segments' nodes join them in their files, and the merged graph's
+/// vectors, TIDs and adjacency lists go to files of the same spill
+/// (strata_hnsw::merge::merge_spilled_interruptible); the files are counted
+/// in pg_stat_database.temp_bytes.
 pub fn merge_segments(
     index: pg_sys::Relation,
     meta: &Meta,
     params: &Params,
     sealed: &[Segment],
-    extra_data: &[u8],
-    extra_tids: &[u64],
+    mut rows: MergeRows,
     placement: &mut Placement,
 ) -> Segment {
+    let base = sealed.iter().enumerate().max_by_key(|(_, s)| s.nodes).map(|(i, _)| i);
+    let vector_len = meta.vector_len();
     with_space!(meta.element_kind(), meta.metric(), |S| {
-        let mut data: Vec<<S as Space>::Elem> = elems_from_bytes(extra_data);
-        let mut tids = extra_tids.to_vec();
-        let base = sealed.iter().enumerate().max_by_key(|(_, s)| s.nodes).map(|(i, _)| i);
-        // Live nodes of every other segment join the new vectors.
-        for (i, seg) in sealed.iter().enumerate() {
-            if Some(i) == base {
-                continue;
-            }
-            let graph = open_segment::<S>(index, meta, seg);
-            for id in 0..graph.len() {
-                let live = graph.with_node(id, |v, deleted| {
-                    if !deleted {
-                        data.extend_from_slice(v);
+        // Live nodes of every other segment join the new rows, through
+        // `add` (each node's vector, already prepared, and TID).
+        let others = |add: &mut dyn FnMut(&[<S as Space>::Elem], u64)| {
+            for (i, seg) in sealed.iter().enumerate() {
+                if Some(i) == base {
+                    continue;
+                }
+                let graph = open_segment::<S>(index, meta, seg);
+                for id in 0..graph.len() {
+                    graph.with_node(id, |v, deleted| {
+                        if !deleted {
+                            add(v, graph.payload(id));
+                        }
+                    });
+                    if id % 4096 == 0 {
+                        pg_sys::check_for_interrupts!();
                     }
-                    !deleted
+                }
+            }
+        };
+        match rows.files.take() {
+            None => {
+                let mut data: Vec<<S as Space>::Elem> = elems_from_bytes(&rows.data);
+                rows.data = Vec::new();
+                let mut tids = std::mem::take(&mut rows.tids);
+                others(&mut |v, tid| {
+                    data.extend_from_slice(v);
+                    tids.push(tid);
                 });
-                if live {
-                    tids.push(graph.payload(id));
+                let graph = match base {
+                    Some(b) => {
+                        let old = open_segment::<S>(index, meta, &sealed[b]);
+                        strata_hnsw::merge::merge_interruptible(&old, params, &data, Some(&tids), &mut cancel_pending)
+                    }
+                    None => Hnsw::<S>::build_owned_interruptible(
+                        params,
+                        vector_len,
+                        std::mem::take(&mut data),
+                        Some(std::mem::take(&mut tids)),
+                        &mut cancel_pending,
+                    ),
                 }
-                if id % 4096 == 0 {
-                    pg_sys::check_for_interrupts!();
-                }
+                .unwrap_or_else(|_| raise_cancel());
+                drop(data);
+                pg_sys::check_for_interrupts!();
+                write_graph(index, &graph, placement)
+            }
+            Some(mut f) => {
+                let mut n = rows.rows;
+                others(&mut |v, tid| {
+                    let written = f.vectors.write_all(elems_as_bytes(v)).and_then(|()| f.tids.write_all(&tid.to_ne_bytes()));
+                    if let Err(e) = written {
+                        spill_failed(index, &e);
+                    }
+                    n += 1;
+                });
+                let files = f.vectors.into_inner().map_err(|e| e.into_error()).and_then(|v| Ok((v, f.tids.into_inner().map_err(|e| e.into_error())?)));
+                let (vectors, tids) = files.unwrap_or_else(|e| spill_failed(index, &e));
+                let spill = f.spill;
+                spill.charge((n * (meta.vector_bytes() + 8)) as u64);
+                let input = Slab::<<S as Space>::Elem>::map(&vectors, n * vector_len)
+                    .and_then(|v| Ok((v, Slab::<u64>::map(&tids, n)?)))
+                    .map_err(BuildError::Spill);
+                let built = match base {
+                    Some(b) => input.and_then(|(v, t)| {
+                        let old = open_segment::<S>(index, meta, &sealed[b]);
+                        strata_hnsw::merge_spilled_interruptible(&old, params, &v, Some(&t), Some(&spill), &mut cancel_pending)
+                    }),
+                    None => input.and_then(|(v, t)| Hnsw::<S>::build_slabs(params, vector_len, v, t, Some(&spill), &mut cancel_pending)),
+                };
+                let graph = match built {
+                    Ok(g) => g,
+                    Err(BuildError::Cancelled) => raise_cancel(),
+                    Err(BuildError::Spill(e)) => spill_failed(index, &e),
+                };
+                pg_sys::check_for_interrupts!();
+                let seg = write_graph(index, &graph, placement);
+                drop(graph);
+                // Counted in pg_stat_database.temp_files/temp_bytes like a sort's files.
+                unsafe { pg_sys::pgstat_report_tempfile(spill.used() as usize) };
+                seg
             }
         }
-        let graph = match base {
-            Some(b) => {
-                let old = open_segment::<S>(index, meta, &sealed[b]);
-                strata_hnsw::merge::merge_interruptible(&old, params, &data, Some(&tids), &mut cancel_pending)
-            }
-            None => Hnsw::<S>::build_owned_interruptible(
-                params,
-                meta.vector_len(),
-                std::mem::take(&mut data),
-                Some(std::mem::take(&mut tids)),
-                &mut cancel_pending,
-            ),
-        }
-        .unwrap_or_else(|_| raise_cancel());
-        drop(data);
-        pg_sys::check_for_interrupts!();
-        write_graph(index, &graph, placement)
     })
 }

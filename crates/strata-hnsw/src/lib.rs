@@ -66,7 +66,7 @@ pub mod stream;
 pub use connect::ConnectStats;
 pub use graph::{BuildError, Hnsw, Params};
 pub use slab::{Slab, Spill};
-pub use merge::{merge, merge_with_map};
+pub use merge::{merge, merge_spilled_interruptible, merge_with_map};
 pub use search::{GraphView, Neighbour, SearchScratch};
 pub use space::{
     CosineBits, CosineF16, CosineF32, DotBits, DotF16, DotF32, Element, ElementKind, HammingBits,

@@ -31,9 +31,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::graph::{random_level, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
+use crate::graph::{random_level, BuildError, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
 use crate::search::{GraphView, Neighbour};
-use crate::slab::Slab;
+use crate::slab::{Slab, Spill};
 use crate::space::Space;
 
 const GONE: u32 = u32::MAX;
@@ -119,6 +119,51 @@ where
     G: GraphView,
     S: Space<Elem = G::Elem>,
 {
+    match merge_impl(old, params, new_vectors, new_payloads, None, interrupt) {
+        Ok(r) => Ok(r),
+        Err(BuildError::Cancelled) => Err(Cancelled),
+        Err(BuildError::Spill(e)) => unreachable!("a merge without a spill allocates no file: {e}"),
+    }
+}
+
+/// [`merge_interruptible`] whose merged graph keeps its vectors, payloads
+/// and adjacency lists in `spill`'s temporary files when given (see
+/// [`crate::slab`]): the merge's own memory is then a few bytes per node
+/// (levels, offsets, locks, the old-to-new map). `new_vectors` and
+/// `new_payloads` may themselves be mapped files (a [`Slab`] derefs to a
+/// slice); they are copied into the merged graph's arrays. The vector and
+/// payload files are sized for every node of `old`, deleted ones included
+/// (the survivors are counted while they are copied). Without a spill this
+/// is [`merge_interruptible`], and the graph is the same either way. Fails
+/// with [`BuildError::Spill`] when a file cannot be made (e.g. past the
+/// spill's limit), with nothing left behind.
+pub fn merge_spilled_interruptible<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+    spill: Option<&Spill>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Result<Hnsw<S>, BuildError>
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
+    merge_impl(old, params, new_vectors, new_payloads, spill, interrupt).map(|r| r.0)
+}
+
+fn merge_impl<G, S>(
+    old: &G,
+    params: &Params,
+    new_vectors: &[S::Elem],
+    new_payloads: Option<&[u64]>,
+    spill: Option<&Spill>,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Result<(Hnsw<S>, Vec<u32>), BuildError>
+where
+    G: GraphView,
+    S: Space<Elem = G::Elem>,
+{
     params.check();
     let mut stop = Stop::new(interrupt).counting(params);
     let dim = old.vector_len();
@@ -129,43 +174,75 @@ where
     let n_old = old.len();
     let n_new = new_vectors.len() / dim;
 
-    // 1. Survivors and their data.
+    if let Some(p) = new_payloads {
+        assert_eq!(p.len(), n_new, "one payload per new vector");
+    }
+
+    // 1. Survivors and their data: on the heap, or (with a spill) straight
+    //    into files sized for every old node, cut to the survivors after.
     let mut remap = vec![GONE; n_old as usize];
+    let mut files = match spill {
+        None => None,
+        Some(s) => {
+            let cap = n_old as usize + n_new;
+            let v = Slab::<S::Elem>::zeroed(cap * dim, Some(s)).map_err(BuildError::Spill)?;
+            Some((v, Slab::<u64>::zeroed(cap, Some(s)).map_err(BuildError::Spill)?))
+        }
+    };
     let mut vectors = Vec::new();
     let mut payloads = Vec::new();
     let mut levels = Vec::new();
     let mut survivors = Vec::new();
     for o in 0..n_old {
         if o % POLL_EVERY == 0 && stop.requested() {
-            return Err(Cancelled);
+            return Err(BuildError::Cancelled);
         }
+        let k = survivors.len();
         let live = old.with_node(o, |v, del| {
             if !del {
-                vectors.extend_from_slice(v);
+                match &mut files {
+                    Some((fv, _)) => fv[k * dim..(k + 1) * dim].copy_from_slice(v),
+                    None => vectors.extend_from_slice(v),
+                }
             }
             !del
         });
         if live {
-            remap[o as usize] = survivors.len() as u32;
+            remap[o as usize] = k as u32;
             survivors.push(o);
-            payloads.push(old.payload(o));
+            match &mut files {
+                Some((_, fp)) => fp[k] = old.payload(o),
+                None => payloads.push(old.payload(o)),
+            }
             levels.push(old.level(o));
         }
     }
     let n_surv = survivors.len();
     let total = n_surv + n_new;
-    vectors.extend_from_slice(new_vectors);
+    let (mut vectors, payloads) = match files {
+        Some((mut fv, mut fp)) => {
+            fv.truncate(total * dim);
+            fp.truncate(total);
+            fv[n_surv * dim..].copy_from_slice(new_vectors);
+            match new_payloads {
+                Some(p) => fp[n_surv..].copy_from_slice(p),
+                None => fp[n_surv..].iter_mut().zip(n_surv as u64..).for_each(|(x, i)| *x = i),
+            }
+            (fv, fp)
+        }
+        None => {
+            vectors.extend_from_slice(new_vectors);
+            match new_payloads {
+                Some(p) => payloads.extend_from_slice(p),
+                None => payloads.extend(n_surv as u64..total as u64),
+            }
+            (Slab::from_vec(vectors), Slab::from_vec(payloads))
+        }
+    };
     if S::PREPARES {
         for row in vectors[n_surv * dim..].chunks_exact_mut(dim) {
             S::prepare(row);
         }
-    }
-    match new_payloads {
-        Some(p) => {
-            assert_eq!(p.len(), n_new);
-            payloads.extend_from_slice(p);
-        }
-        None => payloads.extend(n_surv as u64..total as u64),
     }
     for i in n_surv..total {
         levels.push(random_level(
@@ -174,8 +251,7 @@ where
             params.m,
         ));
     }
-    let mut g = Hnsw::<S>::alloc(params, dim, Slab::from_vec(vectors), Slab::from_vec(payloads), levels, None)
-        .expect("heap allocation without a spill cannot fail");
+    let mut g = Hnsw::<S>::alloc(params, dim, vectors, payloads, levels, spill).map_err(BuildError::Spill)?;
 
     // 2. Copy lists; collect the ones to repair (reads `old`, one thread).
     let mut repairs = Vec::new();
@@ -186,7 +262,7 @@ where
     for (new_id, &o) in survivors.iter().enumerate() {
         let new_id = new_id as u32;
         if new_id % POLL_EVERY == 0 && stop.requested() {
-            return Err(Cancelled);
+            return Err(BuildError::Cancelled);
         }
         for l in 0..=old.level(o) {
             old.neighbours(o, l, &mut buf);

@@ -112,6 +112,9 @@ pub struct Slab<T: Plain> {
     ptr: *mut T,
     len: usize,
     heap: Option<Box<[T]>>,
+    /// Bytes mapped (0 on the heap): `len` may shrink below it, see
+    /// [`Slab::truncate`].
+    mapped: usize,
 }
 
 // SAFETY: a Slab owns its elements like a Box<[T]> does (a mapping is
@@ -156,7 +159,7 @@ impl<T: Plain> Slab<T> {
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Slab { ptr: p.cast(), len, heap: None })
+        Ok(Slab { ptr: p.cast(), len, heap: None, mapped: bytes })
     }
 
     pub fn from_vec(v: Vec<T>) -> Self {
@@ -164,7 +167,7 @@ impl<T: Plain> Slab<T> {
     }
 
     fn from_box(mut b: Box<[T]>) -> Self {
-        Slab { ptr: b.as_mut_ptr(), len: b.len(), heap: Some(b) }
+        Slab { ptr: b.as_mut_ptr(), len: b.len(), heap: Some(b), mapped: 0 }
     }
 
     /// Whether the elements live in a mapped file.
@@ -174,11 +177,14 @@ impl<T: Plain> Slab<T> {
 
     /// Bytes of process memory (heap) the slab holds.
     pub fn heap_bytes(&self) -> usize {
-        if self.is_mapped() {
-            0
-        } else {
-            self.len * size_of::<T>()
-        }
+        self.heap.as_ref().map_or(0, |b| b.len() * size_of::<T>())
+    }
+
+    /// Shortens the slab to its first `len` elements (no effect when it is
+    /// not longer). The memory or file space stays reserved until the slab
+    /// is dropped: for an array sized by an upper bound, filled, then cut.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
     }
 }
 
@@ -201,7 +207,7 @@ impl<T: Plain> Drop for Slab<T> {
     fn drop(&mut self) {
         if self.heap.is_none() {
             // SAFETY: the mapping made in `map`, unmapped once.
-            unsafe { libc::munmap(self.ptr.cast(), self.len * size_of::<T>()) };
+            unsafe { libc::munmap(self.ptr.cast(), self.mapped) };
         }
     }
 }
@@ -250,6 +256,22 @@ mod tests {
         let s = Slab::<f32>::map(&f, 1000).unwrap();
         assert_eq!(&s[..], &vals[..]);
         assert!(Slab::<f32>::map(&f, 1001).is_err(), "longer than the file");
+    }
+
+    #[test]
+    fn a_truncated_slab_keeps_its_prefix() {
+        let spill = Spill::new(tmp("trunc"), "t", None);
+        for s in [Some(&spill), None] {
+            let mut a = Slab::<u64>::zeroed(5000, s).unwrap();
+            for (i, x) in a.iter_mut().enumerate() {
+                *x = i as u64;
+            }
+            a.truncate(1234);
+            assert_eq!(a.len(), 1234);
+            assert!(a.iter().enumerate().all(|(i, &x)| x == i as u64));
+            a.truncate(9999);
+            assert_eq!(a.len(), 1234, "never longer");
+        }
     }
 
     #[test]

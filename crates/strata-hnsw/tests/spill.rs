@@ -1,14 +1,16 @@
-//! A build whose vectors, payloads and adjacency lists live in temporary
-//! files (a spill, see `strata_hnsw::slab`) makes the same graph as one in
-//! memory, and fails cleanly when its files would pass their limit.
+//! A build or a merge whose vectors, payloads and adjacency lists live in
+//! temporary files (a spill, see `strata_hnsw::slab`) makes the same graph
+//! as one in memory, and fails cleanly when its files would pass their
+//! limit.
 
 mod common;
 
 use std::io::Write;
 
 use common::clustered_f32;
-use strata_hnsw::page::to_pages;
-use strata_hnsw::{BuildError, CosineF32, Hnsw, Params, Slab, Spill};
+use strata_hnsw::merge::{merge_interruptible, merge_spilled_interruptible};
+use strata_hnsw::page::{to_pages, PagedGraph};
+use strata_hnsw::{BuildError, CosineF32, GraphView, Hnsw, Params, Slab, Spill};
 
 fn spill_dir(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("strata-spill-test-{name}-{}", std::process::id()))
@@ -61,4 +63,71 @@ fn a_spill_over_its_limit_is_an_error_not_a_partial_graph() {
         Err(other) => panic!("expected a spill error, got {other:?}"),
         Ok(_) => panic!("a build past its file limit must fail"),
     }
+}
+
+fn page_bytes(g: &Hnsw<CosineF32>) -> Vec<Vec<u8>> {
+    to_pages(g).iter().map(|p| p.bytes().to_vec()).collect()
+}
+
+/// An old graph of 2500 nodes with every 7th (and its entry point) deleted,
+/// 900 new vectors and their payloads.
+fn merge_input() -> (Params, usize, Hnsw<CosineF32>, Vec<f32>, Vec<u64>) {
+    let (n, extra, dim) = (2500, 900, 24);
+    let data = clustered_f32(n + extra, dim, 12, 43);
+    let params = Params { m: 8, ef_construction: 48, threads: 1, ..Params::default() };
+    let payloads: Vec<u64> = (0..n as u64).map(|i| i * 5 + 1).collect();
+    let old = Hnsw::<CosineF32>::build(&params, dim, &data[..n * dim], Some(&payloads));
+    for id in (0..n as u32).step_by(7) {
+        old.mark_deleted(id);
+    }
+    if let Some((e, _)) = old.entry_point() {
+        old.mark_deleted(e);
+    }
+    let new_payloads: Vec<u64> = (0..extra as u64).map(|i| 1_000_000 + i).collect();
+    (params, dim, old, data[n * dim..].to_vec(), new_payloads)
+}
+
+#[test]
+fn a_spilled_merge_writes_the_same_pages_as_one_in_memory() {
+    let (params, dim, old, new_vectors, new_payloads) = merge_input();
+    let in_memory = merge_interruptible::<_, CosineF32>(&old, &params, &new_vectors, Some(&new_payloads), &mut || false).unwrap();
+    let spill = Spill::new(spill_dir("merge"), "t", None);
+    // New vectors from files too, as the access method passes them.
+    let (v, p) = spilled_input(&spill, &new_vectors, &new_payloads);
+    let spilled =
+        merge_spilled_interruptible::<_, CosineF32>(&old, &params, &v, Some(&p), Some(&spill), &mut || false).unwrap();
+    assert_eq!(spilled.len(), 2500 - old.deleted_count() + 900);
+    assert!(page_bytes(&spilled) == page_bytes(&in_memory), "same pages byte for byte");
+    // Input, merged vectors and payloads (sized for every old node) and both link arrays.
+    let merged_arrays = (2500 + 900) * (dim * 4 + 8) + spilled.len() * (2 * 8 + 1) * 4;
+    assert!(spill.used() >= merged_arrays as u64, "{} bytes spilled", spill.used());
+    assert_eq!(std::fs::read_dir(spill_dir("merge")).unwrap().count(), 0);
+    // Without a spill, the same as the function it extends; from pages too,
+    // and with default payloads.
+    let no_spill = merge_spilled_interruptible::<_, CosineF32>(&old, &params, &new_vectors, Some(&new_payloads), None, &mut || false).unwrap();
+    assert!(page_bytes(&no_spill) == page_bytes(&in_memory));
+    let pages = to_pages(&old);
+    let paged = PagedGraph::<_, CosineF32>::open(&pages[..]).unwrap();
+    let spill = Spill::new(spill_dir("merge-paged"), "t", None);
+    let a = merge_interruptible::<_, CosineF32>(&paged, &params, &new_vectors, None, &mut || false).unwrap();
+    let b = merge_spilled_interruptible::<_, CosineF32>(&paged, &params, &new_vectors, None, Some(&spill), &mut || false).unwrap();
+    assert!(page_bytes(&a) == page_bytes(&b), "same pages from a paged old graph");
+}
+
+#[test]
+fn a_merge_spill_over_its_limit_is_an_error_and_cancels_cleanly() {
+    let (params, dim, old, new_vectors, new_payloads) = merge_input();
+    // Room for the merged vectors and payloads but not the layer-0 lists.
+    let arrays = ((2500 + 900) * (dim * 4 + 8)) as u64;
+    let spill = Spill::new(spill_dir("merge-limit"), "t", Some(arrays + 10_000));
+    let r = merge_spilled_interruptible::<_, CosineF32>(&old, &params, &new_vectors, Some(&new_payloads), Some(&spill), &mut || false);
+    match r {
+        Err(BuildError::Spill(e)) => assert_eq!(e.kind(), std::io::ErrorKind::QuotaExceeded),
+        Err(other) => panic!("expected a spill error, got {other:?}"),
+        Ok(_) => panic!("a merge past its file limit must fail"),
+    }
+    assert_eq!(std::fs::read_dir(spill_dir("merge-limit")).unwrap().count(), 0, "nothing left behind");
+    let spill = Spill::new(spill_dir("merge-cancel"), "t", None);
+    let r = merge_spilled_interruptible::<_, CosineF32>(&old, &params, &new_vectors, None, Some(&spill), &mut || true);
+    assert!(matches!(r, Err(BuildError::Cancelled)));
 }

@@ -3,7 +3,8 @@
 //! memory contexts nor its resident set by more than a small bound after a
 //! warm-up; and CREATE INDEX beyond maintenance_work_mem spills to
 //! temporary files (one segment, the backend's memory bounded), or splits
-//! its work into segments that fit when temp_file_limit forbids the files.
+//! its work into segments that fit when temp_file_limit forbids the files;
+//! a merge beyond maintenance_work_mem spills too.
 
 use postgres::Client;
 use strata_integration::Server;
@@ -177,6 +178,100 @@ fn build_beyond_maintenance_work_mem_spills_to_one_segment() {
     assert!(temp_after - temp_before > 40 << 20, "temporary files counted: {temp_before} -> {temp_after}");
     c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
     let sample: Vec<i64> = (0..40_000).step_by(401).collect();
+    let mut found = 0;
+    for &id in &sample {
+        let got: i64 = c
+            .query_one("SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = $1) LIMIT 1", &[&id])
+            .unwrap()
+            .get(0);
+        found += (got == id) as usize;
+    }
+    assert_eq!(found, sample.len(), "every sampled row finds itself");
+}
+
+/// Peak anonymous memory of `pid` while `work` runs (sampled every 5 ms),
+/// minus what it held before.
+fn anon_growth_during(pid: i32, work: impl FnOnce()) -> i64 {
+    let before = anon_rss(pid);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(anon_rss(pid));
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            peak
+        })
+    };
+    work();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().unwrap() - before
+}
+
+#[test]
+fn merge_beyond_maintenance_work_mem_spills() {
+    let server = Server::from_env();
+    let mut c = server.fresh_database("it_memory_merge_spill");
+    c.batch_execute("CREATE TABLE items (id bigint PRIMARY KEY, emb vector(128))").unwrap();
+    // 60,000 rows of 128 dims: 31 MB of vectors; merged in memory they
+    // would need about 43 MB (vector, TID and links per row) plus copies.
+    let insert = |c: &mut Client, from: i64, to: i64| {
+        c.batch_execute(&format!(
+            "INSERT INTO items SELECT g, (SELECT array_agg(sin(g * 0.37 + j * 1.3 + (g % 53) * j))::real[]::vector
+                                         FROM generate_series(1, 128) j)
+             FROM generate_series({from}, {to}) g"
+        ))
+        .unwrap();
+    };
+    insert(&mut c, 0, 59_499);
+    // Several sealed segments: 4 MB holds about 5,800 rows per segment when
+    // temp_file_limit forbids spilling.
+    c.batch_execute(
+        "SET maintenance_work_mem = '4MB'; SET temp_file_limit = 0;
+         CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 16);
+         RESET temp_file_limit",
+    )
+    .unwrap();
+    let sealed: Vec<i64> = c
+        .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
+        .unwrap()
+        .get(0);
+    assert!(sealed.len() >= 8, "segments {sealed:?}");
+    // Deleted nodes in the segments (VACUUM marks them), and log entries.
+    c.batch_execute("DELETE FROM items WHERE id % 10 = 3").unwrap();
+    c.batch_execute("VACUUM items").unwrap();
+    insert(&mut c, 59_500, 59_999);
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let temp_bytes = |c: &mut Client| -> i64 {
+        c.query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[]).unwrap().get(0)
+    };
+    let temp_before = temp_bytes(&mut c);
+    c.batch_execute("SET maintenance_work_mem = '1MB'").unwrap();
+    let start = std::time::Instant::now();
+    let grew = anon_growth_during(pid, || {
+        c.query_one("SELECT strata_optimize('items_emb')", &[]).unwrap();
+    });
+    eprintln!(
+        "backend anonymous memory grew by at most {grew} bytes during a spilled merge of {} rows ({:.1} s)",
+        sealed.iter().sum::<i64>(),
+        start.elapsed().as_secs_f64()
+    );
+    let sealed: Vec<i64> = c
+        .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
+        .unwrap()
+        .get(0);
+    // 59,500 rows, 5,950 of them deleted, and 500 inserted after.
+    assert_eq!(sealed, vec![59_500 - 5_950 + 500], "one segment of the live rows");
+    // In memory the merged vectors alone would be 28 MB, the rows copied
+    // from the other segments as much again.
+    assert!(grew < 16 << 20, "the merge held {grew} bytes of heap");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let temp_after = temp_bytes(&mut c);
+    assert!(temp_after - temp_before > 30 << 20, "temporary files counted: {temp_before} -> {temp_after}");
+    c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
+    let sample: Vec<i64> = (0..60_000).step_by(397).filter(|id| id % 10 != 3).collect();
     let mut found = 0;
     for &id in &sample {
         let got: i64 = c
