@@ -204,15 +204,15 @@ pub fn build_segment_spilled(
     })
 }
 
-/// Raises the error of a temporary file a build could not make or map.
+/// Raises the error of a temporary file a build or merge could not make or map.
 pub fn spill_failed(index: pg_sys::Relation, e: &std::io::Error) -> ! {
     let state = match e.kind() {
         std::io::ErrorKind::StorageFull => SqlState::DiskFull,
         std::io::ErrorKind::QuotaExceeded => SqlState::ConfigurationLimitExceeded,
         _ => SqlState::IoError,
     };
-    Report::new(state, format!("could not write temporary files for building index \"{}\": {e}", relation_name(index)))
-        .hint("Free disk space in the data directory, or raise maintenance_work_mem so that the build needs fewer temporary files.")
+    Report::new(state, format!("could not write temporary files for index \"{}\": {e}", relation_name(index)))
+        .hint("Free disk space in the data directory, or raise maintenance_work_mem so that the build or merge needs fewer temporary files.")
         .raise()
 }
 
