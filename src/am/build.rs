@@ -374,7 +374,7 @@ fn notice_spill(state: &BuildState, per_segment: usize) {
         ),
     )
     .detail(format!(
-        "The vectors and the graph move to files in base/pgsql_tmp ({per_row} bytes per row); the build keeps {SPILLED_BYTES_PER_VECTOR} bytes per row in memory, enough for {per_segment} rows in one segment. It runs at in-memory speed while the operating system caches the files."
+        "The vectors and the graph move to files in base/pgsql_tmp ({per_row} bytes per row); the build keeps {SPILLED_BYTES_PER_VECTOR} bytes per row in memory, enough for {per_segment} rows in one segment. It is a little slower than in memory while the operating system caches the files, and slower when it cannot."
     ))
     .hint("Raise maintenance_work_mem to build in memory. temp_file_limit bounds the files; a build they would exceed splits into segments instead.")
     .notice();
