@@ -178,15 +178,33 @@ fn build_beyond_maintenance_work_mem_spills_to_one_segment() {
     assert!(temp_after - temp_before > 40 << 20, "temporary files counted: {temp_before} -> {temp_after}");
     c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
     let sample: Vec<i64> = (0..40_000).step_by(401).collect();
+    assert_indexed_and_searchable(&mut c, &sample);
+}
+
+/// Every row of `items` comes out of its index (with index scans forced: the stream, read to
+/// its end, holds each row once), and the sampled rows find themselves first, all but 2% of
+/// them: at ef_search 100 a search is approximate, and this data has near-copies (rows 53
+/// apart share a frequency pattern); a CI run saw 99 of 100.
+fn assert_indexed_and_searchable(c: &mut Client, sample: &[i64]) {
+    let rows: i64 = c.query_one("SELECT count(*) FROM items", &[]).unwrap().get(0);
+    let streamed: i64 = c
+        .query_one(
+            "SELECT count(DISTINCT id) FROM (SELECT id FROM items
+                 ORDER BY emb <-> (SELECT emb FROM items ORDER BY id LIMIT 1) LIMIT $1) t",
+            &[&rows],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(streamed, rows, "rows streamed from the index");
     let mut found = 0;
-    for &id in &sample {
+    for &id in sample {
         let got: i64 = c
             .query_one("SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = $1) LIMIT 1", &[&id])
             .unwrap()
             .get(0);
         found += (got == id) as usize;
     }
-    assert_eq!(found, sample.len(), "every sampled row finds itself");
+    assert!(found * 50 >= sample.len() * 49, "{found} of {} sampled rows found themselves", sample.len());
 }
 
 /// Peak anonymous memory of `pid` while `work` runs (sampled every 5 ms),
@@ -272,13 +290,5 @@ fn merge_beyond_maintenance_work_mem_spills() {
     assert!(temp_after - temp_before > 30 << 20, "temporary files counted: {temp_before} -> {temp_after}");
     c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
     let sample: Vec<i64> = (0..60_000).step_by(397).filter(|id| id % 10 != 3).collect();
-    let mut found = 0;
-    for &id in &sample {
-        let got: i64 = c
-            .query_one("SELECT id FROM items ORDER BY emb <-> (SELECT emb FROM items WHERE id = $1) LIMIT 1", &[&id])
-            .unwrap()
-            .get(0);
-        found += (got == id) as usize;
-    }
-    assert_eq!(found, sample.len(), "every sampled row finds itself");
+    assert_indexed_and_searchable(&mut c, &sample);
 }
