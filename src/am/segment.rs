@@ -138,6 +138,19 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
     }
 }
 
+/// `params` counting the nodes the engine inserts, and the interrupt hook
+/// that reports that count through `inserted` (every few milliseconds, on
+/// this thread) and polls for a cancel.
+fn reporting<'a>(params: &Params, inserted: &'a mut dyn FnMut(u64)) -> (Params, impl FnMut() -> bool + 'a) {
+    let counter = Arc::new(AtomicU64::new(0));
+    let params = Params { inserted: Some(counter.clone()), ..params.clone() };
+    let poll = move || {
+        inserted(counter.load(Ordering::Relaxed));
+        cancel_pending()
+    };
+    (params, poll)
+}
+
 /// Builds a sealed segment from prepared-or-raw vector bytes and heap TIDs.
 /// While the engine's threads insert, `inserted` is called every few
 /// milliseconds (on this thread) with the number of rows in the graph so far.
@@ -151,12 +164,7 @@ pub fn build_segment(
     inserted: &mut dyn FnMut(u64),
 ) -> Segment {
     let vector_len = meta.vector_len();
-    let counter = Arc::new(AtomicU64::new(0));
-    let params = Params { inserted: Some(counter.clone()), ..params.clone() };
-    let mut poll = || {
-        inserted(counter.load(Ordering::Relaxed));
-        cancel_pending()
-    };
+    let (params, mut poll) = reporting(params, inserted);
     with_space!(meta.element_kind(), meta.metric(), |S| {
         let elems: Vec<<S as Space>::Elem> = elems_from_bytes(data);
         let graph = Hnsw::<S>::build_owned_interruptible(&params, vector_len, elems, Some(tids.to_vec()), &mut poll)
@@ -183,12 +191,7 @@ pub fn build_segment_spilled(
     inserted: &mut dyn FnMut(u64),
 ) -> Segment {
     let vector_len = meta.vector_len();
-    let counter = Arc::new(AtomicU64::new(0));
-    let params = Params { inserted: Some(counter.clone()), ..params.clone() };
-    let mut poll = || {
-        inserted(counter.load(Ordering::Relaxed));
-        cancel_pending()
-    };
+    let (params, mut poll) = reporting(params, inserted);
     with_space!(meta.element_kind(), meta.metric(), |S| {
         let built = Slab::<<S as Space>::Elem>::map(vectors, rows * vector_len)
             .and_then(|v| Ok((v, Slab::<u64>::map(tids, rows)?)))
