@@ -138,30 +138,13 @@ fn build_beyond_maintenance_work_mem_spills_to_one_segment() {
     )
     .unwrap();
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
-    let temp_before: i64 = c
-        .query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[])
+    let temp_before = temp_bytes(&mut c);
+    let grew = anon_growth_during(pid, || {
+        c.batch_execute(
+            "SET maintenance_work_mem = '4MB'; CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 16)",
+        )
         .unwrap()
-        .get(0);
-    let anon_before = anon_rss(pid);
-    // The backend's anonymous memory, sampled while it builds.
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(anon_rss(pid));
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            peak
-        })
-    };
-    c.batch_execute(
-        "SET maintenance_work_mem = '4MB'; CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops) WITH (m = 16)",
-    )
-    .unwrap();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let grew = sampler.join().unwrap() - anon_before;
+    });
     eprintln!("backend anonymous memory grew by at most {grew} bytes during a spilled 40,000-row build");
     let sealed: Vec<i64> = c
         .query_one("SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'items_emb'", &[])
@@ -171,10 +154,7 @@ fn build_beyond_maintenance_work_mem_spills_to_one_segment() {
     // In memory the vectors alone would be 41 MB.
     assert!(grew < 24 << 20, "the build held {grew} bytes of heap");
     std::thread::sleep(std::time::Duration::from_millis(600));
-    let temp_after: i64 = c
-        .query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[])
-        .unwrap()
-        .get(0);
+    let temp_after = temp_bytes(&mut c);
     assert!(temp_after - temp_before > 40 << 20, "temporary files counted: {temp_before} -> {temp_after}");
     c.batch_execute("RESET maintenance_work_mem; SET enable_seqscan = off; SET strata.ef_search = 100").unwrap();
     let sample: Vec<i64> = (0..40_000).step_by(401).collect();
@@ -205,6 +185,11 @@ fn assert_indexed_and_searchable(c: &mut Client, sample: &[i64]) {
         found += (got == id) as usize;
     }
     assert!(found * 50 >= sample.len() * 49, "{found} of {} sampled rows found themselves", sample.len());
+}
+
+/// Bytes of temporary files this database has written (pg_stat_database).
+fn temp_bytes(c: &mut Client) -> i64 {
+    c.query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[]).unwrap().get(0)
 }
 
 /// Peak anonymous memory of `pid` while `work` runs (sampled every 5 ms),
@@ -262,9 +247,6 @@ fn merge_beyond_maintenance_work_mem_spills() {
     c.batch_execute("VACUUM items").unwrap();
     insert(&mut c, 59_500, 59_999);
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
-    let temp_bytes = |c: &mut Client| -> i64 {
-        c.query_one("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()", &[]).unwrap().get(0)
-    };
     let temp_before = temp_bytes(&mut c);
     c.batch_execute("SET maintenance_work_mem = '1MB'").unwrap();
     let start = std::time::Instant::now();
