@@ -23,6 +23,7 @@ use pgrx::PgBox;
 use strata_core::SqlState;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use strata_hnsw::quant::{code_dim, CodeKind};
 use strata_hnsw::{Params, Spill};
 use strata_index::meta::{META_BLOCK, MAX_SEALED};
 use strata_index::page::{content_mut, PageKind};
@@ -44,14 +45,34 @@ pub fn build_params(meta: &Meta) -> Params {
         // All cores: graph building is the slow part of CREATE INDEX and of
         // merges (the engine's threads never call into PostgreSQL).
         threads: 0,
+        build_codes: build_code_kind(meta),
         ..Params::default()
     }
 }
 
-/// Bytes a vector costs while building: the vector, its TID, and its graph
-/// entry (2m layer-0 links plus upper layers and bookkeeping).
-pub fn build_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
-    vector_bytes + 8 + 4 * 2 * m + 4 * m / 2 + 32
+/// The code a build's or merge's insertions measure neighbours with first
+/// (see strata_hnsw::Params::build_codes): RaBitQ4 above 128 dimensions,
+/// where reading a neighbour's vector (over 512 bytes) costs more than its
+/// code; measured on MiniLM-384, one thread, 10.8 s -> 8.7 s, recall equal
+/// (crates/strata-hnsw/examples/glove_bench --build-codes). At 50
+/// dimensions (GloVe) SQ8 codes gave no gain, so shorter vectors are
+/// measured exactly. Very long vectors (RaBitQ4 codes over 2 kB) too: their
+/// segments use one-bit codes, whose bounds are too loose to save reads.
+pub fn build_code_kind(meta: &Meta) -> Option<CodeKind> {
+    let dim = code_dim(meta.element_kind(), meta.vector_len())?;
+    (dim > 128 && CodeKind::RaBitQ4.code_bytes(dim) <= 2048).then_some(CodeKind::RaBitQ4)
+}
+
+fn build_code_bytes(meta: &Meta) -> usize {
+    build_code_kind(meta).map_or(0, |k| k.code_bytes(code_dim(meta.element_kind(), meta.vector_len()).unwrap_or(0)))
+}
+
+/// Bytes a vector costs while building: the vector, its TID, its graph
+/// entry (2m layer-0 links plus upper layers and bookkeeping) and its build
+/// code.
+pub fn build_bytes_per_vector(meta: &Meta) -> usize {
+    let m = meta.m as usize;
+    meta.vector_bytes() + 8 + 4 * 2 * m + 4 * m / 2 + 32 + build_code_bytes(meta)
 }
 
 /// Backend memory a row costs while a spilled build builds its graph: its
@@ -61,11 +82,12 @@ pub fn build_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
 pub const SPILLED_BYTES_PER_VECTOR: usize = 32;
 
 /// Temporary-file bytes a spilled row needs: its vector, its TID, its
-/// layer-0 list (2m + 1 words) and an allowance for upper lists (a node has
+/// layer-0 list (2m + 1 words), an allowance for upper lists (a node has
 /// 1/(m-1) upper lists of m + 1 words on average; m + 1 words bound that
-/// for any m).
-pub fn spill_bytes_per_vector(vector_bytes: usize, m: usize) -> usize {
-    vector_bytes + 8 + 4 * (2 * m + 1) + 4 * (m + 1)
+/// for any m) and its build code.
+pub fn spill_bytes_per_vector(meta: &Meta) -> usize {
+    let m = meta.m as usize;
+    meta.vector_bytes() + 8 + 4 * (2 * m + 1) + 4 * (m + 1) + build_code_bytes(meta)
 }
 
 /// PostgreSQL's temp_file_limit in bytes (None: unlimited).
@@ -137,8 +159,7 @@ impl BuildState {
     /// temp_file_limit allows). False when that would not be more rows.
     fn start_spill(&mut self) -> bool {
         let limit = temp_file_limit();
-        let m = self.meta.m as usize;
-        let by_files = limit.map_or(usize::MAX, |l| usize::try_from(l / spill_bytes_per_vector(self.vector_bytes, m) as u64).unwrap_or(usize::MAX));
+        let by_files = limit.map_or(usize::MAX, |l| usize::try_from(l / spill_bytes_per_vector(&self.meta) as u64).unwrap_or(usize::MAX));
         let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
         let per_segment = (budget / SPILLED_BYTES_PER_VECTOR).min(by_files);
         if per_segment <= self.tids.len() {
@@ -176,7 +197,7 @@ impl BuildState {
                 .detail(format!("maintenance_work_mem ({mb} MB) holds {} vectors per segment.", self.per_segment))
                 .hint(format!(
                     "Raise maintenance_work_mem (each MB holds about {} vectors of this index) and create the index again.",
-                    (1 << 20) / build_bytes_per_vector(self.vector_bytes, self.meta.m as usize)
+                    (1 << 20) / build_bytes_per_vector(&self.meta)
                 ))
                 .raise();
         }
@@ -274,7 +295,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     meta_buf.unlock();
 
     let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
-    let per_vector = build_bytes_per_vector(meta.vector_bytes(), meta.m as usize);
+    let per_vector = build_bytes_per_vector(&meta);
     let per_segment_memory = (budget / per_vector).max(1);
     let mut state = BuildState {
         index,
@@ -325,9 +346,8 @@ pub unsafe extern "C-unwind" fn ambuild(
 /// Says that the build split the index into several segments, what that
 /// costs, and which setting avoids it.
 fn notice_split(index: pg_sys::Relation, state: &BuildState) {
-    let m = state.meta.m as usize;
     let name = relation_name(index);
-    let files_needed = (state.done * spill_bytes_per_vector(state.vector_bytes, m)) as u64;
+    let files_needed = (state.done * spill_bytes_per_vector(&state.meta)) as u64;
     // Whether temp_file_limit lets a build of this size spill.
     let may_spill = temp_file_limit().is_none_or(|l| l >= files_needed);
     let (why, per_row) = if may_spill {
@@ -342,7 +362,7 @@ fn notice_split(index: pg_sys::Relation, state: &BuildState) {
                 state.per_segment_memory,
                 files_needed >> 20
             ),
-            build_bytes_per_vector(state.vector_bytes, m),
+            build_bytes_per_vector(&state.meta),
         )
     };
     let needed_mb = (state.done * per_row).div_ceil(1024 * 1024) + 1;
@@ -363,7 +383,7 @@ fn notice_split(index: pg_sys::Relation, state: &BuildState) {
 /// Says that the build outgrew maintenance_work_mem and continues in
 /// temporary files, at what cost, and which settings govern that.
 fn notice_spill(state: &BuildState, per_segment: usize) {
-    let per_row = spill_bytes_per_vector(state.vector_bytes, state.meta.m as usize);
+    let per_row = spill_bytes_per_vector(&state.meta);
     Report::new(
         SqlState::SuccessfulCompletion,
         format!(

@@ -183,17 +183,17 @@ fn live(s: &Segment) -> u64 {
 /// files, not memory, so running in memory does not break it.
 fn merge_spill(meta: &strata_index::Meta, sealed: &[Segment], log_entries: u64) -> Option<Spill> {
     use super::build::{build_bytes_per_vector, spill_bytes_per_vector, temp_file_limit};
-    let (vb, m) = (meta.vector_bytes() as u64, meta.m as usize);
+    let vb = meta.vector_bytes() as u64;
     let rows = sealed.iter().map(live).sum::<u64>() + log_entries;
     let budget = unsafe { pg_sys::maintenance_work_mem } as u64 * 1024;
-    if rows.saturating_mul(build_bytes_per_vector(vb as usize, m) as u64) <= budget {
+    if rows.saturating_mul(build_bytes_per_vector(meta) as u64) <= budget {
         return None;
     }
     let base = sealed.iter().max_by_key(|s| s.nodes);
     let added = rows - base.map_or(0, live);
     // The merged arrays are sized for every node of the base, deleted ones included.
     let merged = added + base.map_or(0, |s| s.nodes as u64);
-    let files = added * (vb + 8) + merged * spill_bytes_per_vector(vb as usize, m) as u64;
+    let files = added * (vb + 8) + merged * spill_bytes_per_vector(meta) as u64;
     let limit = temp_file_limit();
     if limit.is_some_and(|l| files > l) {
         return None;

@@ -32,6 +32,7 @@ fn main() {
     let mut merge_test = false;
     let mut late_sorted = false;
     let mut merge_threads = 2usize;
+    let mut build_codes: Option<CodeKind> = None;
     let (mut save, mut load): (Option<String>, Option<String>) = (None, None);
     let mut i = 2;
     while i + 1 < args.len() {
@@ -55,6 +56,15 @@ fn main() {
             // the first coordinate, and count rows that do not find
             // themselves at ef_search 40 (issue 14's adversarial order).
             "--late-sorted" => late_sorted = v != "0",
+            // Layer-0 insertion searches on codes first: sq8, rabitq4, none.
+            "--build-codes" => {
+                build_codes = match v.as_str() {
+                    "sq8" => Some(CodeKind::Sq8),
+                    "rabitq4" => Some(CodeKind::RaBitQ4),
+                    "none" => None,
+                    o => panic!("unknown code kind {o}"),
+                }
+            }
             "--merge-test" => {
                 merge_test = v != "0";
                 merge_threads = v.parse().unwrap();
@@ -94,6 +104,7 @@ fn main() {
             m,
             ef_construction: efc,
             threads: t,
+            build_codes,
             ..Params::default()
         };
         let start = Instant::now();

@@ -34,8 +34,10 @@ use std::time::Duration;
 
 use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
-use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
-use crate::space::Space;
+use crate::page::CodeArray;
+use crate::quant::{code_dim, code_input, CodeKind, Quantizer, Trainer};
+use crate::search::{descend, search_layer, search_layer0_coded, GraphView, Neighbour, SearchScratch};
+use crate::space::{Element, Space};
 
 /// Highest level a node may get (the upper-list block of a node must fit in
 /// a page, see [`crate::page`]).
@@ -58,6 +60,10 @@ pub struct Params {
     /// When set, every node a build or merge inserts adds one, so another
     /// thread can report progress (CREATE INDEX's tuples_done).
     pub inserted: Option<Arc<AtomicU64>>,
+    /// When set, layer-0 insertion searches measure neighbours from codes
+    /// of this kind first (see [`BuildCodes`]); `None` measures every
+    /// neighbour exactly.
+    pub build_codes: Option<CodeKind>,
 }
 
 impl Default for Params {
@@ -68,6 +74,7 @@ impl Default for Params {
             seed: 0x5eed_5eed,
             threads: 0,
             inserted: None,
+            build_codes: None,
         }
     }
 }
@@ -270,6 +277,46 @@ pub(crate) struct BuildCtx {
     /// Per thread, the node it is inserting (`u32::MAX`: none). Empty for a
     /// one-thread build.
     inflight: Vec<AtomicU32>,
+    /// Codes of every node, when the build searches on them.
+    codes: Option<BuildCodes>,
+}
+
+/// A code of every node's vector, for the construction's layer-0 searches
+/// ([`search_layer0_coded`]): a discovered neighbour is first estimated from
+/// its code (a few bytes, mostly in cache) and its vector is read only when
+/// the search takes it, instead of reading every discovered neighbour's
+/// vector. The codes live only while the graph is built.
+pub(crate) struct BuildCodes {
+    quantizer: Quantizer,
+    codes: Slab<u8>,
+}
+
+impl BuildCodes {
+    /// Trains a quantizer of `kind` on every node of `g` and codes them,
+    /// the codes in `spill`'s files when given; `Ok(None)` for spaces
+    /// without codes (bits).
+    pub(crate) fn train<S: Space>(g: &Hnsw<S>, kind: Option<CodeKind>, spill: Option<&Spill>) -> std::io::Result<Option<BuildCodes>> {
+        let n = g.len();
+        let (Some(kind), Some(dim)) = (kind, code_dim(S::Elem::KIND, g.dim)) else { return Ok(None) };
+        let mut row = Vec::with_capacity(dim);
+        let mut trainer = Trainer::new(kind, dim);
+        for id in 0..n as u32 {
+            code_input::<S>(g.vector(id), &mut row);
+            trainer.add(&row);
+        }
+        let quantizer = trainer.finish(g.seed);
+        let bytes = quantizer.code_bytes();
+        let mut codes = Slab::<u8>::zeroed(n * bytes, spill)?;
+        for (id, out) in codes.chunks_exact_mut(bytes).enumerate() {
+            code_input::<S>(g.vector(id as u32), &mut row);
+            quantizer.encode(&row, out);
+        }
+        Ok(Some(BuildCodes { quantizer, codes }))
+    }
+
+    fn array(&self) -> CodeArray<'_> {
+        CodeArray { codes: &self.codes, bytes: self.quantizer.code_bytes() }
+    }
 }
 
 /// Bound on the nodes started after `q` that `q` considers as extra
@@ -286,6 +333,8 @@ pub(crate) struct BuildScratch {
     /// Nodes other threads were inserting when this one started.
     peers: Vec<u32>,
     entries: Vec<u32>,
+    /// The inserted node's vector as the codes' input.
+    code_query: Vec<f32>,
 }
 
 impl<S: Space> Hnsw<S> {
@@ -427,7 +476,8 @@ impl<S: Space> Hnsw<S> {
             return Err(BuildError::Cancelled);
         }
         let mut g = Self::alloc(params, dim, v, payloads, levels, spill).map_err(BuildError::Spill)?;
-        g.insert_range(0, n as u32, None, params.threads(), &mut stop)?;
+        let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
+        g.insert_range(0, n as u32, None, params.threads(), codes, &mut stop)?;
         g.connect_stats = g.connect_interruptible(&mut stop)?;
         Ok(g)
     }
@@ -441,6 +491,7 @@ impl<S: Space> Hnsw<S> {
         to: u32,
         entry: Option<(u32, u8)>,
         threads: usize,
+        codes: Option<BuildCodes>,
         stop: &mut Stop<'_>,
     ) -> Result<(), Cancelled> {
         let entry = entry.or(self.entry);
@@ -455,6 +506,7 @@ impl<S: Space> Hnsw<S> {
             } else {
                 Vec::new()
             },
+            codes,
         };
         let this = &*self;
         let inserted = stop.inserted.clone();
@@ -655,16 +707,32 @@ impl<S: Space> Hnsw<S> {
         s.search.nbrs = nbrs;
         for lc in (lowest..=level.min(top)).rev() {
             self.entries_for(ctx, q, slot, lc, cur, s);
-            search_layer::<_, S>(
-                self,
-                qv,
-                &s.entries,
-                lc,
-                self.ef_construction,
-                false,
-                Some(q),
-                &mut s.search,
-            );
+            match &ctx.codes {
+                Some(codes) if lc == 0 => {
+                    code_input::<S>(qv, &mut s.code_query);
+                    let est = codes.quantizer.query(S::METRIC, &s.code_query);
+                    search_layer0_coded::<_, S>(
+                        self,
+                        qv,
+                        &s.entries,
+                        self.ef_construction,
+                        Some(q),
+                        codes.array(),
+                        &est,
+                        &mut s.search,
+                    );
+                }
+                _ => search_layer::<_, S>(
+                    self,
+                    qv,
+                    &s.entries,
+                    lc,
+                    self.ef_construction,
+                    false,
+                    Some(q),
+                    &mut s.search,
+                ),
+            }
             if let Some(first) = s.search.out.first() {
                 cur = first.id;
             }

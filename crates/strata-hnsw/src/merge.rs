@@ -31,7 +31,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::graph::{random_level, BuildError, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
+use crate::graph::{random_level, BuildCodes, BuildError, Cancelled, Hnsw, Params, Stop, POLL_EVERY};
 use crate::search::{GraphView, Neighbour};
 use crate::slab::{Slab, Spill};
 use crate::space::Space;
@@ -430,7 +430,8 @@ where
     g.entry = entry;
 
     // 4. Insert the new vectors.
-    g.insert_range(n_surv as u32, total as u32, entry, params.threads(), &mut stop)?;
+    let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
+    g.insert_range(n_surv as u32, total as u32, entry, params.threads(), codes, &mut stop)?;
 
     // 5. Repaired lists and new nodes' pruned links can leave nodes without
     //    a path from the entry point; give them one.

@@ -328,11 +328,42 @@ impl SegmentCodes {
     /// the estimate's time was the wait for its code's first byte).
     #[inline(always)]
     pub fn prefetch(&self, id: u32) {
+        self.array().prefetch(id)
+    }
+
+    /// The codes as the build's searches read them.
+    #[inline(always)]
+    pub fn array(&self) -> CodeArray<'_> {
+        CodeArray { codes: &self.codes, bytes: self.quantizer.code_bytes() }
+    }
+
+    /// Bytes of memory the codes take.
+    pub fn memory(&self) -> usize {
+        self.codes.len() + self.quantizer.params().len() * 4
+    }
+}
+
+/// Codes of `bytes` bytes each, node `i`'s at `i * bytes`.
+#[derive(Clone, Copy)]
+pub struct CodeArray<'a> {
+    pub codes: &'a [u8],
+    pub bytes: usize,
+}
+
+impl CodeArray<'_> {
+    #[inline(always)]
+    pub fn code(&self, id: u32) -> &[u8] {
+        &self.codes[id as usize * self.bytes..(id as usize + 1) * self.bytes]
+    }
+
+    /// See [`SegmentCodes::prefetch`].
+    #[inline(always)]
+    pub fn prefetch(&self, id: u32) {
         #[cfg(target_arch = "x86_64")]
         {
-            let n = self.quantizer.code_bytes();
+            let n = self.bytes;
             let start = id as usize * n;
-            if start + n <= self.codes.len() {
+            if n > 0 && start + n <= self.codes.len() {
                 // SAFETY: prefetching is a hint; both addresses are inside the array.
                 unsafe {
                     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -350,11 +381,6 @@ impl SegmentCodes {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = id;
-    }
-
-    /// Bytes of memory the codes take.
-    pub fn memory(&self) -> usize {
-        self.codes.len() + self.quantizer.params().len() * 4
     }
 }
 

@@ -7,6 +7,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use crate::page::CodeArray;
+use crate::quant::QueryEstimator;
 use crate::space::{prepared_query, Element, Space};
 
 /// Where a graph's vectors, neighbour lists and deleted marks live.
@@ -332,6 +334,107 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
         id: f.1,
         distance: f.0,
     }));
+    res.clear();
+    s.results = BinaryHeap::from(res);
+}
+
+/// [`search_layer`] on layer 0 with neighbours measured from their codes
+/// first: a discovered node enters the candidates by a lower bound of its
+/// distance (`est`'s estimate from its code in `codes`, minus the error
+/// bound), and only when it is taken
+/// from the candidates is its vector read and its exact distance measured.
+/// The results hold exact distances only, and a node is expanded only when
+/// its exact distance would enter them, as in the exact search, so the
+/// result differs from [`search_layer`]'s only in the order nodes are
+/// expanded; codes too coarse to separate nodes (a huge range, see
+/// `tests/coded.rs`) give wide bounds, and the search then measures more
+/// nodes exactly instead of losing them. Deleted nodes are returned
+/// (a build's and a merge's searches need them as neighbours).
+pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    q: &[G::Elem],
+    entries: &[u32],
+    ef: usize,
+    exclude: Option<u32>,
+    codes: CodeArray<'_>,
+    est: &QueryEstimator,
+    s: &mut SearchScratch,
+) {
+    let ef = ef.max(1);
+    s.visited.reset(g.len() as usize);
+    s.candidates.clear();
+    s.results.clear();
+    s.out.clear();
+    // Entries go to the candidates keyed by their exact distance and are
+    // measured again when taken, like any candidate (a few distances per
+    // search, and one path into the results).
+    for &e in entries {
+        if !s.visited.insert(e) {
+            continue;
+        }
+        let (d, _) = dist::<G, S>(g, q, e);
+        s.candidates.push(Near(d, e));
+    }
+    if let Some(x) = exclude {
+        s.visited.insert(x);
+    }
+    let mut nbrs = std::mem::take(&mut s.nbrs);
+    while let Some(Near(bound, c)) = s.candidates.pop() {
+        let worst = if s.results.len() >= ef {
+            s.results.peek().map_or(f32::INFINITY, |w| w.0)
+        } else {
+            f32::INFINITY
+        };
+        if bound > worst {
+            break;
+        }
+        // `exclude` (the node being inserted) is expanded when it is an
+        // entry but never returned, as in `search_layer`.
+        if Some(c) != exclude {
+            let (d, _) = dist::<G, S>(g, q, c);
+            if d >= worst {
+                // Its exact distance would not enter the results: the exact
+                // search would never have queued it.
+                continue;
+            }
+            s.results.push(Far(d, c));
+            if s.results.len() > ef {
+                s.results.pop();
+            }
+        }
+        g.neighbours(c, 0, &mut nbrs);
+        let worst = if s.results.len() >= ef {
+            s.results.peek().map_or(f32::INFINITY, |w| w.0)
+        } else {
+            f32::INFINITY
+        };
+        // Codes are read in random order from megabytes: ask for every
+        // unvisited neighbour's code before estimating any, so the waits
+        // overlap (as the scan does, see crate::stream).
+        for &n in nbrs.iter() {
+            s.visited.prefetch(n);
+        }
+        for &n in nbrs.iter() {
+            codes.prefetch(n);
+        }
+        for &n in nbrs.iter() {
+            if !s.visited.insert(n) {
+                continue;
+            }
+            let (e, err) = est.estimate(codes.code(n));
+            let lower = e - err;
+            // A NaN estimate (a damaged or missing code) must not hide the
+            // node: measure it.
+            let lower = if lower.is_nan() { f32::NEG_INFINITY } else { lower };
+            if lower < worst {
+                s.candidates.push(Near(lower, n));
+            }
+        }
+    }
+    s.nbrs = nbrs;
+    let mut res = std::mem::take(&mut s.results).into_vec();
+    res.sort_unstable();
+    s.out.extend(res.iter().map(|f| Neighbour { id: f.1, distance: f.0 }));
     res.clear();
     s.results = BinaryHeap::from(res);
 }

@@ -106,6 +106,13 @@ fn delete_fifth<S: Space>(g: &Hnsw<S>) {
 /// Runs the three stages for `data` (`dim` per row), where rows from
 /// `late_from` on are the ones inserted after the build in the merge stage.
 fn stages<S: Space>(shape: &str, data: &[S::Elem], dim: usize, late_from: usize, self_recall: bool, special: &dyn Fn(u64) -> bool) {
+    stages_with::<S>(&params(), shape, data, dim, late_from, self_recall, special)
+}
+
+/// [`stages`] with the builds' and merges' parameters given (e.g. searching
+/// on codes while inserting).
+fn stages_with<S: Space>(params: &Params, shape: &str, data: &[S::Elem], dim: usize, late_from: usize, self_recall: bool, special: &dyn Fn(u64) -> bool) {
+    let params = || params.clone();
     let n = data.len() / dim;
     // 1. One build over everything.
     let g = Hnsw::<S>::build(&params(), dim, data, None);
@@ -452,4 +459,29 @@ fn far_line_after_other_dropping_merges() {
     let mut failed = run::<L2F32>("far line (l2)", &data, dim, late);
     failed.extend(run::<L2I8>("far line (int8 l2)", &int8, rows[0].len(), late));
     assert!(failed.is_empty(), "{failed:?}");
+}
+
+/// Builds and merges whose insertions measure neighbours from codes first
+/// (`Params::build_codes`, what the access method uses above 128
+/// dimensions) keep every invariant on the shapes hostile to a quantizer:
+/// a range of a million (two clusters, the far line), 1-d data, exact
+/// copies and identical rows. Each code kind in turn.
+#[test]
+fn builds_searching_on_codes_keep_every_shape() {
+    use strata_hnsw::quant::CodeKind;
+    for kind in [CodeKind::Sq8, CodeKind::RaBitQ4, CodeKind::RaBitQ1] {
+        let p = Params { build_codes: Some(kind), ..params() };
+        let name = |s: &str| format!("{s} (build on {})", kind.name());
+        let (data, late) = far_line();
+        stages_with::<L2F32>(&p, &name("far line"), &data, 32, late, true, &|p| p >= 6000);
+        let dim = 8;
+        let mut data = clustered_f32(2000, dim, 2, 6);
+        data.extend(clustered_f32(2000, dim, 2, 7).iter().map(|x| x + 1e6));
+        stages_with::<L2F32>(&p, &name("two clusters 1e6 apart"), &data, dim, 3000, true, &|p| p >= 2000);
+        let mut r = Rng::new(4);
+        let data: Vec<f32> = (0..3000).map(|_| (r.uniform() * 1000.0) as f32).collect();
+        stages_with::<L2F32>(&p, &name("1-d uniform"), &data, 1, 2700, true, &|_| true);
+        let data: Vec<f32> = (0..2000).flat_map(|_| (0..dim).map(|j| j as f32)).collect();
+        stages_with::<CosineF32>(&p, &name("all identical (cosine)"), &data, dim, 1500, true, &|_| true);
+    }
 }
