@@ -41,13 +41,10 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         // A filter on the table that passes a fraction s of the rows makes a LIMIT k stream
         // about k / s rows, of which all but k are fetched, tested and dropped: work that
         // returns nothing. The planner charges a LIMIT its fraction (k / (tuples s)) of the run
-        // cost, so charging each rejected row (tuples (1 - s) of them) about a page makes a
-        // selective filter's index path dear, and ranking the matching rows exactly (found
-        // through another index or a scan, then sorted) wins, as it does in time: on
-        // tests/sql/am_cost.sql's table (50,000 16-dimensional rows, perf build) a streamed
-        // row took about 2.7 us against about 0.8 us per matching row for the exact plan,
-        // which the planner costs at about a page per row when matches are spread over the
-        // table. Without a filter the estimate is unchanged.
+        // cost, so charging each rejected row (tuples (1 - s) of them) what streaming it costs
+        // (`streamed_row_pages`) makes a selective filter's index path dear, and ranking the
+        // matching rows exactly (found through another index or a scan, then sorted) wins, as
+        // it does in time. Without a filter the estimate is unchanged.
         // indrestrictinfo: the table's filter minus what a partial index's
         // predicate already guarantees (rows the stream never rejects).
         let filter = (*info).indrestrictinfo;
@@ -75,10 +72,39 @@ pub unsafe extern "C-unwind" fn amcostestimate(
             return;
         }
         let rejected = tuples * (1.0 - passing);
-        *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * pg_sys::seq_page_cost;
+        let per_rejected = pg_sys::seq_page_cost * streamed_row_pages(index_vector_bytes((*info).indexoid));
+        *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * per_rejected;
         *selectivity = 1.0;
         *correlation = 0.0;
         *pages = page_reads;
+    }
+}
+
+/// What streaming one row that a table filter then rejects costs, in pages
+/// (`seq_page_cost`): the row's heap fetch and filter test, and the
+/// stream's own work for it, which grows with the vector (the expansions
+/// that find it estimate neighbours from codes and measure exactly, both
+/// in proportion to its bytes). Measured with bench/cost-calibration.sql
+/// (100,000 uniform random rows, `WHERE sel < s ORDER BY v <-> q LIMIT 10`
+/// at 1% selectivity, perf build): a streamed row took 2.2, 5.0 and 12.9
+/// us at 16, 64 and 384 dimensions, which at that run's cost units of the
+/// exact plan (1,940-3,550 per ms) is 4.3, 15.6 and 46 pages; `2 + bytes /
+/// 32` gives 4, 10 and 50. With one page per row, as before, plain SQL at
+/// 64 dimensions and 1% kept the index (5.0 ms) over the exact plan
+/// (0.75 ms).
+fn streamed_row_pages(vector_bytes: Option<usize>) -> f64 {
+    vector_bytes.map_or(1.0, |b| 2.0 + b as f64 / 32.0)
+}
+
+/// The indexed vectors' size, from the index's metapage (`None` when the
+/// index has no metapage: a row is then costed as a page).
+unsafe fn index_vector_bytes(index: pg_sys::Oid) -> Option<usize> {
+    // SAFETY: the planner holds a lock on the index (get_relation_info).
+    unsafe {
+        let rel = pg_sys::index_open(index, pg_sys::NoLock as pg_sys::LOCKMODE);
+        let bytes = (super::buffer::nblocks(rel) > 0).then(|| super::pages::read_meta(rel).vector_bytes());
+        pg_sys::index_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        bytes
     }
 }
 
