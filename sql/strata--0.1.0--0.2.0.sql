@@ -569,6 +569,20 @@ BEGIN
 END $$;
 
 -- ====================================================================== inline writes
+-- insert_records' vector entries moved into Rust (strata._parse_vector_entries, issue 17).
+DROP FUNCTION strata._json_vector(jsonb, text);
+
+-- The vector entries of every record at once (one list per record, or null), parsed and
+-- checked in Rust (crates/strata-byov/src/entries.rs): one array element per entry. The first
+-- invalid list or entry comes back in the error columns, with its record, for insert_records to
+-- raise when its loop reaches that record (after the columns of the records before it and the
+-- indexes of the entries before it, as when the loop checked the entries itself).
+CREATE FUNCTION strata._parse_vector_entries(lists jsonb, OUT records integer[], OUT properties text[],
+                                             OUT similarities text[], OUT vectors @extschema@.vector[],
+                                             OUT error_record integer, OUT error_sqlstate text,
+                                             OUT error_message text, OUT error_hint text)
+    AS 'MODULE_PATHNAME', 'strata_parse_vector_entries' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 -- Inserts records (a JSON object, or an array of them; keys are column names) and their vectors
 -- in one transaction. Vectors per record: [{"propertyName": ..., "vector": [...],
 -- "similarity": ...}], either inline under the key "__vectors" or in the vectors argument (an
@@ -583,17 +597,26 @@ DECLARE
     v_vecs   jsonb;
     v_n      integer;
     v_rec    jsonb;
-    v_ent    jsonb;
     v_cols   text;
     v_id     text;
     v_ids    text[] := '{}';
     v_bad    text;
     v_hint   text;
     r        strata.indexes_catalog;
-    -- pending vector writes, one row per entry
+    -- the vector entries (strata._parse_vector_entries), one element per entry, and the first
+    -- invalid one
+    e_rec    integer[];
+    e_prop   text[];
+    e_sim    text[];
+    e_vec    @extschema@.vector[];
+    e_err    integer;
+    e_state  text;
+    e_msg    text;
+    e_hint   text;
+    v_p      integer := 1;  -- the next entry
+    v_j      integer;       -- its position in its record's list
+    -- each entry's index
     w_index  bigint[] := '{}';
-    w_rec    integer[] := '{}';
-    w_vec    @extschema@.vector[] := '{}';
     v_where  text;
     v_state  text;
     v_msg    text;
@@ -626,6 +649,10 @@ BEGIN
         SELECT coalesce(jsonb_agg(coalesce(e -> '__vectors', 'null') ORDER BY o), '[]') INTO v_vecs
           FROM jsonb_array_elements(v_recs) WITH ORDINALITY t(e, o);
     END IF;
+    SELECT p.records, p.properties, p.similarities, p.vectors,
+           p.error_record, p.error_sqlstate, p.error_message, p.error_hint
+      INTO e_rec, e_prop, e_sim, e_vec, e_err, e_state, e_msg, e_hint
+      FROM strata._parse_vector_entries(v_vecs) p;
     -- Validate everything before writing anything.
     FOR i IN 0 .. v_n - 1 LOOP
         v_rec := v_recs -> i;
@@ -643,46 +670,24 @@ BEGIN
             PERFORM strata._raise('42703', format('records[%s]: column "%s" of relation "%s" does not exist',
                                                   i, v_bad, label), NULL, v_hint);
         END IF;
-        IF jsonb_typeof(v_vecs -> i) = 'null' THEN
-            CONTINUE;
-        ELSIF jsonb_typeof(v_vecs -> i) <> 'array' THEN
-            RAISE EXCEPTION 'records[%]: vectors must be a JSON array of {"propertyName": ..., "vector": [...]}', i
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        FOR j IN 0 .. jsonb_array_length(v_vecs -> i) - 1 LOOP
-            v_ent := v_vecs -> i -> j;
-            v_where := format('records[%s].vectors[%s]', i, j);
-            IF jsonb_typeof(v_ent) <> 'object' OR jsonb_typeof(v_ent -> 'propertyName') IS DISTINCT FROM 'string'
-               OR coalesce(jsonb_typeof(v_ent -> 'similarity'), 'string') NOT IN ('string', 'null')
-               OR coalesce(jsonb_typeof(v_ent -> 'similarityFunction'), 'string') NOT IN ('string', 'null') THEN
-                RAISE EXCEPTION '%: must be {"propertyName": "...", "vector": [...], "similarityFunction": "..."}', v_where
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            -- A misspelt key would silently pick another index (or none): refuse it.
-            SELECT x.key INTO v_bad FROM jsonb_object_keys(v_ent) x(key)
-             WHERE x.key NOT IN ('propertyName', 'vector', 'similarityFunction', 'similarity') ORDER BY 1 LIMIT 1;
-            IF FOUND THEN
-                RAISE EXCEPTION '%: unknown key "%"', v_where, v_bad USING ERRCODE = 'invalid_parameter_value',
-                    HINT = 'A vector entry has the keys propertyName, vector and similarityFunction (or similarity).';
-            ELSIF v_ent ->> 'similarity' IS DISTINCT FROM coalesce(v_ent ->> 'similarityFunction', v_ent ->> 'similarity')
-                  AND v_ent ->> 'similarity' IS NOT NULL THEN
-                RAISE EXCEPTION '%: similarityFunction "%" and similarity "%" disagree', v_where,
-                        v_ent ->> 'similarityFunction', v_ent ->> 'similarity'
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            w_vec := w_vec || strata._json_vector(v_ent -> 'vector', v_where);
+        v_j := 0;
+        WHILE v_p <= cardinality(e_rec) AND e_rec[v_p] = i LOOP
+            v_where := format('records[%s].vectors[%s]', i, v_j);
             BEGIN
-                r := strata._resolve_index(label, (v_ent ->> 'propertyName')::name,
-                                           coalesce(v_ent ->> 'similarityFunction', v_ent ->> 'similarity'),
-                                           @extschema@.vector_dims(w_vec[cardinality(w_vec)]));
+                r := strata._resolve_index(label, e_prop[v_p]::name, e_sim[v_p],
+                                           @extschema@.vector_dims(e_vec[v_p]));
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
                                         v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
                 PERFORM strata._raise(v_state, v_where || ': ' || v_msg, v_detail, v_hint);
             END;
             w_index := w_index || r.id;
-            w_rec := w_rec || i;
+            v_p := v_p + 1;
+            v_j := v_j + 1;
         END LOOP;
+        IF e_err = i THEN
+            PERFORM strata._raise(e_state, e_msg, NULL, e_hint);
+        END IF;
     END LOOP;
     -- Insert the records, each with exactly its own columns so the others get their defaults.
     FOR i IN 0 .. v_n - 1 LOOP
@@ -700,9 +705,9 @@ BEGIN
     -- Then their vectors, one batch per index.
     FOR r IN SELECT c.* FROM strata.indexes_catalog c WHERE c.id = ANY (w_index) ORDER BY c.id LOOP
         PERFORM strata._write_vectors(r,
-                    ARRAY(SELECT v_ids[w_rec[p] + 1] FROM generate_subscripts(w_index, 1) p
+                    ARRAY(SELECT v_ids[e_rec[p] + 1] FROM generate_subscripts(w_index, 1) p
                            WHERE w_index[p] = r.id ORDER BY p),
-                    ARRAY(SELECT w_vec[p] FROM generate_subscripts(w_index, 1) p
+                    ARRAY(SELECT e_vec[p] FROM generate_subscripts(w_index, 1) p
                            WHERE w_index[p] = r.id ORDER BY p),
                     'records', 'vectors', 0, false);
     END LOOP;

@@ -7,7 +7,7 @@ use pgrx::JsonB;
 use std::cmp::Ordering;
 use std::ffi::CStr;
 use strata_byov::filter::{compile, Column, Relation};
-use strata_byov::items;
+use strata_byov::{entries, items};
 
 /// `strata._compile_filter`: RushDB's `where` as a SQL condition over the label row `l`
 /// (strata_byov::filter). `strata._filter_sql` (sql/byov.sql) reads the label's columns from
@@ -84,70 +84,198 @@ fn collate(a: &str, b: &str) -> Ordering {
 
 const PARSE_ITEMS: &str = "strata._parse_items";
 
-/// A bug of strata's (XX000), not of the caller's items.
-fn internal(what: &str) -> ! {
-    Report::new(strata_core::SqlState::InternalError, format!("{PARSE_ITEMS}: {what}")).function(PARSE_ITEMS).raise()
+/// A bug of strata's (XX000), not of the caller's input.
+fn internal(function: &'static str, what: &str) -> ! {
+    Report::new(strata_core::SqlState::InternalError, format!("{function}: {what}")).function(function).raise()
 }
 
-fn parse_items(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // jsonb's text form: numbers as numeric_out spells them, which record ids keep.
+/// Argument 0, a jsonb, as jsonb's text form: numbers as numeric_out spells them (record ids
+/// keep that text; vectors are read from it as vector_in reads it). SQL NULL reads as JSON null.
+///
+/// # Safety
+/// `fcinfo` is the call's, with a jsonb argument 0.
+unsafe fn jsonb_arg_text<'a>(fcinfo: pg_sys::FunctionCallInfo, function: &'static str) -> &'a str {
     let text = unsafe {
         if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
-            None
-        } else {
-            let arg = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0);
-            let out = pgrx::direct_function_call_as_datum(pg_sys::jsonb_out, &[Some(arg)])
-                .unwrap_or_else(|| internal("jsonb_out returned NULL"));
-            Some(CStr::from_ptr(out.cast_mut_ptr()))
+            return "null";
         }
+        let arg = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0);
+        let out = pgrx::direct_function_call_as_datum(pg_sys::jsonb_out, &[Some(arg)])
+            .unwrap_or_else(|| internal(function, "jsonb_out returned NULL"));
+        CStr::from_ptr(out.cast_mut_ptr())
     };
-    let text = match text {
-        None => "null",
-        // jsonb_out writes UTF-8 in a UTF-8 database; a string in another server encoding
-        // only matters inside record ids, which then fail as the key type's input would.
-        Some(t) => t.to_str().unwrap_or_else(|_| internal("jsonb text is not UTF-8")),
-    };
-    let parsed = items::parse(text, collate)
-        .unwrap_or_else(|e| Report::new(e.sqlstate, e.message).function(PARSE_ITEMS).raise());
-    let n = parsed.record_ids.len();
-    if n > i32::MAX as usize {
-        internal("too many items");
-    }
+    // jsonb_out writes UTF-8 in a UTF-8 database; a string in another server encoding
+    // only matters inside record ids, which then fail as the key type's input would.
+    text.to_str().unwrap_or_else(|_| internal(function, "jsonb text is not UTF-8"))
+}
+
+/// The call's declared result row, which must have `natts` columns.
+///
+/// # Safety
+/// `fcinfo` is the call's.
+unsafe fn result_row(
+    fcinfo: pg_sys::FunctionCallInfo,
+    natts: i32,
+    function: &'static str,
+    declared: &str,
+) -> pg_sys::TupleDesc {
     unsafe {
         let mut tupdesc: pg_sys::TupleDesc = std::ptr::null_mut();
         if pg_sys::get_call_result_type(fcinfo, std::ptr::null_mut(), &mut tupdesc)
             != pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE
-            || (*tupdesc).natts != 2
+            || (*tupdesc).natts != natts
         {
-            internal("must be declared with OUT record_ids text[], OUT vectors vector[]");
+            internal(function, &format!("must be declared with {declared}"));
         }
-        let tupdesc = pg_sys::BlessTupleDesc(tupdesc);
-        // The vector type's OID, from the declaration (the extension's schema is not fixed).
-        let vector_array = (*tupdesc).attrs.as_slice(2)[1].atttypid;
-        let vector_type = pg_sys::get_element_type(vector_array);
+        pg_sys::BlessTupleDesc(tupdesc)
+    }
+}
+
+/// A one-dimensional array of `vector`s whose array type is result column `column`'s (the
+/// vector type's OID comes from the declaration: the extension's schema is not fixed).
+///
+/// # Safety
+/// `tupdesc` is a result row descriptor with more than `column` columns.
+unsafe fn vector_array(
+    tupdesc: pg_sys::TupleDesc,
+    column: usize,
+    vectors: &[Vec<f32>],
+    function: &'static str,
+) -> pg_sys::Datum {
+    unsafe {
+        let natts = (*tupdesc).natts as usize;
+        let vector_type = pg_sys::get_element_type((*tupdesc).attrs.as_slice(natts)[column].atttypid);
         if vector_type == pg_sys::InvalidOid {
-            internal("OUT vectors must be an array");
+            internal(function, "the vectors column must be an array");
         }
         let (mut typlen, mut typbyval, mut typalign) = (0i16, false, 0 as std::ffi::c_char);
         pg_sys::get_typlenbyvalalign(vector_type, &mut typlen, &mut typbyval, &mut typalign);
+        let mut datums: Vec<pg_sys::Datum> = vectors.iter().map(|v| f32_datum(v)).collect();
+        pg_sys::Datum::from(pg_sys::construct_array(
+            datums.as_mut_ptr(),
+            datums.len() as i32,
+            vector_type,
+            typlen.into(),
+            typbyval,
+            typalign,
+        ))
+    }
+}
 
-        let mut ids: Vec<pg_sys::Datum> = parsed
-            .record_ids
-            .iter()
-            .map(|id| pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(id.as_ptr().cast(), id.len() as i32)))
-            .collect();
-        let mut vecs: Vec<pg_sys::Datum> = parsed.vectors.iter().map(|v| f32_datum(v)).collect();
-        let ids = pg_sys::construct_array(
-            ids.as_mut_ptr(),
-            n as i32,
+/// A `text` datum.
+fn text_datum(s: &str) -> pg_sys::Datum {
+    pg_sys::Datum::from(unsafe { pg_sys::cstring_to_text_with_len(s.as_ptr().cast(), s.len() as i32) })
+}
+
+/// A one-dimensional `text[]`, None elements as NULL.
+fn text_array<'s>(strings: impl ExactSizeIterator<Item = Option<&'s str>>) -> pg_sys::Datum {
+    let n = strings.len();
+    let (mut datums, mut nulls): (Vec<pg_sys::Datum>, Vec<bool>) =
+        strings.map(|s| s.map_or((pg_sys::Datum::from(0usize), true), |s| (text_datum(s), false))).unzip();
+    let (mut dims, mut lbs) = ([n as i32], [1i32]);
+    pg_sys::Datum::from(unsafe {
+        pg_sys::construct_md_array(
+            datums.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            1,
+            dims.as_mut_ptr(),
+            lbs.as_mut_ptr(),
             pg_sys::TEXTOID,
             -1,
             false,
             pg_sys::TYPALIGN_INT as std::ffi::c_char,
-        );
-        let vecs = pg_sys::construct_array(vecs.as_mut_ptr(), n as i32, vector_type, typlen.into(), typbyval, typalign);
-        let mut values = [pg_sys::Datum::from(ids), pg_sys::Datum::from(vecs)];
+        )
+    })
+}
+
+/// A one-dimensional `integer[]`.
+fn int4_array(values: impl Iterator<Item = i32>) -> pg_sys::Datum {
+    let mut datums: Vec<pg_sys::Datum> = values.map(pg_sys::Datum::from).collect();
+    pg_sys::Datum::from(unsafe {
+        pg_sys::construct_array(
+            datums.as_mut_ptr(),
+            datums.len() as i32,
+            pg_sys::INT4OID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        )
+    })
+}
+
+fn parse_items(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let text = unsafe { jsonb_arg_text(fcinfo, PARSE_ITEMS) };
+    let parsed = items::parse(text, collate)
+        .unwrap_or_else(|e| Report::new(e.sqlstate, e.message).function(PARSE_ITEMS).raise());
+    if parsed.record_ids.len() > i32::MAX as usize {
+        internal(PARSE_ITEMS, "too many items");
+    }
+    unsafe {
+        let tupdesc = result_row(fcinfo, 2, PARSE_ITEMS, "OUT record_ids text[], OUT vectors vector[]");
+        let ids = text_array(parsed.record_ids.iter().map(|id| Some(id.as_str())));
+        let vecs = vector_array(tupdesc, 1, &parsed.vectors, PARSE_ITEMS);
+        let mut values = [ids, vecs];
         let mut nulls = [false, false];
+        let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data)
+    }
+}
+
+// `strata._parse_vector_entries(lists jsonb, OUT records integer[], OUT properties text[],
+// OUT similarities text[], OUT vectors vector[], OUT error_record integer, OUT error_sqlstate
+// text, OUT error_message text, OUT error_hint text)`: the vector entries of
+// `strata.insert_records`, one list per record (or null), parsed by strata_byov::entries from
+// jsonb's text form into one array element per entry. The first invalid list or entry comes
+// back in the error columns (NULL when there is none) for insert_records to raise when its
+// loop over the records reaches error_record. A V1 function for the same reason as
+// strata_parse_items.
+pg_v1! {
+    fn strata_parse_vector_entries(fcinfo) { parse_vector_entries(fcinfo) }
+}
+
+const PARSE_VECTOR_ENTRIES: &str = "strata._parse_vector_entries";
+
+fn parse_vector_entries(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let text = unsafe { jsonb_arg_text(fcinfo, PARSE_VECTOR_ENTRIES) };
+    let parsed = entries::parse(text, collate)
+        .unwrap_or_else(|e| Report::new(e.sqlstate, e.message).function(PARSE_VECTOR_ENTRIES).raise());
+    let e = &parsed.entries;
+    // Record indexes are those of a jsonb array, whose length fits in 28 bits.
+    let index =
+        |i: usize| i32::try_from(i).unwrap_or_else(|_| internal(PARSE_VECTOR_ENTRIES, "record index out of range"));
+    if e.records.len() > i32::MAX as usize {
+        internal(PARSE_VECTOR_ENTRIES, "too many entries");
+    }
+    unsafe {
+        let tupdesc = result_row(
+            fcinfo,
+            8,
+            PARSE_VECTOR_ENTRIES,
+            "OUT records integer[], OUT properties text[], OUT similarities text[], OUT vectors vector[], \
+             OUT error_record integer, OUT error_sqlstate text, OUT error_message text, OUT error_hint text",
+        );
+        let none = pg_sys::Datum::from(0usize);
+        let mut values = [
+            int4_array(e.records.iter().map(|&i| index(i))),
+            text_array(e.properties.iter().map(|p| Some(p.as_str()))),
+            text_array(e.similarities.iter().map(|s| s.as_deref())),
+            vector_array(tupdesc, 3, &e.vectors, PARSE_VECTOR_ENTRIES),
+            none,
+            none,
+            none,
+            none,
+        ];
+        let mut nulls = [false, false, false, false, true, true, true, true];
+        if let Some(err) = &parsed.error {
+            values[4] = pg_sys::Datum::from(index(err.record));
+            values[5] = text_datum(err.sqlstate.code());
+            values[6] = text_datum(&err.message);
+            nulls[4..7].fill(false);
+            if let Some(hint) = &err.hint {
+                values[7] = text_datum(hint);
+                nulls[7] = false;
+            }
+        }
         let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
         pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data)
     }

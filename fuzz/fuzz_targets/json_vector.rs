@@ -1,6 +1,6 @@
-//! The BYOV JSON vector path: strata._json_vector and strata.upsert_vectors (PL/pgSQL) turn a
-//! JSON array of numbers into a vector as `v::text::vector`, so the Rust code they reach is
-//! `vector_in` on jsonb's text form of an array of numerics: `[n1, n2, ...]`, each number
+//! The BYOV JSON vector path: strata_byov's items and entries parsers (upsert_vectors'
+//! JSON form, insert_records) read each JSON array of numbers as `v::text::vector` did, with
+//! `vector_in`'s parser on jsonb's text form of an array of numerics: `[n1, n2, ...]`, each number
 //! printed by numeric_out (plain notation, any number of digits: 1e400 prints as 1 and 400
 //! zeros). This target builds such texts from the fuzz input (sign, integer digits, fraction
 //! digits, decimal exponent shift) and checks they parse or fail cleanly.

@@ -57,14 +57,14 @@ impl fmt::Display for ItemsError {
 
 impl std::error::Error for ItemsError {}
 
-fn invalid(message: String) -> ItemsError {
+pub(crate) fn invalid(message: String) -> ItemsError {
     ItemsError { sqlstate: SqlState::InvalidParameterValue, message }
 }
 
 const NOT_AN_ARRAY: &str = "items must be a JSON array of {\"recordId\": ..., \"vector\": [...]}";
 
 /// `jsonb_typeof` of a raw JSON value (which serde_json has already checked).
-fn json_type(raw: &RawValue) -> &'static str {
+pub(crate) fn json_type(raw: &RawValue) -> &'static str {
     match raw.get().as_bytes().first() {
         Some(b'{') => "object",
         Some(b'[') => "array",
@@ -75,19 +75,19 @@ fn json_type(raw: &RawValue) -> &'static str {
     }
 }
 
-type Object<'a> = BTreeMap<String, &'a RawValue>;
+pub(crate) type Object<'a> = BTreeMap<String, &'a RawValue>;
 
 /// An object's entries (duplicate keys: the last wins, as in jsonb).
-fn object(raw: &RawValue) -> Option<Object<'_>> {
+pub(crate) fn object(raw: &RawValue) -> Option<Object<'_>> {
     serde_json::from_str(raw.get()).ok()
 }
 
-fn array(raw: &RawValue) -> Option<Vec<&RawValue>> {
+pub(crate) fn array(raw: &RawValue) -> Option<Vec<&RawValue>> {
     serde_json::from_str(raw.get()).ok()
 }
 
 /// The smallest key of `obj` outside `known`, by `collate`.
-fn smallest_unknown<'a>(
+pub(crate) fn smallest_unknown<'a>(
     obj: &'a Object<'_>,
     known: &[&str],
     collate: &impl Fn(&str, &str) -> Ordering,
