@@ -213,6 +213,24 @@ impl SearchScratch {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Clears the buffers for a layer search over `n` nodes.
+    fn start(&mut self, n: usize) {
+        self.visited.reset(n);
+        self.candidates.clear();
+        self.results.clear();
+        self.out.clear();
+    }
+
+    /// Moves the results into `out`, ascending by distance, keeping the
+    /// heap's allocation.
+    fn finish(&mut self) {
+        let mut res = std::mem::take(&mut self.results).into_vec();
+        res.sort_unstable();
+        self.out.extend(res.iter().map(|f| Neighbour { id: f.1, distance: f.0 }));
+        res.clear();
+        self.results = BinaryHeap::from(res);
+    }
 }
 
 #[inline(always)]
@@ -268,10 +286,7 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
     s: &mut SearchScratch,
 ) {
     let ef = ef.max(1);
-    s.visited.reset(g.len() as usize);
-    s.candidates.clear();
-    s.results.clear();
-    s.out.clear();
+    s.start(g.len() as usize);
     for &e in entries {
         if !s.visited.insert(e) {
             continue;
@@ -331,14 +346,7 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
         }
     }
     s.nbrs = nbrs;
-    let mut res = std::mem::take(&mut s.results).into_vec();
-    res.sort_unstable();
-    s.out.extend(res.iter().map(|f| Neighbour {
-        id: f.1,
-        distance: f.0,
-    }));
-    res.clear();
-    s.results = BinaryHeap::from(res);
+    s.finish();
 }
 
 /// [`search_layer`] on layer 0 with neighbours measured from their codes
@@ -364,10 +372,7 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     s: &mut SearchScratch,
 ) {
     let ef = ef.max(1);
-    s.visited.reset(g.len() as usize);
-    s.candidates.clear();
-    s.results.clear();
-    s.out.clear();
+    s.start(g.len() as usize);
     // Entries go to the candidates keyed by their exact distance and are
     // measured again when taken, like any candidate (a few distances per
     // search, and one path into the results).
@@ -435,11 +440,7 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
         }
     }
     s.nbrs = nbrs;
-    let mut res = std::mem::take(&mut s.results).into_vec();
-    res.sort_unstable();
-    s.out.extend(res.iter().map(|f| Neighbour { id: f.1, distance: f.0 }));
-    res.clear();
-    s.results = BinaryHeap::from(res);
+    s.finish();
 }
 
 /// Top-`k` search of any graph view with search width `ef` (raised to `k`
