@@ -53,8 +53,8 @@ pub fn build_params(meta: &Meta) -> Params {
 /// The code a build's or merge's insertions measure neighbours with first
 /// (see strata_hnsw::Params::build_codes): RaBitQ4 above 128 dimensions,
 /// where reading a neighbour's vector (over 512 bytes) costs more than its
-/// code; measured on MiniLM-384, one thread, 10.8 s -> 8.7 s, recall equal
-/// (crates/strata-hnsw/examples/glove_bench --build-codes). At 50
+/// code; measured on MiniLM-384, one thread, 8.9 s -> 6.9 s, recall equal
+/// (crates/strata-hnsw/examples/glove_bench --build-codes rabitq4|none). At 50
 /// dimensions (GloVe) SQ8 codes gave no gain, so shorter vectors are
 /// measured exactly. Very long vectors (RaBitQ4 codes over 2 kB) too: their
 /// segments use one-bit codes, whose bounds are too loose to save reads.

@@ -72,7 +72,13 @@ pub unsafe extern "C-unwind" fn amcostestimate(
             return;
         }
         let rejected = tuples * (1.0 - passing);
-        let per_rejected = pg_sys::seq_page_cost * streamed_row_pages(index_vector_bytes((*info).indexoid));
+        // The metapage is read only when some row is rejected (a query without a filter
+        // plans without touching the index).
+        let per_rejected = if rejected > 0.0 {
+            pg_sys::seq_page_cost * streamed_row_pages(index_vector_bytes((*info).indexoid))
+        } else {
+            0.0
+        };
         *total = cost + tuples * pg_sys::cpu_index_tuple_cost + rejected * per_rejected;
         *selectivity = 1.0;
         *correlation = 0.0;
