@@ -68,6 +68,18 @@ pub const MAX_ROUNDS: usize = 8;
 /// searched for again after a build or merge (`Hnsw::refine_weak_nodes`).
 pub const WEAK_DEGREE: usize = 2;
 
+/// Width of the searches [`Hnsw::relink_unfound`] checks rows with:
+/// narrower than a query's (`strata.ef_search` 40 at the least used), so a
+/// row it finds is found by queries with a margin, and one it misses is
+/// linked from where such a search ends. GloVe-50 with 10% merged in sorted
+/// by the first coordinate (`glove_bench --late-sorted 1`), every merged
+/// row and every 8th old one checked: rows not coming back first at
+/// ef_search 40, of 39,900 merged and 35,910 sampled old ones, were 0 and
+/// 214 at width 32 (a list's length), 0 and 85 at width 10, 9 and 1 at
+/// width 4 with every old row checked too (the narrower, the more rows are
+/// linked and the more edges replaced).
+pub const RELINK_EF: usize = 10;
+
 /// Reachable nodes kept per unreachable node as the sources to link from
 /// (the nearest with a free slot wins).
 const CANDIDATES: usize = 16;
@@ -198,11 +210,21 @@ impl<S: Space> Hnsw<S> {
         stats.copy_links = self.ring_copies(stop)?;
         // The back-links can replace an edge that was some node's only way
         // in: check every layer again.
-        for level in (0..=top).rev() {
-            stats.unreachable_after[level as usize] = self.connect_layer(level, stop, &mut stats)?;
-        }
+        self.reconnect(stop, &mut stats)?;
         stats.elapsed = started.elapsed();
         Ok(stats)
+    }
+
+    /// Checks every layer for nodes the entry point cannot reach and joins
+    /// them (see [`Hnsw::connect`], step 3), recording what is left in
+    /// `stats.unreachable_after`: after any pass that replaces edges.
+    pub(crate) fn reconnect(&self, stop: &mut Stop<'_>, stats: &mut ConnectStats) -> Result<(), Cancelled> {
+        let Some((_, top)) = self.entry else { return Ok(()) };
+        stats.unreachable_after.resize(top as usize + 1, 0);
+        for level in (0..=top).rev() {
+            stats.unreachable_after[level as usize] = self.connect_layer(level, stop, stats)?;
+        }
+        Ok(())
     }
 
     /// Layer 0: searches again for the nodes with at most
@@ -403,11 +425,13 @@ impl<S: Space> Hnsw<S> {
         Ok(made)
     }
 
-    /// After a merge: every `stride`-th node is searched for on layer 0 as
-    /// a query would be (descent, then a search of width `2 * m`). One the
-    /// search does not find gets an edge from the nearest node it did find
-    /// (a free slot, else a replaced edge), and its neighbours are checked
-    /// the same way. Returns the edges made.
+    /// After a build or merge: every `stride`-th node below `every_from`,
+    /// and every node from `every_from` on (a merge's new rows), is searched
+    /// for on layer 0 as a query would be, but narrower (descent, then a
+    /// search of width [`RELINK_EF`]). One the search does not find gets an
+    /// edge from the nearest node it did find (a free slot, else a replaced
+    /// edge), and its neighbours are checked the same way. Returns the
+    /// edges made.
     ///
     /// A region of rows far from the rest is entered by a few long edges.
     /// A merge that drops rows changes the upper layers and the lists
@@ -416,8 +440,25 @@ impl<S: Space> Hnsw<S> {
     /// merge dropping every third row: 43 of 200 rows not found at
     /// ef_search 40; a single long edge lost does not show it). The first
     /// node of the region found missing gets an edge from where its search
-    /// ended, and the checks spread through the region from it.
-    pub(crate) fn relink_unfound(&self, stride: usize, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+    /// ended, and the checks spread through the region from it. In dense
+    /// real data the same check finds the rows an approximate search misses
+    /// in hard regions (GloVe-50, 10% merged in sorted by the first
+    /// coordinate, ef_search 40: 82-89 of 39,900 merged rows and 226-237
+    /// of 35,910 sampled old rows did not come back first when a merge
+    /// checked every 8th row at width 32; checking every merged row at
+    /// [`RELINK_EF`], after the passes that replace edges: 3-5 and 80-87).
+    ///
+    /// The first searches only read the graph and run on `threads`
+    /// threads; the nodes they miss, and the neighbours of those, are then
+    /// searched again and linked one at a time, each search seeing the
+    /// edges made before it.
+    pub(crate) fn relink_unfound(
+        &self,
+        stride: usize,
+        every_from: u32,
+        threads: usize,
+        stop: &mut Stop<'_>,
+    ) -> Result<usize, Cancelled> {
         let Some((ep, top)) = self.entry else { return Ok(0) };
         // Under an inner product a row need not be the nearest to its own
         // vector, so a search not finding it shows nothing.
@@ -425,24 +466,61 @@ impl<S: Space> Hnsw<S> {
             return Ok(0);
         }
         let n = self.len();
+        let stride = stride.max(1);
+        let seeds: Vec<u32> = (0..n as u32)
+            .filter(|&u| u >= every_from || u as usize % stride == 0)
+            .collect();
+        let threads = threads.max(1);
+        let missed = std::sync::Mutex::new(Vec::new());
+        let next_chunk = std::sync::atomic::AtomicUsize::new(0);
+        const CHUNK: usize = 256;
+        let work = |flag: &mut dyn FnMut() -> bool| {
+            let mut scratch = SearchScratch::new();
+            let mut mine = Vec::new();
+            loop {
+                let c = next_chunk.fetch_add(1, Relaxed);
+                if c * CHUNK >= seeds.len() || flag() {
+                    break;
+                }
+                for &u in &seeds[c * CHUNK..((c + 1) * CHUNK).min(seeds.len())] {
+                    if !self.finds_itself(u, ep, top, &mut scratch) {
+                        mine.push(u);
+                    }
+                }
+            }
+            missed.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
+        };
+        if threads == 1 {
+            let mut k = 0u32;
+            work(&mut || {
+                k = k.wrapping_add(1);
+                k % 16 == 0 && stop.requested()
+            });
+        } else {
+            stop.run_workers(threads, |_, flag| work(&mut || flag.load(Relaxed)));
+        }
+        stop.result()?;
+        let mut missed = missed.into_inner().unwrap_or_else(|e| e.into_inner());
+        // Linked in descending id order off the end: ascending, as one
+        // thread would, so the result does not depend on the threads.
+        missed.sort_unstable_by(|a, b| b.cmp(a));
+
         let mut scratch = SearchScratch::new();
         let mut indegree: Option<Vec<u32>> = None;
         let mut stats = ConnectStats::default();
+        // Seeds found by the first searches count as checked.
         let mut checked = vec![false; n];
-        let mut queue: Vec<u32> = Vec::new();
+        for &u in &seeds {
+            checked[u as usize] = true;
+        }
+        for &u in &missed {
+            checked[u as usize] = false;
+        }
+        let mut queue = missed;
         let mut nbrs = Vec::new();
         let mut made = 0;
         let mut polls = 0u32;
-        let mut next = 0usize;
-        loop {
-            let u = match queue.pop() {
-                Some(u) => u,
-                None if next < n => {
-                    next += stride.max(1);
-                    (next - stride.max(1)) as u32
-                }
-                None => break,
-            };
+        while let Some(u) = queue.pop() {
             if std::mem::replace(&mut checked[u as usize], true) {
                 continue;
             }
@@ -450,12 +528,7 @@ impl<S: Space> Hnsw<S> {
             if polls % POLL_EVERY == 0 && stop.requested() {
                 return Err(Cancelled);
             }
-            let uv = self.vector(u);
-            let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut scratch.nbrs);
-            search_layer::<_, S>(self, uv, &[cur], 0, self.cap(0), false, None, &mut scratch);
-            let own = S::distance(uv, uv);
-            // With copies any of them may come first: found if one is.
-            if scratch.out.iter().any(|x| x.id == u || (x.distance <= own && self.vector(x.id) == uv)) {
+            if self.finds_itself(u, ep, top, &mut scratch) {
                 continue;
             }
             let near = std::mem::take(&mut scratch.out);
@@ -468,6 +541,18 @@ impl<S: Space> Hnsw<S> {
             queue.extend(nbrs.iter().filter(|&&x| !checked[x as usize]));
         }
         Ok(made)
+    }
+
+    /// Whether a search for node `u`'s vector (descent from `ep` on `top`,
+    /// then [`RELINK_EF`] wide on layer 0) finds it, or a copy of it at the
+    /// same distance; the search's nodes are left in `scratch.out`.
+    fn finds_itself(&self, u: u32, ep: u32, top: u8, scratch: &mut SearchScratch) -> bool {
+        let uv = self.vector(u);
+        let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut scratch.nbrs);
+        search_layer::<_, S>(self, uv, &[cur], 0, RELINK_EF, false, None, scratch);
+        let own = S::distance(uv, uv);
+        // With copies any of them may come first: found if one is.
+        scratch.out.iter().any(|x| x.id == u || (x.distance <= own && self.vector(x.id) == uv))
     }
 
     /// Whether the list of `r` on `level` holds `u`.

@@ -19,12 +19,13 @@
 //!    highest level takes its place.
 //! 4. The new vectors are inserted as in a build, searching the repaired
 //!    graph.
-//! 5. Every [`RELINK_STRIDE`]-th node is searched for as a query would be;
-//!    one the search does not find gets an edge from the nearest node the
-//!    search did find, and its neighbours are checked too. Then every node
-//!    left without a path from the entry point (repairs and the
+//! 5. Every node left without a path from the entry point (repairs and the
 //!    heuristic's pruning can cut off far or duplicate nodes, new or old)
-//!    gets an incoming edge, see [`crate::connect`].
+//!    gets an incoming edge, see [`crate::connect`]. Then every inserted
+//!    node and every [`RELINK_STRIDE`]-th old one is searched for as a
+//!    query would be, but narrower; one the search does not find gets an
+//!    edge from the nearest node the search did find, and its neighbours
+//!    are checked too; reachability is checked once more.
 //!
 //! Old graphs are read by one thread (a page-backed view need not be
 //! `Sync`); distances and heuristics then run in parallel on the new graph.
@@ -434,9 +435,16 @@ where
     g.insert_range(n_surv as u32, total as u32, entry, params.threads(), codes, &mut stop)?;
 
     // 5. Repaired lists and new nodes' pruned links can leave nodes without
-    //    a path from the entry point; give them one.
-    let relinked = g.relink_unfound(RELINK_STRIDE, &mut stop)?;
-    g.connect_stats = g.connect_interruptible(&mut stop)?;
-    g.connect_stats.relinked = relinked;
+    //    a path from the entry point; give them one. Then rows searches
+    //    miss are linked from where the searches end (after the passes of
+    //    `connect`, whose replaced edges undid some of those links when
+    //    they ran first), and a replaced edge's last way into a node is
+    //    made good again.
+    let mut stats = g.connect_interruptible(&mut stop)?;
+    let started = std::time::Instant::now();
+    stats.relinked = g.relink_unfound(RELINK_STRIDE, n_surv as u32, params.threads(), &mut stop)?;
+    g.reconnect(&mut stop, &mut stats)?;
+    stats.elapsed += started.elapsed();
+    g.connect_stats = stats;
     Ok((g, remap))
 }

@@ -485,3 +485,36 @@ fn builds_searching_on_codes_keep_every_shape() {
         stages_with::<CosineF32>(&p, &name("all identical (cosine)"), &data, dim, 1500, true, &|_| true);
     }
 }
+
+/// Rows merged into a graph of data with no low-dimensional structure
+/// (100-d i.i.d. Gaussian, where an approximate search misses rows in any
+/// HNSW), in an adversarial order (sorted by their first coordinate), each
+/// find themselves at ef 40 under L2 and cosine: a merge searches for every
+/// row it inserted, narrower than a query (`connect::RELINK_EF`), and links
+/// each it misses from where that search ended. Before it did (every 8th
+/// row checked, at width 32, before the passes that replace edges), 13 of
+/// the 2,000 merged rows did not come back first under L2. Not a bound:
+/// at 128 dimensions 1 of 2,000 still does not (17 before).
+#[test]
+fn hard_data_merged_in_sorted_order_finds_itself() {
+    let dim = 100;
+    let (n, late) = (16_000usize, 14_000usize);
+    let data = clustered_f32(n, dim, 1, 31);
+    let mut order: Vec<usize> = (late..n).collect();
+    order.sort_by(|&a, &b| data[a * dim].total_cmp(&data[b * dim]));
+    let tail: Vec<f32> = order.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect();
+    let payloads: Vec<u64> = order.iter().map(|&r| r as u64).collect();
+    fn run<S: Space<Elem = f32>>(data: &[f32], tail: &[f32], payloads: &[u64], dim: usize, late: usize) -> usize {
+        let p = Params { threads: 2, ..params() };
+        let base = Hnsw::<S>::build(&p, dim, &data[..late * dim], None);
+        let g = merge::<_, S>(&base, &p, tail, Some(payloads));
+        assert_reachable(&g, "hard data merged in sorted order");
+        self_misses(&g).iter().filter(|&&id| g.node_payload(id) >= late as u64).count()
+    }
+    let misses = [
+        ("l2", run::<L2F32>(&data, &tail, &payloads, dim, late)),
+        ("cosine", run::<CosineF32>(&data, &tail, &payloads, dim, late)),
+    ];
+    eprintln!("merged rows (of {}) not found first at ef {EF_SEARCH}: {misses:?}", n - late);
+    assert!(misses.iter().all(|m| m.1 == 0), "{misses:?}");
+}
