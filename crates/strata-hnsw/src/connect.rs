@@ -75,7 +75,7 @@ pub const WEAK_DEGREE: usize = 2;
 /// by the first coordinate (`glove_bench --late-sorted 1`), every merged
 /// row and every 8th old one checked: rows not coming back first at
 /// ef_search 40, of 39,900 merged and 35,910 sampled old ones, were 0 and
-/// 214 at width 32 (a list's length), 0 and 85 at width 10, 9 and 1 at
+/// 214 at width 32 (a list's length), 3 and 80-83 at width 10, 9 and 1 at
 /// width 4 with every old row checked too (the narrower, the more rows are
 /// linked and the more edges replaced).
 pub const RELINK_EF: usize = 10;
