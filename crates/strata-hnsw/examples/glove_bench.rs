@@ -56,11 +56,12 @@ fn main() {
             // the first coordinate, and count rows that do not find
             // themselves at ef_search 40 (issue 14's adversarial order).
             "--late-sorted" => late_sorted = v != "0",
-            // Layer-0 insertion searches on codes first: sq8, rabitq4, none.
+            // Layer-0 insertion searches on codes first: sq8, rabitq4, rabitq1, none.
             "--build-codes" => {
                 build_codes = match v.as_str() {
                     "sq8" => Some(CodeKind::Sq8),
                     "rabitq4" => Some(CodeKind::RaBitQ4),
+                    "rabitq1" => Some(CodeKind::RaBitQ1),
                     "none" => None,
                     o => panic!("unknown code kind {o}"),
                 }
