@@ -191,6 +191,13 @@ fn main() {
 /// the late and the early rows, all of them (a sample such as every 10th row
 /// would share rows with the merge's every-`RELINK_STRIDE`-th checks and
 /// flatter them).
+/// Whether a search for node `id`'s vector whose first hit is `top` (id,
+/// distance) found it; ties: a stored duplicate at the same distance counts.
+fn comes_first(g: &Hnsw<CosineF32>, id: u32, top: Option<(u32, f32)>) -> bool {
+    let own = CosineF32::distance(g.stored_vector(id), g.stored_vector(id));
+    top.is_some_and(|(t, d)| t == id || d <= own)
+}
+
 fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
     let n = base.len() / dim;
     let cut = n * 9 / 10;
@@ -201,13 +208,13 @@ fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
     let g0 = Hnsw::<CosineF32>::build(params, dim, &base[..cut * dim], None);
     // After the build alone.
     let mut s = SearchScratch::new();
-    let (mut built_miss, mut built_total) = (0, 0);
-    for id in 0..g0.len() as u32 {
-        let top = g0.search_with(g0.stored_vector(id), 1, 40, &mut s);
-        let own = CosineF32::distance(g0.stored_vector(id), g0.stored_vector(id));
-        built_total += 1;
-        built_miss += !top.first().is_some_and(|t| t.id == id || t.distance <= own) as usize;
-    }
+    let built_total = g0.len();
+    let built_miss = (0..g0.len() as u32)
+        .filter(|&id| {
+            let top = g0.search_with(g0.stored_vector(id), 1, 40, &mut s);
+            !comes_first(&g0, id, top.first().map(|t| (t.id, t.distance)))
+        })
+        .count();
     let start = Instant::now();
     let g = merge::<_, CosineF32>(&g0, params, &tail, Some(&payloads));
     let secs = start.elapsed().as_secs_f64();
@@ -216,9 +223,7 @@ fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
         let is_late = g.node_payload(id) as usize >= cut;
         let q = &base[g.node_payload(id) as usize * dim..][..dim];
         let top = g.search_with(q, 1, 40, &mut s);
-        // Ties: a stored duplicate at the same distance counts as found.
-        let own = CosineF32::distance(g.stored_vector(id), g.stored_vector(id));
-        let ok = top.first().is_some_and(|t| t.id == id || t.distance <= own);
+        let ok = comes_first(&g, id, top.first().map(|t| (t.id, t.distance)));
         if is_late {
             late_miss += !ok as usize;
         } else {
@@ -235,9 +240,8 @@ fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
     for id in 0..g.len() as u32 {
         let is_late = g.node_payload(id) as usize >= cut;
         let q = &base[g.node_payload(id) as usize * dim..][..dim];
-        let own = CosineF32::distance(g.stored_vector(id), g.stored_vector(id));
         let top = StreamingSearch::<_, CosineF32>::with_codes(&paged, codes.clone(), q, 40).next();
-        let ok = top.is_some_and(|t| t.id == id || t.distance <= own);
+        let ok = comes_first(&g, id, top.map(|t| (t.id, t.distance)));
         if is_late {
             late_miss_codes += !ok as usize;
         } else {

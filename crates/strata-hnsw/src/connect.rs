@@ -84,6 +84,21 @@ pub const RELINK_EF: usize = 10;
 /// (the nearest with a free slot wins).
 const CANDIDATES: usize = 16;
 
+/// State [`Hnsw::relink_unfound`] carries across its rounds and passes.
+struct Relink {
+    ep: u32,
+    top: u8,
+    threads: usize,
+    /// Nodes searched for (or queued) in this pass.
+    checked: Vec<bool>,
+    /// Incoming edges per layer-0 node, counted at the first link.
+    indegree: Option<Vec<u32>>,
+    /// Edges made.
+    made: usize,
+    /// Nodes linked, for the second pass.
+    linked: Vec<u32>,
+}
+
 /// What one [`Hnsw::connect`] found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnectStats {
@@ -481,42 +496,35 @@ impl<S: Space> Hnsw<S> {
         }
         let n = self.len();
         let stride = stride.max(1);
-        let mut round: Vec<u32> = (0..n as u32)
+        let first: Vec<u32> = (0..n as u32)
             .filter(|&u| u >= every_from || u as usize % stride == 0)
             .collect();
-        let mut checked = vec![false; n];
+        let mut relink = Relink { ep, top, threads, checked: vec![false; n], indegree: None, made: 0, linked: Vec::new() };
+        self.relink_rounds(first, &mut relink, stop)?;
+        // Edges replaced by later links can undo a row's fix: the rows that
+        // must be found (from `every_from` on) and the ones linked are
+        // checked once more, with the same rounds.
+        let mut again: Vec<u32> = (every_from..n as u32).chain(std::mem::take(&mut relink.linked)).collect();
+        again.sort_unstable();
+        again.dedup();
+        relink.checked.iter_mut().for_each(|c| *c = false);
+        self.relink_rounds(again, &mut relink, stop)?;
+        Ok(relink.made)
+    }
+
+    /// The rounds of [`Hnsw::relink_unfound`] from `round` (ascending ids):
+    /// search all of a round on the threads, then link its misses one at a
+    /// time; their unchecked neighbours make the next round.
+    fn relink_rounds(&self, mut round: Vec<u32>, r: &mut Relink, stop: &mut Stop<'_>) -> Result<(), Cancelled> {
         for &u in &round {
-            checked[u as usize] = true;
+            r.checked[u as usize] = true;
         }
-        let mut indegree: Option<Vec<u32>> = None;
         let mut stats = ConnectStats::default();
         let mut nbrs = Vec::new();
         let mut scratch = SearchScratch::new();
-        let mut made = 0;
         let mut polls = 0u32;
-        let mut linked = Vec::new();
-        let mut second_pass = false;
-        loop {
-            if round.is_empty() {
-                // Edges replaced by later links can undo a row's fix: the
-                // rows that must be found (from `every_from` on) and the
-                // ones linked are checked once more, with the same rounds.
-                if second_pass {
-                    break;
-                }
-                second_pass = true;
-                checked.iter_mut().for_each(|c| *c = false);
-                round = (every_from..n as u32).chain(linked.drain(..)).collect();
-                round.sort_unstable();
-                round.dedup();
-                for &u in &round {
-                    checked[u as usize] = true;
-                }
-                if round.is_empty() {
-                    break;
-                }
-            }
-            let mut missed = self.unfound_of(&round, ep, top, threads, stop)?;
+        while !round.is_empty() {
+            let mut missed = self.unfound_of(&round, r.ep, r.top, r.threads, stop)?;
             missed.sort_unstable();
             let mut next = Vec::new();
             for u in missed {
@@ -524,19 +532,17 @@ impl<S: Space> Hnsw<S> {
                 if polls % POLL_EVERY == 0 && stop.requested() {
                     return Err(Cancelled);
                 }
-                if self.finds_itself(u, ep, top, &mut scratch) {
+                if self.finds_itself(u, r.ep, r.top, &mut scratch) {
                     continue;
                 }
-                let indeg = indegree.get_or_insert_with(|| self.indegree(0));
+                let indeg = r.indegree.get_or_insert_with(|| self.indegree(0));
                 if self.link_into(u, 0, &scratch.out, true, indeg, &mut stats) {
-                    made += 1;
+                    r.made += 1;
                 }
-                if !second_pass {
-                    linked.push(u);
-                }
+                r.linked.push(u);
                 GraphView::neighbours(self, u, 0, &mut nbrs);
                 for &x in &nbrs {
-                    if !std::mem::replace(&mut checked[x as usize], true) {
+                    if !std::mem::replace(&mut r.checked[x as usize], true) {
                         next.push(x);
                     }
                 }
@@ -544,7 +550,7 @@ impl<S: Space> Hnsw<S> {
             next.sort_unstable();
             round = next;
         }
-        Ok(made)
+        Ok(())
     }
 
     /// The nodes of `nodes` that [`Hnsw::finds_itself`] does not find,
@@ -577,7 +583,7 @@ impl<S: Space> Hnsw<S> {
             }
             missed.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
         };
-        let threads = threads.max(1).min(nodes.len().div_ceil(CHUNK)).max(1);
+        let threads = threads.clamp(1, nodes.len().div_ceil(CHUNK).max(1));
         if threads == 1 {
             let mut k = 0u32;
             work(&mut || {
@@ -793,5 +799,54 @@ impl<S: Space> Hnsw<S> {
         indegree[u as usize] += 1;
         stats.links_replaced += 1;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Params;
+    use crate::space::L2F32;
+
+    /// Gaussian rows: no low-dimensional structure, so narrow searches miss
+    /// some and `relink_unfound` has links to make.
+    fn gaussian(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed | 1;
+        (0..n * dim)
+            .map(|_| {
+                // Sum of uniforms: close enough to a normal for this.
+                (0..4)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 11) as f32 / (1u64 << 53) as f32
+                    })
+                    .sum::<f32>()
+                    - 2.0
+            })
+            .collect()
+    }
+
+    /// The rounds search on threads but link in id order: on the same
+    /// graph, one thread and two make the same edges.
+    #[test]
+    fn relink_unfound_does_not_depend_on_the_threads() {
+        let (n, dim) = (3000, 64);
+        let data = gaussian(n, dim, 7);
+        // One-thread builds are deterministic, so both start from one graph.
+        let params = Params { threads: 1, m: 4, ef_construction: 16, ..Params::default() };
+        let graphs: Vec<Hnsw<L2F32>> = (0..2).map(|_| Hnsw::build(&params, dim, &data, None)).collect();
+        let mut never = || false;
+        let made: Vec<usize> = graphs
+            .iter()
+            .zip([1, 2])
+            .map(|(g, threads)| g.relink_unfound(1, n as u32, threads, &mut Stop::new(&mut never)).unwrap())
+            .collect();
+        assert!(made[0] > 0, "the test data gave relink_unfound nothing to do");
+        assert_eq!(made[0], made[1]);
+        for id in 0..n as u32 {
+            assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
+        }
     }
 }

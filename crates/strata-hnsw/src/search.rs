@@ -473,4 +473,3 @@ pub fn search<G: GraphView, S: Space<Elem = G::Elem>>(
     out.truncate(k);
     out
 }
-
