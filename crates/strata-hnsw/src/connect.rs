@@ -43,17 +43,20 @@
 //!    repeats until nothing is unreachable (at most [`MAX_ROUNDS`]). Run
 //!    again after steps 1 and 2, it only checks (step 2 replaces edges).
 //!
-//! The passes cost a few reads of every list plus one search per weak or
-//! unreachable node, small next to a build, which makes one search per node
-//! (GloVe-50, 399k rows, two threads: 1.1 s of a 124 s build; the
-//! `glove_bench` example prints it).
+//! The passes cost a few reads of every list, one distance per layer-0
+//! edge (step 2's anchors) and one search per weak or unreachable node,
+//! small next to a build, which makes one search per node. The anchors and
+//! the searches run on the build's threads. GloVe-50, 399k rows, m 16,
+//! ef_construction 64, two threads: 0.34-0.36 s of a 12.3-12.9 s build
+//! (2.8%; 0.68 s when all of it ran on one thread); the `glove_bench`
+//! example prints it.
 //!
 //! Deleted nodes stay part of the graph until a merge drops them (searches
 //! traverse them), so marking nodes deleted never makes a live node
 //! unreachable; only builds and merges change edges, and both end with
 //! [`Hnsw::connect`].
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::graph::{Cancelled, Hnsw, Stop, POLL_EVERY};
 use crate::search::{descend, search_layer, GraphView, Neighbour, SearchScratch};
@@ -169,9 +172,17 @@ pub fn unreachable_live<G: GraphView>(g: &G, level: u8) -> Vec<u32> {
 
 /// Breadth-first marking from the nodes in `queue` (already marked).
 fn mark_from<G: GraphView>(g: &G, level: u8, seen: &mut [bool], queue: &mut Vec<u32>, buf: &mut Vec<u32>) {
+    // Lists are read in the queue's order, which is all over memory: ask
+    // for a few ahead.
+    const AHEAD: usize = 8;
     let mut head = 0;
     while head < queue.len() {
         let c = queue[head];
+        if level == 0 {
+            if let Some(&a) = queue.get(head + AHEAD) {
+                g.prefetch_links(a);
+            }
+        }
         head += 1;
         g.neighbours(c, level, buf);
         for &n in buf.iter() {
@@ -192,13 +203,14 @@ impl<S: Space> Hnsw<S> {
     /// build and merge; public for tools and tests.
     pub fn connect(&self) -> ConnectStats {
         let mut never = || false;
-        match self.connect_interruptible(&mut Stop::new(&mut never)) {
+        match self.connect_interruptible(1, &mut Stop::new(&mut never)) {
             Ok(s) => s,
             Err(Cancelled) => unreachable!("no interrupt hook"),
         }
     }
 
-    pub(crate) fn connect_interruptible(&self, stop: &mut Stop<'_>) -> Result<ConnectStats, Cancelled> {
+    /// [`Hnsw::connect`] on `threads` threads, stopped by `stop`.
+    pub(crate) fn connect_interruptible(&self, threads: usize, stop: &mut Stop<'_>) -> Result<ConnectStats, Cancelled> {
         let mut stats = ConnectStats::default();
         let Some((_, top)) = self.entry else {
             return Ok(stats);
@@ -206,9 +218,6 @@ impl<S: Space> Hnsw<S> {
         let started = std::time::Instant::now();
         stats.unreachable_before = vec![0; top as usize + 1];
         stats.unreachable_after = vec![0; top as usize + 1];
-        for level in 0..=top {
-            stats.unreachable_before[level as usize] = self.unreachable_on(level);
-        }
         // Cut-off nodes are joined first, while nothing links into their
         // region: each one's search then ends among the nodes a later search
         // for it also reaches, and its edge comes from there. Run after the
@@ -217,12 +226,20 @@ impl<S: Space> Hnsw<S> {
         // ended, and the region gets no edge of its own (measured: an int8
         // far line cut off by a dropping merge, 47 of 240 rows not found at
         // ef_search 40, entered only from a node outside their searches).
+        // Each layer's edges only join that layer, so the count a layer's
+        // pass finds before repairing is what a check of every layer before
+        // any repair would have found.
+        let mut indegree0 = None;
         for level in (0..=top).rev() {
-            self.connect_layer(level, stop, &mut stats)?;
+            let mut upper = None;
+            let indegree = if level == 0 { &mut indegree0 } else { &mut upper };
+            let (before, _) = self.connect_layer(level, indegree, stop, &mut stats)?;
+            stats.unreachable_before[level as usize] = before;
         }
-        stats.weak_refined = self.refine_weak_nodes(stop)?;
-        stats.local_links = self.link_back_locally(stop)?;
-        stats.copy_links = self.ring_copies(stop)?;
+        let indegree = indegree0.get_or_insert_with(|| self.indegree(0));
+        stats.weak_refined = self.refine_weak_nodes(indegree, threads, stop)?;
+        stats.local_links = self.link_back_locally(indegree, threads, stop)?;
+        stats.copy_links = self.ring_copies(indegree, stop)?;
         // The back-links can replace an edge that was some node's only way
         // in: check every layer again.
         self.reconnect(stop, &mut stats)?;
@@ -237,7 +254,7 @@ impl<S: Space> Hnsw<S> {
         let Some((_, top)) = self.entry else { return Ok(()) };
         stats.unreachable_after.resize(top as usize + 1, 0);
         for level in (0..=top).rev() {
-            stats.unreachable_after[level as usize] = self.connect_layer(level, stop, stats)?;
+            stats.unreachable_after[level as usize] = self.connect_layer(level, &mut None, stop, stats)?.1;
         }
         Ok(())
     }
@@ -254,30 +271,36 @@ impl<S: Space> Hnsw<S> {
     /// way the anchor rule below cannot see, because that rule trusts the
     /// node's own list. A second search, now that the graph is complete,
     /// finds its real neighbourhood; they are few, so it is cheap.
-    fn refine_weak_nodes(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+    ///
+    /// The searches run first, on `threads` threads over the graph as the
+    /// build left it; their results are then added one node at a time in
+    /// id order, so the outcome does not depend on the threads.
+    ///
+    /// `indegree` holds the layer's incoming edges per node and is kept
+    /// up to date.
+    fn refine_weak_nodes(&self, indegree: &mut [u32], threads: usize, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let Some((ep, top)) = self.entry else { return Ok(0) };
         let n = self.len();
-        let mut indegree = self.indegree(0);
         let mut out = Vec::new();
-        let mut scratch = SearchScratch::new();
+        let weak: Vec<u32> = (0..n as u32)
+            .filter(|&u| {
+                GraphView::neighbours(self, u, 0, &mut out);
+                out.len() <= WEAK_DEGREE || indegree[u as usize] as usize <= WEAK_DEGREE
+            })
+            .collect();
+        let found = self.for_each_node(&weak, threads, stop, |u, scratch| {
+            let uv = self.vector(u);
+            let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut scratch.nbrs);
+            search_layer::<_, S>(self, uv, &[cur], 0, self.ef_construction, false, Some(u), scratch);
+            Some(std::mem::take(&mut scratch.out))
+        })?;
         let mut cands = Vec::new();
         let mut picked = Vec::new();
-        let mut nbrs = Vec::new();
-        let mut refined = 0;
-        for u in 0..n as u32 {
+        for (u, near) in found {
             GraphView::neighbours(self, u, 0, &mut out);
-            if out.len() > WEAK_DEGREE && indegree[u as usize] as usize > WEAK_DEGREE {
-                continue;
-            }
-            refined += 1;
-            if refined % POLL_EVERY as usize == 0 && stop.requested() {
-                return Err(Cancelled);
-            }
             let uv = self.vector(u);
-            let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut nbrs);
-            search_layer::<_, S>(self, uv, &[cur], 0, self.ef_construction, false, Some(u), &mut scratch);
             cands.clear();
-            cands.extend_from_slice(&scratch.out);
+            cands.extend_from_slice(&near);
             for &x in &out {
                 if !cands.iter().any(|c| c.id == x) {
                     cands.push(Neighbour { id: x, distance: S::distance(uv, self.vector(x)) });
@@ -305,7 +328,52 @@ impl<S: Space> Hnsw<S> {
                 }
             }
         }
-        Ok(refined)
+        Ok(weak.len())
+    }
+
+    /// Runs `f` for each of `nodes` on `threads` threads (each with its own
+    /// scratch), stopping when `stop` fires. Returns the nodes `f` gave a
+    /// value for, with their values, in the order of `nodes`.
+    fn for_each_node<T: Send>(
+        &self,
+        nodes: &[u32],
+        threads: usize,
+        stop: &mut Stop<'_>,
+        f: impl Fn(u32, &mut SearchScratch) -> Option<T> + Sync,
+    ) -> Result<Vec<(u32, T)>, Cancelled> {
+        const CHUNK: usize = 256;
+        let chunks = nodes.len().div_ceil(CHUNK);
+        // Each chunk's results under its chunk number.
+        type Chunks<T> = Vec<(usize, Vec<(u32, T)>)>;
+        let done: std::sync::Mutex<Chunks<T>> = std::sync::Mutex::new(Vec::new());
+        let next_chunk = AtomicUsize::new(0);
+        let work = |flag: &mut dyn FnMut() -> bool| {
+            let mut scratch = SearchScratch::new();
+            loop {
+                let c = next_chunk.fetch_add(1, Relaxed);
+                if c >= chunks || flag() {
+                    break;
+                }
+                let mine: Vec<(u32, T)> = nodes[c * CHUNK..((c + 1) * CHUNK).min(nodes.len())]
+                    .iter()
+                    .filter_map(|&u| f(u, &mut scratch).map(|t| (u, t)))
+                    .collect();
+                done.lock().unwrap_or_else(|e| e.into_inner()).push((c, mine));
+            }
+        };
+        let threads = threads.clamp(1, chunks.max(1));
+        if threads == 1 {
+            work(&mut || stop.requested());
+            if stop.requested() {
+                return Err(Cancelled);
+            }
+        } else {
+            stop.run_workers(threads, |_, flag| work(&mut || flag.load(Relaxed)));
+            stop.result()?;
+        }
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        done.sort_unstable_by_key(|c| c.0);
+        Ok(done.into_iter().flat_map(|c| c.1).collect())
     }
 
     /// Layer 0: gives every node whose nearest neighbour does not link back
@@ -322,24 +390,11 @@ impl<S: Space> Hnsw<S> {
     /// incoming edge (the farthest such), so this pass does not
     /// take the same guarantee from another node; the reachability pass that
     /// follows repairs the rare case where it still does.
-    fn link_back_locally(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+    ///
+    /// `indegree` as for [`Hnsw::refine_weak_nodes`].
+    fn link_back_locally(&self, indegree: &mut [u32], threads: usize, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let n = self.len();
-        let mut indegree = self.indegree(0);
-        let mut out = Vec::new();
-        // Each node's anchor: the nearest of its own neighbours.
-        let mut anchor = vec![u32::MAX; n];
-        for u in 0..n as u32 {
-            if u % (16 * POLL_EVERY) == 0 && stop.requested() {
-                return Err(Cancelled);
-            }
-            GraphView::neighbours(self, u, 0, &mut out);
-            let uv = self.vector(u);
-            anchor[u as usize] = out
-                .iter()
-                .map(|&r| (S::distance(uv, self.vector(r)), r))
-                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-                .map_or(u32::MAX, |(_, r)| r);
-        }
+        let anchor = self.anchors(threads, stop)?;
         let mut made = 0;
         for u in 0..n as u32 {
             let r = anchor[u as usize];
@@ -352,7 +407,7 @@ impl<S: Space> Hnsw<S> {
             if !self.append_if_free(r, 0, u) {
                 // Never a neighbour anchored here, nor one this edge was its
                 // only way in.
-                let Some(i) = self.replaceable_slot(r, 0, &indegree, |x| anchor[x as usize] == r) else { continue };
+                let Some(i) = self.replaceable_slot(r, 0, indegree, |x| anchor[x as usize] == r) else { continue };
                 let l = self.list(r, 0);
                 indegree[l[1 + i].load(Relaxed) as usize] -= 1;
                 l[1 + i].store(u, Relaxed);
@@ -361,6 +416,35 @@ impl<S: Space> Hnsw<S> {
             made += 1;
         }
         Ok(made)
+    }
+
+    /// Each layer-0 node's anchor: the nearest of its own neighbours
+    /// (`u32::MAX` for a node without any), on `threads` threads. One
+    /// distance per edge of the graph, each a vector read from anywhere in
+    /// memory: the most expensive of the passes (GloVe-50, 399k rows: 0.35 s
+    /// on one thread without prefetching, most of it waiting for memory).
+    fn anchors(&self, threads: usize, stop: &mut Stop<'_>) -> Result<Vec<u32>, Cancelled> {
+        let n = self.len();
+        let all: Vec<u32> = (0..n as u32).collect();
+        let nearest = self.for_each_node(&all, threads, stop, |u, scratch| {
+            let out = &mut scratch.nbrs;
+            GraphView::neighbours(self, u, 0, out);
+            // Ask for every neighbour's vector before measuring any, so
+            // the waits overlap.
+            for &r in out.iter() {
+                GraphView::prefetch(self, r);
+            }
+            let uv = self.vector(u);
+            out.iter()
+                .map(|&r| (S::distance(uv, self.vector(r)), r))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                .map(|(_, r)| r)
+        })?;
+        let mut anchor = vec![u32::MAX; n];
+        for (u, r) in nearest {
+            anchor[u as usize] = r;
+        }
+        Ok(anchor)
     }
 
     /// Layer 0: chains every group of rows with the same vector into a ring
@@ -379,7 +463,9 @@ impl<S: Space> Hnsw<S> {
     /// takes a free slot, else replaces an edge to another copy (the ring
     /// already leads there), else the farthest neighbour that keeps another
     /// incoming edge.
-    fn ring_copies(&self, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
+    ///
+    /// `indegree` as for [`Hnsw::refine_weak_nodes`].
+    fn ring_copies(&self, indeg: &mut [u32], stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let n = self.len();
         // Rows sorted by a hash of their vector, then by id: copies are
         // adjacent (a collision only splits or skips a run).
@@ -398,7 +484,6 @@ impl<S: Space> Hnsw<S> {
             keyed.push((h, u));
         }
         keyed.sort_unstable();
-        let mut indegree: Option<Vec<u32>> = None;
         let mut made = 0;
         let mut group = Vec::new();
         let mut i = 0;
@@ -412,7 +497,6 @@ impl<S: Space> Hnsw<S> {
                 group.clear();
                 group.extend(keyed[i..j].iter().map(|x| x.1).filter(|&u| self.vector(u) == first));
                 if group.len() >= 2 {
-                    let indeg = indegree.get_or_insert_with(|| self.indegree(0));
                     for (k, &u) in group.iter().enumerate() {
                         let next = group[(k + 1) % group.len()];
                         if self.links_to(u, 0, next) {
@@ -554,8 +638,8 @@ impl<S: Space> Hnsw<S> {
     }
 
     /// The nodes of `nodes` that [`Hnsw::finds_itself`] does not find,
-    /// searched on `threads` threads without writing the graph; in no
-    /// particular order.
+    /// searched on `threads` threads without writing the graph; in the
+    /// order of `nodes`.
     fn unfound_of(
         &self,
         nodes: &[u32],
@@ -564,37 +648,8 @@ impl<S: Space> Hnsw<S> {
         threads: usize,
         stop: &mut Stop<'_>,
     ) -> Result<Vec<u32>, Cancelled> {
-        let missed = std::sync::Mutex::new(Vec::new());
-        let next_chunk = std::sync::atomic::AtomicUsize::new(0);
-        const CHUNK: usize = 256;
-        let work = |flag: &mut dyn FnMut() -> bool| {
-            let mut scratch = SearchScratch::new();
-            let mut mine = Vec::new();
-            loop {
-                let c = next_chunk.fetch_add(1, Relaxed);
-                if c * CHUNK >= nodes.len() || flag() {
-                    break;
-                }
-                for &u in &nodes[c * CHUNK..((c + 1) * CHUNK).min(nodes.len())] {
-                    if !self.finds_itself(u, ep, top, &mut scratch) {
-                        mine.push(u);
-                    }
-                }
-            }
-            missed.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
-        };
-        let threads = threads.clamp(1, nodes.len().div_ceil(CHUNK).max(1));
-        if threads == 1 {
-            let mut k = 0u32;
-            work(&mut || {
-                k = k.wrapping_add(1);
-                k % 16 == 0 && stop.requested()
-            });
-        } else {
-            stop.run_workers(threads, |_, flag| work(&mut || flag.load(Relaxed)));
-        }
-        stop.result()?;
-        Ok(missed.into_inner().unwrap_or_else(|e| e.into_inner()))
+        let missed = self.for_each_node(nodes, threads, stop, |u, scratch| (!self.finds_itself(u, ep, top, scratch)).then_some(()))?;
+        Ok(missed.into_iter().map(|(u, ())| u).collect())
     }
 
     /// Whether a search for node `u`'s vector (descent from `ep` on `top`,
@@ -660,23 +715,27 @@ impl<S: Space> Hnsw<S> {
         counts
     }
 
-    /// Nodes of `level` the entry point cannot reach.
-    fn unreachable_on(&self, level: u8) -> usize {
-        let seen = reachable(self, level);
-        (0..self.len()).filter(|&id| self.levels[id] >= level && !seen[id]).count()
-    }
-
-    /// One layer: returns how many of its nodes are still unreachable.
-    fn connect_layer(&self, level: u8, stop: &mut Stop<'_>, stats: &mut ConnectStats) -> Result<usize, Cancelled> {
+    /// One layer: returns how many of its nodes were unreachable before,
+    /// and how many still are. `indegree` holds the layer's incoming edges
+    /// per node once counted (counted here if needed, then kept up to
+    /// date).
+    fn connect_layer(
+        &self,
+        level: u8,
+        indegree: &mut Option<Vec<u32>>,
+        stop: &mut Stop<'_>,
+        stats: &mut ConnectStats,
+    ) -> Result<(usize, usize), Cancelled> {
         let n = self.len();
         let on_layer = |id: u32| self.levels[id as usize] >= level;
         let mut seen = reachable(self, level);
         let count_missing = |seen: &[bool]| (0..n as u32).filter(|&id| on_layer(id) && !seen[id as usize]).count();
-        if count_missing(&seen) == 0 {
-            return Ok(0);
+        let before = count_missing(&seen);
+        if before == 0 {
+            return Ok((0, 0));
         }
         // Incoming edges per node on this layer, to pick a replaceable edge.
-        let mut indegree = self.indegree(level);
+        let indegree = indegree.get_or_insert_with(|| self.indegree(level));
         let mut buf = Vec::new();
         let (ep, top) = self.entry.expect("a graph with nodes has an entry point");
         let mut scratch = SearchScratch::new();
@@ -725,10 +784,10 @@ impl<S: Space> Hnsw<S> {
                 let u = *u;
                 let joined = now[u as usize];
                 if joined {
-                    self.link_into(u, level, near, false, &mut indegree, stats);
+                    self.link_into(u, level, near, false, indegree, stats);
                     continue;
                 }
-                if self.link_into(u, level, near, false, &mut indegree, stats) {
+                if self.link_into(u, level, near, false, indegree, stats) {
                     now[u as usize] = true;
                     queue.push(u);
                     mark_from(self, level, &mut now, &mut queue, &mut buf);
@@ -737,7 +796,7 @@ impl<S: Space> Hnsw<S> {
                 let uv = self.vector(u);
                 search_layer::<_, S>(self, uv, &[ep], level, self.ef_construction.max(self.cap(level)), false, Some(u), &mut scratch);
                 scratch.out.retain(|x| now[x.id as usize]);
-                if self.link_into(u, level, &scratch.out, true, &mut indegree, stats) {
+                if self.link_into(u, level, &scratch.out, true, indegree, stats) {
                     now[u as usize] = true;
                     queue.push(u);
                     mark_from(self, level, &mut now, &mut queue, &mut buf);
@@ -749,7 +808,7 @@ impl<S: Space> Hnsw<S> {
                 break;
             }
         }
-        Ok(count_missing(&seen))
+        Ok((before, count_missing(&seen)))
     }
 
     /// Gives `u` an incoming edge on `level` from one of `near` (reachable
@@ -845,6 +904,36 @@ mod tests {
             .collect();
         assert!(made[0] > 0, "the test data gave relink_unfound nothing to do");
         assert_eq!(made[0], made[1]);
+        for id in 0..n as u32 {
+            assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
+        }
+    }
+
+    /// The passes' searches run on threads but their results are applied
+    /// in id order: on the same graph, one thread and two make the same
+    /// edges (weak nodes, anchors and all).
+    #[test]
+    fn connect_does_not_depend_on_the_threads() {
+        let (n, dim) = (3000, 16);
+        let mut data = gaussian(n, dim, 11);
+        // Every 5th row far out, each alone: lists of one or two edges,
+        // so the weak-node pass has nodes to refine.
+        for (i, row) in data.chunks_exact_mut(dim).enumerate().filter(|(i, _)| i % 5 == 0) {
+            row.iter_mut().for_each(|x| *x += 40.0 + i as f32);
+        }
+        let params = Params { threads: 1, m: 4, ef_construction: 16, ..Params::default() };
+        let graphs: Vec<Hnsw<L2F32>> = (0..2).map(|_| Hnsw::build(&params, dim, &data, None)).collect();
+        let mut never = || false;
+        let stats: Vec<ConnectStats> = graphs
+            .iter()
+            .zip([1, 2])
+            .map(|(g, threads)| g.connect_interruptible(threads, &mut Stop::new(&mut never)).unwrap())
+            .collect();
+        assert!(stats[0].weak_refined > 0, "the test data gave the weak-node pass nothing to do");
+        assert_eq!(
+            (stats[0].weak_refined, stats[0].local_links, stats[0].links_added),
+            (stats[1].weak_refined, stats[1].local_links, stats[1].links_added)
+        );
         for id in 0..n as u32 {
             assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
         }

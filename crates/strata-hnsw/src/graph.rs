@@ -478,7 +478,7 @@ impl<S: Space> Hnsw<S> {
         let mut g = Self::alloc(params, dim, v, payloads, levels, spill).map_err(BuildError::Spill)?;
         let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
         g.insert_range(0, n as u32, None, params.threads(), codes, &mut stop)?;
-        g.connect_stats = g.connect_interruptible(&mut stop)?;
+        g.connect_stats = g.connect_interruptible(params.threads(), &mut stop)?;
         Ok(g)
     }
 

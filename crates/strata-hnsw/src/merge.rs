@@ -447,7 +447,7 @@ where
     //    `connect`, whose replaced edges undid some of those links when
     //    they ran first), and a replaced edge's last way into a node is
     //    made good again.
-    let mut stats = g.connect_interruptible(&mut stop)?;
+    let mut stats = g.connect_interruptible(params.threads(), &mut stop)?;
     let started = std::time::Instant::now();
     stats.relinked = g.relink_unfound(RELINK_STRIDE, n_surv as u32, params.threads(), &mut stop)?;
     g.reconnect(&mut stop, &mut stats)?;
