@@ -46,6 +46,7 @@ pub fn build_params(meta: &Meta) -> Params {
         // merges (the engine's threads never call into PostgreSQL).
         threads: 0,
         build_codes: build_code_kind(meta),
+        segment_codes: super::codes::segment_code_kind(meta.element_kind(), meta.vector_len()),
         ..Params::default()
     }
 }

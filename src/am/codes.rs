@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use strata_hnsw::page::{CodeSpec, PageSource, PagedGraph, SegmentCodes};
 use strata_hnsw::quant::{code_dim, CodeKind};
-use strata_hnsw::{Element, Space};
+use strata_hnsw::{Element, ElementKind, Space};
 
 /// `strata.code_cache`: megabytes of segment codes a backend keeps.
 pub static CODE_CACHE_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
@@ -94,15 +94,21 @@ pub fn segment_codes<P: PageSource, S: Space>(index: pg_sys::Relation, graph: &P
 /// (RaBitQ4: 0.96 at 282 pages; SQ4 and RaBitQ1 bounds are too loose to
 /// stop a search, which then reads most of the graph).
 pub fn new_code_spec<S: Space>(index: pg_sys::Relation, vector_len: usize) -> Option<CodeSpec> {
-    let dim = code_dim(<S::Elem as Element>::KIND, vector_len)?;
+    let kind = segment_code_kind(<S::Elem as Element>::KIND, vector_len)?;
+    Some(CodeSpec { kind, seed: new_uid(index), uid: new_uid(index) })
+}
+
+/// The kind of code [`new_code_spec`] gives a segment of `vector_len`
+/// elements of `kind`.
+pub fn segment_code_kind(kind: ElementKind, vector_len: usize) -> Option<CodeKind> {
+    let dim = code_dim(kind, vector_len)?;
     // Long vectors: the smallest code, so that most of a code page's
     // worth of codes still fits (the engine writes none past a page).
-    let kind = match dim {
+    Some(match dim {
         0..=128 => CodeKind::Sq8,
         _ if CodeKind::RaBitQ4.code_bytes(dim) <= 2048 => CodeKind::RaBitQ4,
         _ => CodeKind::RaBitQ1,
-    };
-    Some(CodeSpec { kind, seed: new_uid(index), uid: new_uid(index) })
+    })
 }
 
 /// A number that differs for every segment written: the time, the process,

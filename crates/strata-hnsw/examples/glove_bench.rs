@@ -31,6 +31,9 @@ fn main() {
     let mut limit = usize::MAX;
     let mut merge_test = false;
     let mut late_sorted = false;
+    // What the late-sorted merge's checks search on: the SQ8 codes its
+    // segment gets in an index (`sq8`), or exact distances (`none`).
+    let mut check_codes = Some(CodeKind::Sq8);
     let mut merge_threads = 2usize;
     let mut build_codes: Option<CodeKind> = None;
     let (mut save, mut load): (Option<String>, Option<String>) = (None, None);
@@ -56,6 +59,7 @@ fn main() {
             // the first coordinate, and count rows that do not find
             // themselves at ef_search 40 (issue 14's adversarial order).
             "--late-sorted" => late_sorted = v != "0",
+            "--check-codes" => check_codes = (v != "none").then_some(CodeKind::Sq8),
             // Layer-0 insertion searches on codes first: sq8, rabitq4, rabitq1, none.
             "--build-codes" => {
                 build_codes = match v.as_str() {
@@ -122,7 +126,7 @@ fn main() {
             st.links_added + st.links_replaced
         );
         if late_sorted {
-            late_sorted_self_recall(&params, &base, dim);
+            late_sorted_self_recall(&Params { segment_codes: check_codes, ..params.clone() }, &base, dim);
         }
         if graph.is_none() {
             if let Some(path) = &save {

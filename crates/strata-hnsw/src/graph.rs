@@ -35,7 +35,7 @@ use std::time::Duration;
 use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
-use crate::quant::{code_dim, code_input, CodeKind, Quantizer, Trainer};
+use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
 use crate::search::{descend, search_layer, search_layer0_coded, GraphView, Neighbour, SearchScratch};
 use crate::space::{Element, Space};
 
@@ -64,6 +64,10 @@ pub struct Params {
     /// of this kind first (see [`BuildCodes`]); `None` measures every
     /// neighbour exactly.
     pub build_codes: Option<CodeKind>,
+    /// The code the segment a merge writes gets (`None`: no codes). The
+    /// merge's checks that its rows can be found search on codes of this
+    /// kind, as the scan of that segment will (see `Hnsw::relink_unfound`).
+    pub segment_codes: Option<CodeKind>,
 }
 
 impl Default for Params {
@@ -75,6 +79,7 @@ impl Default for Params {
             threads: 0,
             inserted: None,
             build_codes: None,
+            segment_codes: None,
         }
     }
 }
@@ -314,8 +319,25 @@ impl BuildCodes {
         Ok(Some(BuildCodes { quantizer, codes }))
     }
 
-    fn array(&self) -> CodeArray<'_> {
+    pub(crate) fn array(&self) -> CodeArray<'_> {
         CodeArray { codes: &self.codes, bytes: self.quantizer.code_bytes() }
+    }
+
+    pub(crate) fn kind(&self) -> CodeKind {
+        self.quantizer.kind()
+    }
+
+    /// Node `id`'s code.
+    pub(crate) fn code(&self, id: u32) -> &[u8] {
+        let b = self.quantizer.code_bytes();
+        &self.codes[id as usize * b..(id as usize + 1) * b]
+    }
+
+    /// The estimator of distances from `q` (a vector of space `S`).
+    pub(crate) fn estimator<S: Space>(&self, q: &[S::Elem]) -> QueryEstimator {
+        let mut row = Vec::new();
+        code_input::<S>(q, &mut row);
+        self.quantizer.query(S::METRIC, &row)
     }
 }
 
@@ -485,6 +507,7 @@ impl<S: Space> Hnsw<S> {
     /// Inserts nodes `from..to` (vectors, levels already in place) into the
     /// graph, on `threads` threads, starting from `entry`. Stops early with
     /// `Err(Cancelled)` when `stop` fires (the graph is then incomplete).
+    /// Gives `codes` back for later searches.
     pub(crate) fn insert_range(
         &mut self,
         from: u32,
@@ -493,7 +516,7 @@ impl<S: Space> Hnsw<S> {
         threads: usize,
         codes: Option<BuildCodes>,
         stop: &mut Stop<'_>,
-    ) -> Result<(), Cancelled> {
+    ) -> Result<Option<BuildCodes>, Cancelled> {
         let entry = entry.or(self.entry);
         let threads = threads.clamp(1, ((to - from) as usize).max(1));
         let ctx = BuildCtx {
@@ -553,7 +576,7 @@ impl<S: Space> Hnsw<S> {
         }
         stop.result()?;
         self.entry = ctx.entry.into_inner().unwrap();
-        Ok(())
+        Ok(ctx.codes)
     }
 
     #[inline(always)]

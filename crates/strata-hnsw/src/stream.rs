@@ -414,7 +414,7 @@ impl<G: GraphView, S: Space<Elem = G::Elem>> SegmentedSearch<G, S> {
 /// descent on exact distances and 62 with this), the neighbour lists cost one
 /// per step. NaN estimates never
 /// win a step.
-fn descend_on_codes<G: GraphView>(g: &G, ep: u32, top: u8, nbrs: &mut Vec<u32>, mut estimate: impl FnMut(u32) -> f32) -> u32 {
+pub(crate) fn descend_on_codes<G: GraphView>(g: &G, ep: u32, top: u8, nbrs: &mut Vec<u32>, mut estimate: impl FnMut(u32) -> f32) -> u32 {
     let mut cur = ep;
     let mut cur_d = estimate(ep);
     for level in (1..=top).rev() {
