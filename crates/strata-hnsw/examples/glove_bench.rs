@@ -193,8 +193,8 @@ fn main() {
 /// first coordinate, and prints how many rows do not come back first for
 /// their own vector at ef 40: after the build alone, then after the merge
 /// the late and the early rows, all of them (a sample such as every 10th row
-/// would share rows with the merge's every-`RELINK_STRIDE`-th checks and
-/// flatter them).
+/// shared rows with the merge's checks when those took every 8th row, and
+/// flattered them).
 /// Whether a search for node `id`'s vector whose first hit is `top` (id,
 /// distance) found it; ties: a stored duplicate at the same distance counts.
 fn comes_first(g: &Hnsw<CosineF32>, id: u32, top: Option<(u32, f32)>) -> bool {

@@ -108,8 +108,6 @@ struct Relink<'a> {
     indegree: Option<Vec<u32>>,
     /// Edges made.
     made: usize,
-    /// Nodes linked, for the second pass.
-    linked: Vec<u32>,
 }
 
 /// What one [`Hnsw::connect`] found and did.
@@ -534,13 +532,13 @@ impl<S: Space> Hnsw<S> {
         Ok(made)
     }
 
-    /// After a build or merge: every `stride`-th node below `every_from`,
-    /// and every node from `every_from` on (a merge's new rows), is searched
-    /// for on layer 0 as a query would be, but narrower (descent, then a
-    /// search of width [`RELINK_EF`]). One the search does not find gets an
-    /// edge from the nearest node it did find (a free slot, else a replaced
-    /// edge), and its neighbours are checked the same way. Returns the
-    /// edges made.
+    /// After a merge: every node is searched for on layer 0 as a query
+    /// would be, but narrower (descent, then a search of width
+    /// [`RELINK_EF`]), on `codes` when given (see [`Hnsw::finds_itself`]).
+    /// One the search does not find gets an edge from the nearest node it
+    /// did find (a free slot, else a replaced edge), and its neighbours are
+    /// checked the same way. Then every node is checked once more the same
+    /// way. Returns the edges made.
     ///
     /// A region of rows far from the rest is entered by a few long edges.
     /// A merge that drops rows changes the upper layers and the lists
@@ -551,14 +549,22 @@ impl<S: Space> Hnsw<S> {
     /// node of the region found missing gets an edge from where its search
     /// ended, and the checks spread through the region from it. In dense
     /// real data the same check finds the rows an approximate search misses
-    /// in hard regions (GloVe-50, 10% merged in sorted by the first
-    /// coordinate, ef_search 40: 82-89 of 39,900 merged rows and 226-237
-    /// of 35,910 sampled old rows did not come back first when a merge
-    /// checked every 8th row at width 32; checking every merged row at
-    /// [`RELINK_EF`], after the passes that replace edges: 3-5 and 80-87.
-    /// Counted over all rows, with every 2nd old row checked and the second
-    /// pass below: 0 of 39,900 merged and 335-353 of 359,100 old rows,
-    /// against 3,600 old rows before the merge).
+    /// in hard regions. GloVe-50, 10% merged in sorted by the first
+    /// coordinate, rows not coming back first at ef_search 40 through the
+    /// scan on the segment's SQ8 codes (`glove_bench --late-sorted 1`), of
+    /// 39,900 merged and 359,100 old rows (3,600 of the old ones before the
+    /// merge, by an exact search):
+    ///
+    /// | checked | merged | old | merge |
+    /// |---|---:|---:|---:|
+    /// | merged rows and every 2nd old one; again the merged and linked | 0 | 208 | 5.6 s |
+    /// | every row; again the merged and linked | 0 | 18 | 5.9 s |
+    /// | every row; again every row | 0 | 0 | 9.2 s |
+    ///
+    /// (The second pass over the nodes that lost an edge to a link as well:
+    /// 21.) Links made late in the first pass change where earlier searches
+    /// go, and no cheaper set of rows to check again was found; a merge
+    /// runs in the background, so it pays the second pass.
     ///
     /// The checks run in rounds: a round's searches only read the graph
     /// and run on `threads` threads; the nodes they missed are then taken
@@ -566,23 +572,8 @@ impl<S: Space> Hnsw<S> {
     /// made for an earlier one may have fixed them) and, if still missed,
     /// linked from where that search ended; the unchecked neighbours of
     /// the ones linked make the next round. So the result does not depend
-    /// on the threads. When no round is left, the rows from `every_from`
-    /// on and the ones linked are checked once more the same way, since
-    /// edges replaced by later links can undo an earlier fix (without this
-    /// pass, 3-7 of GloVe's 39,900 merged rows were not found, and the
-    /// 100-d test in tests/reachability.rs failed one run in two). (All of
-    /// the neighbours' searches used to run one at a time: on the GloVe
-    /// merge above, 162,000 of them took 2.9 s of a 6.1-6.4 s merge;
-    /// linking each miss from its round's search, without searching again,
-    /// left 10% more rows not found.)
-    pub(crate) fn relink_unfound(
-        &self,
-        stride: usize,
-        every_from: u32,
-        threads: usize,
-        codes: Option<&BuildCodes>,
-        stop: &mut Stop<'_>,
-    ) -> Result<usize, Cancelled> {
+    /// on the threads.
+    pub(crate) fn relink_unfound(&self, threads: usize, codes: Option<&BuildCodes>, stop: &mut Stop<'_>) -> Result<usize, Cancelled> {
         let Some((ep, top)) = self.entry else { return Ok(0) };
         // Under an inner product a row need not be the nearest to its own
         // vector, so a search not finding it shows nothing.
@@ -590,21 +581,12 @@ impl<S: Space> Hnsw<S> {
             return Ok(0);
         }
         let n = self.len();
-        let stride = stride.max(1);
-        let first: Vec<u32> = (0..n as u32)
-            .filter(|&u| u >= every_from || u as usize % stride == 0)
-            .collect();
         let search = SelfSearch { ep, top, codes };
-        let mut relink = Relink { search, threads, checked: vec![false; n], indegree: None, made: 0, linked: Vec::new() };
-        self.relink_rounds(first, &mut relink, stop)?;
-        // Edges replaced by later links can undo a row's fix: the rows that
-        // must be found (from `every_from` on) and the ones linked are
-        // checked once more, with the same rounds.
-        let mut again: Vec<u32> = (every_from..n as u32).chain(std::mem::take(&mut relink.linked)).collect();
-        again.sort_unstable();
-        again.dedup();
-        relink.checked.iter_mut().for_each(|c| *c = false);
-        self.relink_rounds(again, &mut relink, stop)?;
+        let mut relink = Relink { search, threads, checked: vec![false; n], indegree: None, made: 0 };
+        for _pass in 0..2 {
+            relink.checked.iter_mut().for_each(|c| *c = false);
+            self.relink_rounds((0..n as u32).collect(), &mut relink, stop)?;
+        }
         Ok(relink.made)
     }
 
@@ -635,7 +617,6 @@ impl<S: Space> Hnsw<S> {
                 if self.link_into(u, 0, &scratch.out, true, indeg, &mut stats) {
                     r.made += 1;
                 }
-                r.linked.push(u);
                 GraphView::neighbours(self, u, 0, &mut nbrs);
                 for &x in &nbrs {
                     if !std::mem::replace(&mut r.checked[x as usize], true) {
@@ -928,7 +909,7 @@ mod tests {
         let made: Vec<usize> = graphs
             .iter()
             .zip([1, 2])
-            .map(|(g, threads)| g.relink_unfound(1, n as u32, threads, None, &mut Stop::new(&mut never)).unwrap())
+            .map(|(g, threads)| g.relink_unfound(threads, None, &mut Stop::new(&mut never)).unwrap())
             .collect();
         assert!(made[0] > 0, "the test data gave relink_unfound nothing to do");
         assert_eq!(made[0], made[1]);

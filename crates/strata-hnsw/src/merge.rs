@@ -22,7 +22,7 @@
 //! 5. Every node left without a path from the entry point (repairs and the
 //!    heuristic's pruning can cut off far or duplicate nodes, new or old)
 //!    gets an incoming edge, see [`crate::connect`]. Then every inserted
-//!    node and every [`RELINK_STRIDE`]-th old one is searched for as a
+//!    node, new or old, is searched for (twice) as a
 //!    query would be (on the codes the new segment gets, see
 //!    [`Params::segment_codes`]), but narrower; one the search does not find gets an
 //!    edge from the nearest node the search did find, and its neighbours
@@ -40,20 +40,6 @@ use crate::slab::{Slab, Spill};
 use crate::space::Space;
 
 const GONE: u32 = u32::MAX;
-
-/// After a merge, one old node in this many is searched for (with the
-/// neighbours of any not found), see [`Hnsw::relink_unfound`]. GloVe-50
-/// with 10% merged in sorted by the first coordinate (`glove_bench
-/// --late-sorted 1`), old rows not coming back first for their own vector
-/// at ef_search 40, of 359,100 (3,600 before the merge): 786 at 8, 630 at
-/// 4, 379 at 2 (merges of 4.6, 4.8 and 5.2 s), and 335-353 at 2 with the
-/// second pass of [`Hnsw::relink_unfound`], which also leaves none of the
-/// 39,900 merged rows unfound (6.4 s, as long as the one-at-a-time checks
-/// of every 8th old row took: 788 and 1). These figures are for checks on
-/// exact distances, counted by an exact search; with the checks on the
-/// segment's SQ8 codes, the scan on those codes misses 0 merged and 209 old
-/// rows (9 and 257 with exact checks), in a merge of 5.7 s (5.0 s).
-pub const RELINK_STRIDE: usize = 2;
 
 /// A list to rebuild: node (new id), layer, the live neighbours it keeps,
 /// and candidate new ids for the freed slots.
@@ -469,7 +455,7 @@ where
         }
         _ => None,
     };
-    stats.relinked = g.relink_unfound(RELINK_STRIDE, n_surv as u32, params.threads(), check_codes.as_ref(), &mut stop)?;
+    stats.relinked = g.relink_unfound(params.threads(), check_codes.as_ref(), &mut stop)?;
     g.reconnect(&mut stop, &mut stats)?;
     stats.elapsed += started.elapsed();
     g.connect_stats = stats;
