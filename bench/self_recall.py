@@ -6,7 +6,7 @@ Connects to a running throwaway server (--host socket dir, --port) and, in a
 fresh database `self_recall`:
 
 1. loads the glove50 base rows of bench/datasets.py (399,000 x 50 f32; row
-   number = id) into `items (id int PRIMARY KEY, emb vector(50))`, the old
+   number = id) into `items (id int PRIMARY KEY, cat int, emb vector(50))`, the old
    90% first: every row whose number % 10 != 0, by binary COPY;
 2. `CREATE INDEX items_idx ON items USING vectors (emb vector_cos_ops)
    WITH (m = 16, ef_construction = 64)` (timed: build_seconds), then, unless
@@ -46,7 +46,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datasets  # noqa: E402
 from datasets import np  # noqa: E402
-from e2e import load_now, log, psycopg, server_settings, stat, wait_merge  # noqa: E402
+from e2e import copy_binary_payload, copy_in, load_now, log, psycopg, server_settings, stat, wait_merge  # noqa: E402
 
 from psycopg.adapt import Dumper  # noqa: E402
 from psycopg.pq import Format  # noqa: E402
@@ -80,17 +80,6 @@ def connect(a, vec_oid=None, dbname=DB):
         dumper = type("StrataVecDumper", (VecDumper,), {"oid": vec_oid})
         conn.adapters.register_dumper(Vec, dumper)
     return conn
-
-
-def copy_payload(ids, vecs):
-    """PostgreSQL binary COPY data for rows (id int4, emb vector)."""
-    n, d = vecs.shape
-    dt = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("id", ">i4"), ("l2", ">i4"),
-                   ("dims", ">u2"), ("z", ">u2"), ("v", ">f4", (d,))])
-    a = np.zeros(n, dtype=dt)
-    a["nf"], a["l1"], a["l2"] = 2, 4, 4 + 4 * d
-    a["id"], a["dims"], a["v"] = ids, d, vecs
-    return b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + a.tobytes() + struct.pack(">h", -1)
 
 
 def duplicate_groups(base):
@@ -276,16 +265,12 @@ def main():
     vec_oid = TypeInfo.fetch(conn, "vector").oid
     conn.close()
     conn = connect(a, vec_oid)
-    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, emb vector({dims}))")
+    # `cat` (always 0) only so that bench/e2e.py's binary COPY serves here too.
+    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, cat int, emb vector({dims}))")
 
     # 1. The old 90%.
     t = time.perf_counter()
-    payload = copy_payload(old, base[old])
-    with conn.cursor() as cur:
-        with cur.copy("COPY items (id, emb) FROM STDIN WITH (FORMAT binary)") as cp:
-            for s in range(0, len(payload), 1 << 20):
-                cp.write(payload[s:s + (1 << 20)])
-    del payload
+    copy_in(conn, "items", copy_binary_payload(old, np.zeros(len(old), dtype=np.int64), base[old]))
     res["copy_seconds"] = round(time.perf_counter() - t, 2)
     conn.execute("VACUUM ANALYZE items")
     log(f"COPY {len(old):,} old rows: {res['copy_seconds']} s")

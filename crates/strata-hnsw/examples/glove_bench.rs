@@ -189,12 +189,6 @@ fn main() {
     }
 }
 
-/// Builds over the first 90% of `base`, merges the rest in sorted by its
-/// first coordinate, and prints how many rows do not come back first for
-/// their own vector at ef 40: after the build alone, then after the merge
-/// the late and the early rows, all of them (a sample such as every 10th row
-/// shared rows with the merge's checks when those took every 8th row, and
-/// flattered them).
 /// Whether a search for node `id`'s vector whose first hit is `top` (id,
 /// distance) found it; ties: a stored duplicate at the same distance counts.
 fn comes_first(g: &Hnsw<CosineF32>, id: u32, top: Option<(u32, f32)>) -> bool {
@@ -202,6 +196,12 @@ fn comes_first(g: &Hnsw<CosineF32>, id: u32, top: Option<(u32, f32)>) -> bool {
     top.is_some_and(|(t, d)| t == id || d <= own)
 }
 
+/// Builds over the first 90% of `base`, merges the rest in sorted by its
+/// first coordinate, and prints how many rows do not come back first for
+/// their own vector at ef 40: after the build alone, then after the merge
+/// the late and the early rows, all of them (a sample such as every 10th row
+/// shared rows with the merge's checks when those took every 8th row, and
+/// flattered them).
 fn late_sorted_self_recall(params: &Params, base: &[f32], dim: usize) {
     let n = base.len() / dim;
     let cut = n * 9 / 10;

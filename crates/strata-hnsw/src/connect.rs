@@ -47,7 +47,7 @@
 //! edge (step 2's anchors) and one search per weak or unreachable node,
 //! small next to a build, which makes one search per node. The anchors and
 //! the searches run on the build's threads. GloVe-50, 399k rows, m 16,
-//! ef_construction 64, two threads: 0.34-0.36 s of a 12.3-12.9 s build
+//! ef_construction 64, two threads: 0.34-0.36 s of a 12.3-12.8 s build
 //! (2.8%; 0.68 s when all of it ran on one thread); the `glove_bench`
 //! example prints it.
 //!
@@ -429,8 +429,9 @@ impl<S: Space> Hnsw<S> {
     /// Each layer-0 node's anchor: the nearest of its own neighbours
     /// (`u32::MAX` for a node without any), on `threads` threads. One
     /// distance per edge of the graph, each a vector read from anywhere in
-    /// memory: the most expensive of the passes (GloVe-50, 399k rows: 0.35 s
-    /// on one thread without prefetching, most of it waiting for memory).
+    /// memory: the most expensive of the passes (GloVe-50, 399k rows: the
+    /// back-link pass took 0.35 s on one thread before the anchors ran on
+    /// the threads, their vectors prefetched).
     fn anchors(&self, threads: usize, stop: &mut Stop<'_>) -> Result<Vec<u32>, Cancelled> {
         let n = self.len();
         let all: Vec<u32> = (0..n as u32).collect();
@@ -659,9 +660,9 @@ impl<S: Space> Hnsw<S> {
         let SelfSearch { ep, top, codes } = search;
         match codes {
             Some(codes) => {
-                let est = codes.estimator::<S>(uv);
-                let cur = descend_on_codes(self, ep, top, &mut scratch.nbrs, |id| est.estimate(codes.code(id)).0);
-                search_layer0_coded::<_, S>(self, uv, &[cur], RELINK_EF, None, codes.array(), &est, scratch);
+                let (est, array) = (codes.estimator::<S>(uv), codes.array());
+                let cur = descend_on_codes(self, ep, top, &mut scratch.nbrs, |id| est.estimate(array.code(id)).0);
+                search_layer0_coded::<_, S>(self, uv, &[cur], RELINK_EF, None, array, &est, scratch);
             }
             None => {
                 let (cur, _) = descend::<_, S>(self, uv, ep, top, 0, &mut scratch.nbrs);
@@ -896,26 +897,31 @@ mod tests {
             .collect()
     }
 
+    /// Builds the same graph twice (one-thread builds are deterministic),
+    /// runs `pass` on the first with one thread and on the second with
+    /// two, asserts both end with the same layer-0 edges, and returns what
+    /// each run returned.
+    fn on_one_thread_and_two<T>(data: &[f32], dim: usize, pass: impl Fn(&Hnsw<L2F32>, usize) -> T) -> [T; 2] {
+        let params = Params { threads: 1, m: 4, ef_construction: 16, ..Params::default() };
+        let graphs: [Hnsw<L2F32>; 2] = std::array::from_fn(|_| Hnsw::build(&params, dim, data, None));
+        let out = [pass(&graphs[0], 1), pass(&graphs[1], 2)];
+        for id in 0..graphs[0].len() as u32 {
+            assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
+        }
+        out
+    }
+
     /// The rounds search on threads but link in id order: on the same
     /// graph, one thread and two make the same edges.
     #[test]
     fn relink_unfound_does_not_depend_on_the_threads() {
-        let (n, dim) = (3000, 64);
-        let data = gaussian(n, dim, 7);
-        // One-thread builds are deterministic, so both start from one graph.
-        let params = Params { threads: 1, m: 4, ef_construction: 16, ..Params::default() };
-        let graphs: Vec<Hnsw<L2F32>> = (0..2).map(|_| Hnsw::build(&params, dim, &data, None)).collect();
-        let mut never = || false;
-        let made: Vec<usize> = graphs
-            .iter()
-            .zip([1, 2])
-            .map(|(g, threads)| g.relink_unfound(threads, None, &mut Stop::new(&mut never)).unwrap())
-            .collect();
+        let dim = 64;
+        let data = gaussian(3000, dim, 7);
+        let made = on_one_thread_and_two(&data, dim, |g, threads| {
+            g.relink_unfound(threads, None, &mut Stop::new(&mut || false)).unwrap()
+        });
         assert!(made[0] > 0, "the test data gave relink_unfound nothing to do");
         assert_eq!(made[0], made[1]);
-        for id in 0..n as u32 {
-            assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
-        }
     }
 
     /// The passes' searches run on threads but their results are applied
@@ -930,21 +936,13 @@ mod tests {
         for (i, row) in data.chunks_exact_mut(dim).enumerate().filter(|(i, _)| i % 5 == 0) {
             row.iter_mut().for_each(|x| *x += 40.0 + i as f32);
         }
-        let params = Params { threads: 1, m: 4, ef_construction: 16, ..Params::default() };
-        let graphs: Vec<Hnsw<L2F32>> = (0..2).map(|_| Hnsw::build(&params, dim, &data, None)).collect();
-        let mut never = || false;
-        let stats: Vec<ConnectStats> = graphs
-            .iter()
-            .zip([1, 2])
-            .map(|(g, threads)| g.connect_interruptible(threads, &mut Stop::new(&mut never)).unwrap())
-            .collect();
+        let stats = on_one_thread_and_two(&data, dim, |g, threads| {
+            g.connect_interruptible(threads, &mut Stop::new(&mut || false)).unwrap()
+        });
         assert!(stats[0].weak_refined > 0, "the test data gave the weak-node pass nothing to do");
         assert_eq!(
             (stats[0].weak_refined, stats[0].local_links, stats[0].links_added),
             (stats[1].weak_refined, stats[1].local_links, stats[1].links_added)
         );
-        for id in 0..n as u32 {
-            assert_eq!(graphs[0].neighbour_ids(id, 0), graphs[1].neighbour_ids(id, 0), "node {id}");
-        }
     }
 }

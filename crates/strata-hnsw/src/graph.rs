@@ -327,12 +327,6 @@ impl BuildCodes {
         self.quantizer.kind()
     }
 
-    /// Node `id`'s code.
-    pub(crate) fn code(&self, id: u32) -> &[u8] {
-        let b = self.quantizer.code_bytes();
-        &self.codes[id as usize * b..(id as usize + 1) * b]
-    }
-
     /// The estimator of distances from `q` (a vector of space `S`).
     pub(crate) fn estimator<S: Space>(&self, q: &[S::Elem]) -> QueryEstimator {
         let mut row = Vec::new();

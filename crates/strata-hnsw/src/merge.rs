@@ -21,10 +21,10 @@
 //!    graph.
 //! 5. Every node left without a path from the entry point (repairs and the
 //!    heuristic's pruning can cut off far or duplicate nodes, new or old)
-//!    gets an incoming edge, see [`crate::connect`]. Then every inserted
-//!    node, new or old, is searched for (twice) as a
-//!    query would be (on the codes the new segment gets, see
-//!    [`Params::segment_codes`]), but narrower; one the search does not find gets an
+//!    gets an incoming edge, see [`crate::connect`]. Then every node, new
+//!    or old, is searched for twice as a query would be (on the codes the
+//!    new segment gets, see [`Params::segment_codes`]), but narrower; one
+//!    the search does not find gets an
 //!    edge from the nearest node the search did find, and its neighbours
 //!    are checked too; reachability is checked once more.
 //!

@@ -350,9 +350,9 @@ pub struct CodeArray<'a> {
     pub bytes: usize,
 }
 
-impl CodeArray<'_> {
+impl<'a> CodeArray<'a> {
     #[inline(always)]
-    pub fn code(&self, id: u32) -> &[u8] {
+    pub fn code(&self, id: u32) -> &'a [u8] {
         &self.codes[id as usize * self.bytes..(id as usize + 1) * self.bytes]
     }
 
