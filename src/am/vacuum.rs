@@ -10,7 +10,7 @@ use super::values::u64_to_tid;
 use super::worker;
 use pgrx::pg_sys;
 use pgrx::PgBox;
-use strata_hnsw::page::{is_deleted, payload_at, set_deleted};
+use strata_hnsw::page::{is_deleted, read_payload, set_deleted};
 use strata_index::log::{read_all_logs, set_entry_deleted};
 use strata_index::page::{content, content_mut};
 use strata_index::policy::merge_wanted;
@@ -57,24 +57,31 @@ fn mark_deleted(index: pg_sys::Relation, meta: &Meta, is_dead: &mut dyn FnMut(u6
     for (seg_no, seg) in meta.sealed.iter().enumerate() {
         let pages = SegmentPages::open(index, seg);
         let layout = segment_layout(&pages, seg);
-        let per_page = layout.records_per_page.max(1);
         for page_no in 0..layout.node_pages {
             unsafe { pg_sys::vacuum_delay_point() };
-            let first = page_no * per_page;
-            let last = (first + per_page).min(layout.node_count);
-            if first >= last {
-                break;
+            let ids = layout.records_starting_on(page_no);
+            if ids.is_empty() {
+                continue;
             }
             let mut buf = Buffer::share(index, pages.block_of(layout.first_node_page + page_no));
             let mut dying = Vec::new();
             {
                 let c = content(buf.page());
-                for id in first..last {
+                for id in ids {
                     let (_, offset) = layout.node_location(id);
                     if is_deleted(c, offset) {
                         continue;
                     }
-                    if is_dead(payload_at(c, offset)) {
+                    // A packed record's flags byte is always on the page it
+                    // starts on; its payload may lie on the next one.
+                    let (payload_page, payload_offset) = layout.payload_location(id);
+                    let tid = if payload_page == layout.first_node_page + page_no {
+                        read_payload(c, payload_offset)
+                    } else {
+                        let next = Buffer::share(index, pages.block_of(payload_page));
+                        read_payload(content(next.page()), payload_offset)
+                    };
+                    if is_dead(tid) {
                         dying.push(offset);
                     } else {
                         live += 1;

@@ -153,8 +153,13 @@ fn wide_mapped(c: &mut postgres::Client) -> Vec<bool> {
     .collect()
 }
 
+/// 100 dimensions: 552-byte records, which sealed segments pack across
+/// page boundaries (format version 4), so VACUUM, the standby and recovery
+/// below also read records cut in two.
+const WIDE_DIMS: u64 = 100;
+
 fn wide_vector(id: i64) -> String {
-    strata_integration::test_vector(id, 128)
+    strata_integration::test_vector(id, WIDE_DIMS)
 }
 
 /// Rows arriving for a long time, merged by the background worker as they
@@ -172,7 +177,7 @@ fn sustained_inserts_reuse_freed_pages() {
     let mut c = primary.connect("postgres");
     c.batch_execute(
         "CREATE EXTENSION strata; CREATE EXTENSION pageinspect;
-         CREATE TABLE wide (id bigint PRIMARY KEY, emb vector(128)) WITH (autovacuum_enabled = false);",
+         CREATE TABLE wide (id bigint PRIMARY KEY, emb vector(100)) WITH (autovacuum_enabled = false);",
     )
     .unwrap();
     let standby = Cluster::standby_of(&primary, "growth_standby", 54372);
@@ -185,6 +190,13 @@ fn sustained_inserts_reuse_freed_pages() {
     };
     insert(&mut c, 0..3000);
     c.batch_execute("CREATE INDEX wide_emb ON wide USING vectors (emb vector_l2_ops) WITH (max_writing_size = 300)").unwrap();
+    // The built segment's meta page is block 1; its format version is the
+    // u16 at byte 4 of the page's contents.
+    let version: i32 = c
+        .query_one("SELECT get_byte(p, 28) + 256 * get_byte(p, 29) FROM get_raw_page('wide_emb', 1) p", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 4, "the sealed segment should have packed records");
     let rounds = 16;
     let mut next = 3000;
     let mut sizes = vec![wide_stat(&mut c)];
@@ -202,7 +214,7 @@ fn sustained_inserts_reuse_freed_pages() {
         // The same backend every round: it keeps each segment's codes, and
         // the next merges write new segments onto those segments' freed
         // pages, which its cache must never take for the old ones.
-        assert_all_found(&mut c, "wide", 128, [0, next - 600, next - 1].into_iter());
+        assert_all_found(&mut c, "wide", WIDE_DIMS, [0, next - 600, next - 1].into_iter());
     }
     assert!(mapped_seen > 0, "no merge spread a segment over extents; the test would not read any map");
     c.batch_execute("CREATE INDEX wide_fresh ON wide USING vectors (emb vector_l2_ops)").unwrap();
@@ -218,22 +230,22 @@ fn sustained_inserts_reuse_freed_pages() {
     assert!(last as f64 <= 2.1 * fresh as f64, "{last} bytes after {rounds} rounds, a fresh build takes {fresh}");
 
     let sample = || (0..next).step_by(97);
-    assert_all_found(&mut c, "wide", 128, sample());
+    assert_all_found(&mut c, "wide", WIDE_DIMS, sample());
     let mut s = standby.connect("postgres");
     wait_for_replay(&mut c, &mut s);
-    assert_all_found(&mut s, "wide", 128, sample());
+    assert_all_found(&mut s, "wide", WIDE_DIMS, sample());
 
     // VACUUM marks deletions inside the (reused, mapped) segment pages.
     c.batch_execute("DELETE FROM wide WHERE id % 10 = 3").unwrap();
     c.batch_execute("VACUUM wide").unwrap();
-    assert_all_found(&mut c, "wide", 128, sample());
+    assert_all_found(&mut c, "wide", WIDE_DIMS, sample());
     drop(c);
     primary.kill9();
     primary.start();
     let mut c = primary.connect("postgres");
-    assert_all_found(&mut c, "wide", 128, sample());
+    assert_all_found(&mut c, "wide", WIDE_DIMS, sample());
     // Still merges and takes inserts after recovery.
     insert(&mut c, next..next + 600);
     c.query_one("SELECT strata_optimize('wide_emb')", &[]).unwrap();
-    assert_all_found(&mut c, "wide", 128, sample().chain(next..next + 600));
+    assert_all_found(&mut c, "wide", WIDE_DIMS, sample().chain(next..next + 600));
 }
