@@ -267,6 +267,11 @@ pub struct Hnsw<S: Space> {
     /// What the reachability repair at the end of the build or merge that
     /// made this graph found and did.
     pub(crate) connect_stats: ConnectStats,
+    /// The codes the build or merge that made this graph searched on, kept
+    /// so that writing the graph's pages with a code section of the same
+    /// kind copies them instead of coding every vector again
+    /// ([`crate::page::write_pages_coded`]).
+    pub(crate) kept_codes: Option<BuildCodes>,
 }
 
 /// Shared state of a construction: per-node locks and the entry point.
@@ -325,6 +330,15 @@ impl BuildCodes {
 
     pub(crate) fn kind(&self) -> CodeKind {
         self.quantizer.kind()
+    }
+
+    pub(crate) fn quantizer(&self) -> &Quantizer {
+        &self.quantizer
+    }
+
+    /// Whether these are codes of every node of a graph of `nodes` nodes.
+    pub(crate) fn covers(&self, nodes: usize) -> bool {
+        self.codes.len() == nodes * self.quantizer.code_bytes()
     }
 
     /// The estimator of distances from `q` (a vector of space `S`).
@@ -395,6 +409,7 @@ impl<S: Space> Hnsw<S> {
             any_deleted: AtomicBool::new(false),
             entry: None,
             connect_stats: ConnectStats::default(),
+            kept_codes: None,
         })
     }
 
@@ -493,7 +508,7 @@ impl<S: Space> Hnsw<S> {
         }
         let mut g = Self::alloc(params, dim, v, payloads, levels, spill).map_err(BuildError::Spill)?;
         let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
-        g.insert_range(0, n as u32, None, params.threads(), codes, &mut stop)?;
+        g.kept_codes = g.insert_range(0, n as u32, None, params.threads(), codes, &mut stop)?;
         g.connect_stats = g.connect_interruptible(params.threads(), &mut stop)?;
         Ok(g)
     }

@@ -443,10 +443,10 @@ where
     // The checks search as the scan of the segment written will: on codes
     // of its kind. SQ8 codes trained the same way on the same rows are the
     // ones the segment gets, and cost one pass over the vectors; RaBitQ
-    // codes are the build's when of that kind (their rotation's seed
-    // differs from the segment's: estimates alike, not equal), else exact
-    // distances (coding every row through a rotation of thousands of
-    // dimensions would cost more than the checks).
+    // codes are the build's when of that kind, else exact distances (coding
+    // every row through a rotation of thousands of dimensions would cost
+    // more than the checks). The segment's pages then take these very codes
+    // (`Hnsw::kept_codes`).
     let check_codes = match params.segment_codes {
         Some(kind) if codes.as_ref().is_some_and(|c| c.kind() == kind) => codes,
         Some(CodeKind::Sq8) => {
@@ -459,5 +459,6 @@ where
     g.reconnect(&mut stop, &mut stats)?;
     stats.elapsed += started.elapsed();
     g.connect_stats = stats;
+    g.kept_codes = check_codes;
     Ok((g, remap))
 }

@@ -744,6 +744,12 @@ fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> (Layout, Vec<
     // A section needs a code that fits a page; vectors so long that one
     // does not (over about 16k dimensions even at RaBitQ4) get none.
     let codes = codes.filter(|spec| code_dim(S::Elem::KIND, g.dim).is_some_and(|d| spec.kind.code_bytes(d) <= PAGE_PAYLOAD));
+    // Codes the build kept, of the kind asked for, are written as they are,
+    // with their quantizer's seed (the rotation's) instead of the spec's.
+    let codes = codes.map(|spec| match kept_codes_for(g, spec.kind) {
+        Some(q) => CodeSpec { seed: q.quantizer().seed(), ..spec },
+        None => spec,
+    });
     let (record_size, per_page, packed, node_pages, ov_per) = plan_records(voff, vbytes, n as u64, codes.is_some());
     let node_pages = u32::try_from(node_pages).expect("segment too large for u32 page numbers");
     let (upper_pos, upper_pages) = place_upper(&g.levels, g.m);
@@ -900,12 +906,21 @@ pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, mut sin
     if let Some(c) = &lay.codes {
         let dim = c.dim as usize;
         let mut row = Vec::with_capacity(dim);
-        let mut trainer = Trainer::new(c.kind, dim);
-        for id in 0..g.len() as u32 {
-            code_input::<S>(g.vector(id), &mut row);
-            trainer.add(&row);
-        }
-        let q = trainer.finish(c.seed);
+        let kept = kept_codes_for(g, c.kind);
+        let trained;
+        let q = match kept {
+            Some(k) => k.quantizer(),
+            None => {
+                let mut trainer = Trainer::new(c.kind, dim);
+                for id in 0..g.len() as u32 {
+                    code_input::<S>(g.vector(id), &mut row);
+                    trainer.add(&row);
+                }
+                trained = trainer.finish(c.seed);
+                &trained
+            }
+        };
+        debug_assert_eq!(q.seed(), c.seed);
         let params: Vec<u8> = q.params().iter().flat_map(|x| x.to_ne_bytes()).collect();
         for chunk in params.chunks(PAGE_PAYLOAD) {
             buf.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
@@ -916,14 +931,26 @@ pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, mut sin
         for first in (0..g.len()).step_by(per) {
             let b = buf.bytes_mut();
             for (slot, id) in (first..(first + per).min(g.len())).enumerate() {
-                code_input::<S>(g.vector(id as u32), &mut row);
-                q.encode(&row, &mut b[slot * cb..(slot + 1) * cb]);
+                let out = &mut b[slot * cb..(slot + 1) * cb];
+                match kept {
+                    Some(k) => out.copy_from_slice(k.array().code(id as u32)),
+                    None => {
+                        code_input::<S>(g.vector(id as u32), &mut row);
+                        q.encode(&row, out);
+                    }
+                }
             }
             emit(&mut buf);
         }
     }
     debug_assert_eq!(no, lay.total_pages);
     lay
+}
+
+/// The codes `g`'s build or merge kept ([`Hnsw::kept_codes`]) when they are
+/// of `kind` and cover every node.
+fn kept_codes_for<S: Space>(g: &Hnsw<S>, kind: CodeKind) -> Option<&crate::graph::BuildCodes> {
+    g.kept_codes.as_ref().filter(|k| k.kind() == kind && k.covers(g.len()))
 }
 
 /// Serialises `g` into owned page buffers (tests, tools).
@@ -1316,5 +1343,64 @@ mod corruption_tests {
         }
         std::panic::set_hook(prev);
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod kept_codes_tests {
+    use super::*;
+    use crate::graph::Params;
+    use crate::space::{CosineF32, L2F32};
+
+    fn data(n: usize, dim: usize) -> Vec<f32> {
+        (0..n * dim).map(|i| ((i * 7919 + i / dim * 13) % 1009) as f32 / 100.0 - 5.0).collect()
+    }
+
+    /// Writing a graph whose build kept its codes copies them: the pages
+    /// are byte for byte those written by coding every vector again with
+    /// the build's seed, and the meta page records that seed.
+    #[test]
+    fn kept_build_codes_write_the_same_pages_as_coding_again() {
+        let dim = 160;
+        let v = data(700, dim);
+        for kind in [CodeKind::RaBitQ4, CodeKind::Sq8] {
+            let params = Params { m: 8, threads: 2, build_codes: Some(kind), ..Params::default() };
+            let mut g = Hnsw::<CosineF32>::build(&params, dim, &v, None);
+            assert!(g.kept_codes.as_ref().is_some_and(|k| k.kind() == kind && k.covers(g.len())), "{kind:?}: the build keeps its codes");
+            let seed = g.kept_codes.as_ref().unwrap().quantizer().seed();
+            let spec = CodeSpec { kind, seed: seed ^ 0xFFFF, uid: 5 };
+            let reused = to_pages_coded(&g, Some(spec));
+            let lay = Layout::read(reused[0].bytes()).unwrap();
+            assert_eq!(lay.codes.as_ref().unwrap().seed, seed, "{kind:?}: the section takes the kept codes' seed");
+            assert_eq!(layout_of_coded(&g, Some(spec)), lay, "{kind:?}: layout_of_coded agrees with the writer");
+            g.kept_codes = None;
+            let coded_again = to_pages_coded(&g, Some(CodeSpec { seed, ..spec }));
+            assert_eq!(reused.len(), coded_again.len());
+            for (i, (a, b)) in reused.iter().zip(&coded_again).enumerate() {
+                assert!(a.bytes() == b.bytes(), "{kind:?}: page {i} differs");
+            }
+        }
+        // A merge keeps the codes its checks searched on (SQ8 here, trained
+        // for the segment it writes), and its pages take them too.
+        let old = Hnsw::<L2F32>::build(&Params { m: 8, threads: 1, ..Params::default() }, dim, &v[..500 * dim], None);
+        let old_pages = to_pages(&old);
+        let old_paged = PagedGraph::<_, L2F32>::open(&old_pages[..]).unwrap();
+        let params = Params { m: 8, threads: 2, segment_codes: Some(CodeKind::Sq8), ..Params::default() };
+        let mut merged = crate::merge::merge::<_, L2F32>(&old_paged, &params, &v[500 * dim..], None);
+        assert_eq!(merged.len(), 700);
+        assert!(merged.kept_codes.as_ref().is_some_and(|k| k.kind() == CodeKind::Sq8 && k.covers(700)));
+        let spec = CodeSpec { kind: CodeKind::Sq8, seed: 1, uid: 5 };
+        let reused = to_pages_coded(&merged, Some(spec));
+        let seed = Layout::read(reused[0].bytes()).unwrap().codes.unwrap().seed;
+        merged.kept_codes = None;
+        let coded_again = to_pages_coded(&merged, Some(CodeSpec { seed, ..spec }));
+        assert!(reused.iter().zip(&coded_again).all(|(a, b)| a.bytes() == b.bytes()), "merged pages differ");
+
+        // Codes of another kind are not used: the spec's seed stays.
+        let params = Params { m: 8, threads: 1, build_codes: Some(CodeKind::RaBitQ4), ..Params::default() };
+        let g = Hnsw::<L2F32>::build(&params, dim, &v, None);
+        let spec = CodeSpec { kind: CodeKind::Sq8, seed: 12345, uid: 5 };
+        let lay = Layout::read(to_pages_coded(&g, Some(spec))[0].bytes()).unwrap();
+        assert_eq!(lay.codes.unwrap().seed, 12345);
     }
 }
