@@ -251,3 +251,44 @@ fn damaged_extent_map_reports_xx002() {
         assert_finds_rows(&mut c, &[0, 1999, next_id - 1], &case);
     }
 }
+
+/// Format 4 (node records packed across page boundaries; 100-d at m = 16,
+/// 552-byte records): garbage in a node page, whose first bytes are the
+/// tail of a record cut in two, reports XX002 too, and REINDEX repairs it.
+#[test]
+fn damaged_packed_node_pages_report_xx002() {
+    const DIMS: u64 = 100;
+    let vector = |id: i64| strata_integration::test_vector(id, DIMS);
+    let cluster = Cluster::create("corruption_packed", 54394, "autovacuum = off");
+    let mut c = cluster.connect("postgres");
+    c.batch_execute(&format!(
+        "CREATE EXTENSION strata; CREATE EXTENSION pageinspect;
+         CREATE TABLE items (id bigint PRIMARY KEY, emb vector({DIMS}));"
+    ))
+    .unwrap();
+    let values: Vec<String> = (0..2000).map(|id| format!("({id}, '{}')", vector(id))).collect();
+    c.batch_execute(&format!("INSERT INTO items VALUES {}", values.join(","))).unwrap();
+    c.batch_execute("CREATE INDEX items_emb ON items USING vectors (emb vector_l2_ops)").unwrap();
+    let zero = format!("[{}]", vec!["0"; DIMS as usize].join(","));
+    let full_scan = format!("SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '{zero}') s");
+    let mut seed = 13u64;
+    // Blocks 2.. are the segment's node pages (block 1 is its meta page).
+    for block in [2usize, 4, 7] {
+        let version: i32 =
+            c.query_one("SELECT get_byte(p, 28) + 256 * get_byte(p, 29) FROM get_raw_page('items_emb', 1) p", &[]).unwrap().get(0);
+        assert_eq!(version, 4, "the segment should have packed records");
+        let case = format!("packed node page {block}");
+        c = damage_on_disk(&cluster, c, |_| block, Damage::RandomContent, &mut seed);
+        c.batch_execute("SET enable_seqscan = off").unwrap();
+        expect_corrupted(&mut c, &full_scan, &case);
+        c.batch_execute("REINDEX INDEX items_emb").unwrap();
+        for id in [0i64, 777, 1999] {
+            let found: i64 =
+                c.query_one(&format!("SELECT id FROM items ORDER BY emb <-> '{}' LIMIT 1", vector(id)), &[]).unwrap().get(0);
+            assert_eq!(found, id, "{case}: row {id} not found through the repaired index");
+        }
+        let total: i64 = c.query_one(&full_scan, &[]).unwrap().get(0);
+        assert_eq!(total, 2000, "{case}: full index scan after REINDEX");
+        c.batch_execute("RESET enable_seqscan").unwrap();
+    }
+}
