@@ -545,11 +545,16 @@ impl Layout {
         let voff = self.vector_offset();
         let vbytes = self.vector_bytes(elem_size);
         let n = self.node_count as u64;
-        let (record_size, per_page, packed, node_pages, ov_per) = plan_records(voff, vbytes, n, self.codes.is_some());
+        // A version-4 segment says it is packed; whether the writer should
+        // have packed it is not the reader's business (version 3 segments
+        // of the same shape, written before version 4, are not).
+        if self.packed && (self.codes.is_none() || voff + vbytes > PAGE_PAYLOAD) {
+            return bad("packed records without a code section, or longer than a page".into());
+        }
+        let (record_size, per_page, node_pages, ov_per) = plan_records(voff, vbytes, n, self.packed);
         let ov_per = ov_per as u64;
         if self.record_size as usize != record_size
             || self.records_per_page as usize != per_page
-            || self.packed != packed
             || self.overflow_pages_per_vector as u64 != ov_per
         {
             return bad(format!(
@@ -672,23 +677,27 @@ pub fn read_payload(page: &[u8], offset: usize) -> u64 {
 const RECORD_PAYLOAD: usize = 16;
 
 /// How node records are laid out: `(record size, records per page (0 when
-/// packed), packed, node pages, overflow pages per vector)`. Records are
-/// packed across page boundaries (format version 4, coded segments only)
-/// when whole records would leave at least 1/20 of every node page empty:
-/// at 384-d f32, m = 16, four 1,688-byte records fill 83% of a page, so
-/// packing takes a sixth off the segment, and a fifth of the records then
-/// cost a second page read.
-fn plan_records(voff: usize, vbytes: usize, nodes: u64, coded: bool) -> (usize, usize, bool, u64, u32) {
+/// packed), node pages, overflow pages per vector)`, records packed across
+/// page boundaries or not (`packed`, only for records that fit a page).
+fn plan_records(voff: usize, vbytes: usize, nodes: u64, packed: bool) -> (usize, usize, u64, u32) {
     let inline = voff + vbytes <= PAGE_PAYLOAD;
     let record_size = if inline { align8(voff + vbytes) } else { voff };
+    if packed {
+        return (record_size, 0, (nodes * record_size as u64).div_ceil(PAGE_PAYLOAD as u64), 0);
+    }
     let per_page = PAGE_PAYLOAD / record_size;
     let ov_per = if inline { 0 } else { vbytes.div_ceil(PAGE_PAYLOAD) as u32 };
-    let wasted = PAGE_PAYLOAD - per_page * record_size;
-    if coded && inline && wasted * 20 >= PAGE_PAYLOAD {
-        let pages = (nodes * record_size as u64).div_ceil(PAGE_PAYLOAD as u64);
-        return (record_size, 0, true, pages, 0);
-    }
-    (record_size, per_page, false, nodes.div_ceil(per_page as u64), ov_per)
+    (record_size, per_page, nodes.div_ceil(per_page as u64), ov_per)
+}
+
+/// Whether a writer packs records (format version 4, coded segments only):
+/// when whole records would leave at least 1/20 of every node page empty.
+/// At 384-d f32, m = 16, four 1,688-byte records fill 83% of a page, so
+/// packing takes a sixth off the segment, and a fifth of the records then
+/// cost a second page read.
+fn packs(voff: usize, vbytes: usize) -> bool {
+    let record_size = align8(voff + vbytes);
+    voff + vbytes <= PAGE_PAYLOAD && (PAGE_PAYLOAD % record_size) * 20 >= PAGE_PAYLOAD
 }
 
 /// Places upper-layer blocks in pages without straddling; returns
@@ -728,15 +737,15 @@ pub struct CodeSpec {
 
 /// The layout `write_pages` would produce for `g`.
 pub fn layout_of<S: Space>(g: &Hnsw<S>) -> Layout {
-    layout_parts(g, None).0
+    layout_parts(g, None, Packing::WhenItSaves).0
 }
 
 /// The layout `write_pages_coded(g, codes, ..)` would produce.
 pub fn layout_of_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> Layout {
-    layout_parts(g, codes).0
+    layout_parts(g, codes, Packing::WhenItSaves).0
 }
 
-fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> (Layout, Vec<(u32, u16)>) {
+fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, packing: Packing) -> (Layout, Vec<(u32, u16)>) {
     let n = g.len();
     let m0 = g.m0;
     let vbytes = g.dim * S::Elem::SIZE;
@@ -750,7 +759,8 @@ fn layout_parts<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>) -> (Layout, Vec<
         Some(q) => CodeSpec { seed: q.quantizer().seed(), ..spec },
         None => spec,
     });
-    let (record_size, per_page, packed, node_pages, ov_per) = plan_records(voff, vbytes, n as u64, codes.is_some());
+    let packed = codes.is_some() && packing == Packing::WhenItSaves && packs(voff, vbytes);
+    let (record_size, per_page, node_pages, ov_per) = plan_records(voff, vbytes, n as u64, packed);
     let node_pages = u32::try_from(node_pages).expect("segment too large for u32 page numbers");
     let (upper_pos, upper_pages) = place_upper(&g.levels, g.m);
     let first_upper = 1 + node_pages;
@@ -801,8 +811,24 @@ pub fn write_pages<S: Space>(g: &Hnsw<S>, sink: impl FnMut(u32, &[u8])) -> Layou
 /// As [`write_pages`], followed by a code section of `codes` (format
 /// version 3) unless `codes` is `None` or the space has no codes (bits).
 /// The quantizer is trained on every node's vector, one at a time.
-pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, mut sink: impl FnMut(u32, &[u8])) -> Layout {
-    let (lay, upper_pos) = layout_parts(g, codes);
+pub fn write_pages_coded<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, sink: impl FnMut(u32, &[u8])) -> Layout {
+    write_pages_packing(g, codes, Packing::WhenItSaves, sink)
+}
+
+/// Whether a writer may pack node records across page boundaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    /// Format version 4 when a coded segment's whole records would leave
+    /// 1/20 of each page empty (what [`write_pages_coded`] does).
+    WhenItSaves,
+    /// Never: version 3 (or 1) as written before version 4 existed (tests
+    /// of that format's readers).
+    Never,
+}
+
+/// [`write_pages_coded`] with a choice of [`Packing`].
+pub fn write_pages_packing<S: Space>(g: &Hnsw<S>, codes: Option<CodeSpec>, packing: Packing, mut sink: impl FnMut(u32, &[u8])) -> Layout {
+    let (lay, upper_pos) = layout_parts(g, codes, packing);
     let mut buf = PageBuf::default();
     let mut no = 0u32;
     let mut emit = |buf: &mut PageBuf| {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use common::clustered_f32;
 use strata_hnsw::page::{
-    is_deleted, read_payload, set_deleted, to_pages_coded, CodeSpec, PageBuf, PagedGraph, PAGE_PAYLOAD, VERSION_CODED, VERSION_PACKED,
+    is_deleted, read_payload, set_deleted, to_pages_coded, write_pages_packing, CodeSpec, PageBuf, PagedGraph, Packing, PAGE_PAYLOAD,
+    VERSION_CODED, VERSION_PACKED,
 };
 use strata_hnsw::quant::CodeKind;
 use strata_hnsw::{CosineF32, GraphView, Hnsw, Params, Space, StreamingSearch, L2F32};
@@ -153,6 +154,42 @@ fn deleted_flags_of_crossing_records_hide_them_and_every_live_node_streams_once(
         missed += (graph.with_node(first.id, |x, _| L2F32::distance(q, x)) > 0.0) as usize;
     }
     assert_eq!(missed, 0, "rows not found first");
+}
+
+/// Segments of a shape that is now packed, written in version 3 before
+/// version 4 existed, still open and read the same (an upgrade keeps them
+/// until a merge or REINDEX rewrites them).
+#[test]
+fn version_3_segments_of_packable_shape_still_read() {
+    let dim = 384;
+    let v = data(500, dim);
+    let g = Hnsw::<L2F32>::build(&params(), dim, &v, None);
+    let mut old = Vec::new();
+    write_pages_packing(&g, spec(CodeKind::RaBitQ4), Packing::Never, |_, b| {
+        let mut p = PageBuf::default();
+        p.bytes_mut().copy_from_slice(b);
+        old.push(p);
+    });
+    assert_eq!(version(&old), VERSION_CODED);
+    let new = to_pages_coded(&g, spec(CodeKind::RaBitQ4));
+    assert_eq!(version(&new), VERSION_PACKED);
+    assert!(new.len() < old.len());
+    let a = PagedGraph::<_, L2F32>::open(&old[..]).unwrap();
+    let b = PagedGraph::<_, L2F32>::open(&new[..]).unwrap();
+    assert!(!a.layout().packed && a.layout().records_per_page == 4);
+    let (ca, cb) = (Arc::new(a.load_codes().unwrap()), Arc::new(b.load_codes().unwrap()));
+    assert_eq!(ca.codes, cb.codes);
+    for qi in [3usize, 250, 510] {
+        let q = &v[qi * dim..(qi + 1) * dim];
+        let ra: Vec<u32> = StreamingSearch::<_, L2F32>::with_codes(&a, ca.clone(), q, 30).take(20).map(|n| n.id).collect();
+        let rb: Vec<u32> = StreamingSearch::<_, L2F32>::with_codes(&b, cb.clone(), q, 30).take(20).map(|n| n.id).collect();
+        assert_eq!(ra, rb, "query {qi}: the same rows in the same order from either format");
+    }
+    // Version 3 claiming packed records (a version-4 reader's misreading)
+    // fails the meta page's checks.
+    let mut forged = old.clone();
+    forged[0].bytes_mut()[4..6].copy_from_slice(&VERSION_PACKED.to_ne_bytes());
+    assert!(PagedGraph::<_, L2F32>::open(&forged[..]).is_err());
 }
 
 fn rng(state: &mut u64) -> u64 {
