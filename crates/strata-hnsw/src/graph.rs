@@ -304,22 +304,65 @@ pub(crate) struct BuildCodes {
 impl BuildCodes {
     /// Trains a quantizer of `kind` on every node of `g` and codes them,
     /// the codes in `spill`'s files when given; `Ok(None)` for spaces
-    /// without codes (bits).
-    pub(crate) fn train<S: Space>(g: &Hnsw<S>, kind: Option<CodeKind>, spill: Option<&Spill>) -> std::io::Result<Option<BuildCodes>> {
+    /// without codes (bits). Both passes run on `threads` threads: the
+    /// training's sums over fixed blocks of [`TRAIN_BLOCK`] rows, added in
+    /// block order (so the quantizer does not depend on the thread count),
+    /// and the coding over one run of rows per thread (MiniLM, 45k rows
+    /// of 384-d: 0.18 s on one thread, before any insertion).
+    pub(crate) fn train<S: Space>(g: &Hnsw<S>, kind: Option<CodeKind>, spill: Option<&Spill>, threads: usize) -> std::io::Result<Option<BuildCodes>> {
         let n = g.len();
         let (Some(kind), Some(dim)) = (kind, code_dim(S::Elem::KIND, g.dim)) else { return Ok(None) };
-        let mut row = Vec::with_capacity(dim);
+        let blocks = n.div_ceil(TRAIN_BLOCK);
+        let threads = threads.clamp(1, blocks.max(1));
+        let train_blocks = |bs: std::ops::Range<usize>| -> Vec<Trainer> {
+            let mut row = Vec::with_capacity(dim);
+            bs.map(|b| {
+                let mut t = Trainer::new(kind, dim);
+                for id in b * TRAIN_BLOCK..((b + 1) * TRAIN_BLOCK).min(n) {
+                    code_input::<S>(g.vector(id as u32), &mut row);
+                    t.add(&row);
+                }
+                t
+            })
+            .collect()
+        };
+        let parts: Vec<Trainer> = if threads == 1 {
+            train_blocks(0..blocks)
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let bs = blocks * t / threads..blocks * (t + 1) / threads;
+                        sc.spawn(move || train_blocks(bs))
+                    })
+                    .collect();
+                hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+            })
+        };
         let mut trainer = Trainer::new(kind, dim);
-        for id in 0..n as u32 {
-            code_input::<S>(g.vector(id), &mut row);
-            trainer.add(&row);
+        for p in &parts {
+            trainer.merge(p);
         }
         let quantizer = trainer.finish(g.seed);
         let bytes = quantizer.code_bytes();
         let mut codes = Slab::<u8>::zeroed(n * bytes, spill)?;
-        for (id, out) in codes.chunks_exact_mut(bytes).enumerate() {
-            code_input::<S>(g.vector(id as u32), &mut row);
-            quantizer.encode(&row, out);
+        let encode = |first: usize, out: &mut [u8]| {
+            let mut row = Vec::with_capacity(dim);
+            for (i, out) in out.chunks_exact_mut(bytes).enumerate() {
+                code_input::<S>(g.vector((first + i) as u32), &mut row);
+                quantizer.encode(&row, out);
+            }
+        };
+        if threads == 1 || bytes == 0 {
+            encode(0, &mut codes);
+        } else {
+            let per = n.div_ceil(threads);
+            std::thread::scope(|sc| {
+                for (t, chunk) in codes.chunks_mut(per * bytes).enumerate() {
+                    let encode = &encode;
+                    sc.spawn(move || encode(t * per, chunk));
+                }
+            });
         }
         Ok(Some(BuildCodes { quantizer, codes }))
     }
@@ -348,6 +391,9 @@ impl BuildCodes {
         self.quantizer.query(S::METRIC, &row)
     }
 }
+
+/// Rows per block of the build codes' training (see [`BuildCodes::train`]).
+const TRAIN_BLOCK: usize = 4096;
 
 /// Bound on the nodes started after `q` that `q` considers as extra
 /// candidates (with 2 threads there are one or two).
@@ -507,7 +553,7 @@ impl<S: Space> Hnsw<S> {
             return Err(BuildError::Cancelled);
         }
         let mut g = Self::alloc(params, dim, v, payloads, levels, spill).map_err(BuildError::Spill)?;
-        let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
+        let codes = BuildCodes::train(&g, params.build_codes, spill, params.threads()).map_err(BuildError::Spill)?;
         g.kept_codes = g.insert_range(0, n as u32, None, params.threads(), codes, &mut stop)?;
         g.connect_stats = g.connect_interruptible(params.threads(), &mut stop)?;
         Ok(g)

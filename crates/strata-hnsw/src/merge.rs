@@ -429,7 +429,7 @@ where
     g.entry = entry;
 
     // 4. Insert the new vectors.
-    let codes = BuildCodes::train(&g, params.build_codes, spill).map_err(BuildError::Spill)?;
+    let codes = BuildCodes::train(&g, params.build_codes, spill, params.threads()).map_err(BuildError::Spill)?;
     let codes = g.insert_range(n_surv as u32, total as u32, entry, params.threads(), codes, &mut stop)?;
 
     // 5. Repaired lists and new nodes' pruned links can leave nodes without
@@ -451,7 +451,7 @@ where
         Some(kind) if codes.as_ref().is_some_and(|c| c.kind() == kind) => codes,
         Some(CodeKind::Sq8) => {
             drop(codes);
-            BuildCodes::train(&g, Some(CodeKind::Sq8), spill).map_err(BuildError::Spill)?
+            BuildCodes::train(&g, Some(CodeKind::Sq8), spill, params.threads()).map_err(BuildError::Spill)?
         }
         _ => None,
     };

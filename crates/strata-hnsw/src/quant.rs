@@ -328,6 +328,21 @@ impl Trainer {
         }
     }
 
+    /// Adds the rows another trainer of the same kind and dimension took
+    /// (a block of rows trained apart; merged in a fixed order, the result
+    /// does not depend on how many threads trained the blocks).
+    pub fn merge(&mut self, other: &Trainer) {
+        self.rows += other.rows;
+        if self.sum.is_empty() {
+            for j in 0..self.dim.min(other.lo.len()) {
+                self.lo[j] = self.lo[j].min(other.lo[j]);
+                self.hi[j] = self.hi[j].max(other.hi[j]);
+            }
+        } else {
+            self.sum.iter_mut().zip(&other.sum).for_each(|(a, &b)| *a += b);
+        }
+    }
+
     pub fn finish(self, seed: u64) -> Quantizer {
         let Trainer { kind, dim, rows, mut lo, hi, sum } = self;
         let params = match kind {
