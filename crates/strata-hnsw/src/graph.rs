@@ -36,7 +36,7 @@ use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
 use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
-use crate::search::{descend, search_layer, search_layer0_coded, GraphView, Neighbour, SearchScratch};
+use crate::search::{descend, descend_coded, search_layer, search_layer0_coded, GraphView, Neighbour, SearchScratch};
 use crate::space::{Element, Space};
 
 /// Highest level a node may get (the upper-list block of a node must fit in
@@ -776,19 +776,23 @@ impl<S: Space> Hnsw<S> {
             None
         };
         let qv = self.vector(q);
+        // The estimator of distances from `q`, for the descent and the
+        // layer-0 search.
+        let est = ctx.codes.as_ref().map(|codes| {
+            code_input::<S>(qv, &mut s.code_query);
+            codes.quantizer.query(S::METRIC, &s.code_query)
+        });
         let mut nbrs = std::mem::take(&mut s.search.nbrs);
-        let (mut cur, _) = if top > level {
-            descend::<_, S>(self, qv, ep, top, level, &mut nbrs)
-        } else {
-            (ep, 0.0)
+        let (mut cur, _) = match (&ctx.codes, &est) {
+            _ if top <= level => (ep, 0.0),
+            (Some(codes), Some(est)) => descend_coded::<_, S>(self, qv, ep, top, level, &mut nbrs, codes.array(), est),
+            _ => descend::<_, S>(self, qv, ep, top, level, &mut nbrs),
         };
         s.search.nbrs = nbrs;
         for lc in (lowest..=level.min(top)).rev() {
             self.entries_for(ctx, q, slot, lc, cur, s);
-            match &ctx.codes {
-                Some(codes) if lc == 0 => {
-                    code_input::<S>(qv, &mut s.code_query);
-                    let est = codes.quantizer.query(S::METRIC, &s.code_query);
+            match (&ctx.codes, &est) {
+                (Some(codes), Some(est)) if lc == 0 => {
                     search_layer0_coded::<_, S>(
                         self,
                         qv,
@@ -796,7 +800,7 @@ impl<S: Space> Hnsw<S> {
                         self.ef_construction,
                         Some(q),
                         codes.array(),
-                        &est,
+                        est,
                         &mut s.search,
                     );
                 }
