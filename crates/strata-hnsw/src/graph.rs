@@ -1088,12 +1088,32 @@ impl<S: Space> GraphView for Hnsw<S> {
         }
     }
     #[inline(always)]
+    fn prefetch_vector(&self, id: u32) {
+        let i = id as usize * self.dim;
+        if let Some(v) = self.vectors.get(i..i + self.dim) {
+            let p = v.as_ptr() as *const u8;
+            let bytes = std::mem::size_of_val(v);
+            let mut off = 0;
+            while off < bytes {
+                crate::search::prefetch_ptr(p.wrapping_add(off));
+                off += 64;
+            }
+        }
+    }
+    #[inline(always)]
     fn prefetch_links(&self, id: u32) {
         let i = id as usize * (self.m0 + 1);
         if let Some(l) = self.links0.get(i..i + self.m0 + 1) {
+            // Every line of the list, the last one included: at m = 16 a
+            // list is 132 bytes, so it always reaches into a third line.
             let p = l.as_ptr() as *const u8;
-            crate::search::prefetch_ptr(p);
-            crate::search::prefetch_ptr(p.wrapping_add(64));
+            let bytes = std::mem::size_of_val(l);
+            let mut off = 0;
+            while off < bytes {
+                crate::search::prefetch_ptr(p.wrapping_add(off));
+                off += 64;
+            }
+            crate::search::prefetch_ptr(p.wrapping_add(bytes - 1));
         }
     }
 }

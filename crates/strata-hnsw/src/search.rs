@@ -50,6 +50,13 @@ pub trait GraphView {
     /// Hint that the vector of `id` will be read soon.
     #[inline(always)]
     fn prefetch(&self, _id: u32) {}
+    /// Hint that the whole vector of `id` will be read soon (one node, not
+    /// a batch of neighbours: [`GraphView::prefetch`] asks for the first
+    /// lines only).
+    #[inline(always)]
+    fn prefetch_vector(&self, id: u32) {
+        self.prefetch(id)
+    }
     /// Hint that the layer-0 neighbour list of `id` will be read soon.
     #[inline(always)]
     fn prefetch_links(&self, _id: u32) {}
@@ -92,6 +99,10 @@ impl<G: GraphView + ?Sized> GraphView for &G {
     #[inline(always)]
     fn prefetch(&self, id: u32) {
         (**self).prefetch(id)
+    }
+    #[inline(always)]
+    fn prefetch_vector(&self, id: u32) {
+        (**self).prefetch_vector(id)
     }
     #[inline(always)]
     fn prefetch_links(&self, id: u32) {
@@ -493,7 +504,7 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
         // vector are read next.
         if let Some(&Near(_, t)) = s.candidates.peek() {
             g.prefetch_links(t);
-            g.prefetch(t);
+            g.prefetch_vector(t);
         }
     }
     s.nbrs = nbrs;
