@@ -36,7 +36,7 @@ use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
 use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
-use crate::search::{descend, descend_coded, search_layer, search_layer0_coded, GraphView, Neighbour, SearchScratch};
+use crate::search::{descend, descend_coded, search_layer, search_layer_coded, GraphView, Neighbour, SearchScratch};
 use crate::space::{Element, Space};
 
 /// Highest level a node may get (the upper-list block of a node must fit in
@@ -792,11 +792,12 @@ impl<S: Space> Hnsw<S> {
         for lc in (lowest..=level.min(top)).rev() {
             self.entries_for(ctx, q, slot, lc, cur, s);
             match (&ctx.codes, &est) {
-                (Some(codes), Some(est)) if lc == 0 => {
-                    search_layer0_coded::<_, S>(
+                (Some(codes), Some(est)) => {
+                    search_layer_coded::<_, S>(
                         self,
                         qv,
                         &s.entries,
+                        lc,
                         self.ef_construction,
                         Some(q),
                         codes.array(),

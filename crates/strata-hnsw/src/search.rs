@@ -422,10 +422,29 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
 /// `tests/coded.rs`) give wide bounds, and the search then measures more
 /// nodes exactly instead of losing them. Deleted nodes are returned
 /// (a build's and a merge's searches need them as neighbours).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     g: &G,
     q: &[G::Elem],
     entries: &[u32],
+    ef: usize,
+    exclude: Option<u32>,
+    codes: CodeArray<'_>,
+    est: &QueryEstimator,
+    s: &mut SearchScratch,
+) {
+    search_layer_coded::<G, S>(g, q, entries, 0, ef, exclude, codes, est, s)
+}
+
+/// [`search_layer0_coded`] on any layer (a build's searches of the upper
+/// layers, whose nodes' codes mostly stay in cache where their vectors do
+/// not).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search_layer_coded<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    q: &[G::Elem],
+    entries: &[u32],
+    level: u8,
     ef: usize,
     exclude: Option<u32>,
     codes: CodeArray<'_>,
@@ -471,7 +490,7 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
                 s.results.pop();
             }
         }
-        g.neighbours(c, 0, &mut nbrs);
+        g.neighbours(c, level, &mut nbrs);
         let worst = if s.results.len() >= ef {
             s.results.peek().map_or(f32::INFINITY, |w| w.0)
         } else {
@@ -503,7 +522,9 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
         // The next node taken is the nearest candidate: its list and
         // vector are read next.
         if let Some(&Near(_, t)) = s.candidates.peek() {
-            g.prefetch_links(t);
+            if level == 0 {
+                g.prefetch_links(t);
+            }
             g.prefetch_vector(t);
         }
     }
