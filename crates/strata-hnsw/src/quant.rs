@@ -729,7 +729,7 @@ impl QueryEstimator {
     /// Estimated distance and a bound on its error (guaranteed for SQ, with
     /// high probability for RaBitQ). `code` must be `code_bytes` long
     /// (shorter codes give NaN, never a panic).
-    #[inline]
+    #[inline(always)]
     pub fn estimate(&self, code: &[u8]) -> (f32, f32) {
         let f = |o: usize| code.get(o..o + 4).map_or(f32::NAN, |b| f32::from_ne_bytes(b.try_into().unwrap()));
         let d = self.dim;
