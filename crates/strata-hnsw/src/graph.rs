@@ -1105,6 +1105,15 @@ impl<S: Space> GraphView for Hnsw<S> {
     fn prefetch_links(&self, id: u32) {
         let i = id as usize * (self.m0 + 1);
         if let Some(l) = self.links0.get(i..i + self.m0 + 1) {
+            let p = l.as_ptr() as *const u8;
+            crate::search::prefetch_ptr(p);
+            crate::search::prefetch_ptr(p.wrapping_add(64));
+        }
+    }
+    #[inline(always)]
+    fn prefetch_links_all(&self, id: u32) {
+        let i = id as usize * (self.m0 + 1);
+        if let Some(l) = self.links0.get(i..i + self.m0 + 1) {
             // Every line of the list, the last one included: at m = 16 a
             // list is 132 bytes, so it always reaches into a third line.
             let p = l.as_ptr() as *const u8;

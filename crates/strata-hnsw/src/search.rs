@@ -57,6 +57,13 @@ pub trait GraphView {
     fn prefetch_vector(&self, id: u32) {
         self.prefetch(id)
     }
+    /// [`GraphView::prefetch_links`] for one node about to be expanded:
+    /// every line of its list (the exact search asks for the first lines
+    /// only, once per queued neighbour).
+    #[inline(always)]
+    fn prefetch_links_all(&self, id: u32) {
+        self.prefetch_links(id)
+    }
     /// Hint that the layer-0 neighbour list of `id` will be read soon.
     #[inline(always)]
     fn prefetch_links(&self, _id: u32) {}
@@ -103,6 +110,10 @@ impl<G: GraphView + ?Sized> GraphView for &G {
     #[inline(always)]
     fn prefetch_vector(&self, id: u32) {
         (**self).prefetch_vector(id)
+    }
+    #[inline(always)]
+    fn prefetch_links_all(&self, id: u32) {
+        (**self).prefetch_links_all(id)
     }
     #[inline(always)]
     fn prefetch_links(&self, id: u32) {
@@ -523,7 +534,7 @@ pub(crate) fn search_layer_coded<G: GraphView, S: Space<Elem = G::Elem>>(
         // vector are read next.
         if let Some(&Near(_, t)) = s.candidates.peek() {
             if level == 0 {
-                g.prefetch_links(t);
+                g.prefetch_links_all(t);
             }
             g.prefetch_vector(t);
         }
