@@ -109,6 +109,42 @@ fn reserve(file: &File, bytes: u64) -> io::Result<()> {
     }
 }
 
+/// Heap arrays at least this large are asked to live in transparent huge
+/// pages: a build reads its vectors and lists at random, and with 4 kB pages
+/// nearly every read of a large graph also misses the TLB (GloVe-50, 399k
+/// rows, 2 threads: 12.9-13.5 s with 4 kB pages, 11.6-11.9 s with huge pages).
+const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
+const HUGE_PAGE: usize = 2 << 20;
+
+/// `madvise(MADV_HUGEPAGE)` on the whole 2 MB pages inside `bytes` bytes at
+/// `ptr`, and with `collapse` also `MADV_COLLAPSE` (Linux 6.1+), which
+/// moves memory already written into huge pages. Advice only: the kernel
+/// may refuse it (THP off, an older kernel) and nothing changes but speed.
+fn advise_huge_pages(ptr: *const u8, bytes: usize, collapse: bool) {
+    #[cfg(target_os = "linux")]
+    {
+        if bytes < HUGE_PAGE_MIN_BYTES {
+            return;
+        }
+        let start = (ptr as usize).next_multiple_of(HUGE_PAGE);
+        let end = (ptr as usize + bytes) / HUGE_PAGE * HUGE_PAGE;
+        if end <= start {
+            return;
+        }
+        const MADV_COLLAPSE: libc::c_int = 25;
+        // SAFETY: advice on pages of an allocation this slab owns; neither
+        // call changes their contents.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            if collapse {
+                libc::madvise(start as *mut libc::c_void, end - start, MADV_COLLAPSE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, bytes, collapse);
+}
+
 /// A fixed-length array of `T`, on the heap or in a mapped file.
 pub struct Slab<T: Plain> {
     ptr: *mut T,
@@ -131,6 +167,9 @@ impl<T: Plain> Slab<T> {
         match spill {
             None => {
                 let b: Box<[std::mem::MaybeUninit<T>]> = Box::new_zeroed_slice(len);
+                // Large zeroed allocations come untouched from the kernel,
+                // so the advice applies from their first write.
+                advise_huge_pages(b.as_ptr().cast(), len * size_of::<T>(), false);
                 // SAFETY: all zeroes is a valid T (`Plain`).
                 Ok(Self::from_box(unsafe { b.assume_init() }))
             }
@@ -165,7 +204,10 @@ impl<T: Plain> Slab<T> {
     }
 
     pub fn from_vec(v: Vec<T>) -> Self {
-        Self::from_box(v.into_boxed_slice())
+        let b = v.into_boxed_slice();
+        // Already written: asks the kernel to move it into huge pages now.
+        advise_huge_pages(b.as_ptr().cast(), b.len() * size_of::<T>(), true);
+        Self::from_box(b)
     }
 
     fn from_box(mut b: Box<[T]>) -> Self {
@@ -227,6 +269,46 @@ mod tests {
 
     fn tmp(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("strata-slab-{name}-{}", std::process::id()))
+    }
+
+    /// The `VmFlags` of the mapping in /proc/self/smaps that holds `addr`.
+    #[cfg(target_os = "linux")]
+    fn vm_flags(addr: usize) -> Option<String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut inside = false;
+        for line in smaps.lines() {
+            let head = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = head.split_once('-').filter(|(a, b)| !a.is_empty() && b.chars().all(|c| c.is_ascii_hexdigit())) {
+                if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                    inside = (a..b).contains(&addr);
+                    continue;
+                }
+            }
+            if inside && line.starts_with("VmFlags:") {
+                return Some(line.to_string());
+            }
+        }
+        None
+    }
+
+    /// Large heap slabs, zeroed or from a vector, are advised into huge
+    /// pages (smaps marks such mappings `hg`); small ones are left alone.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn large_heap_slabs_ask_for_huge_pages() {
+        let n = (HUGE_PAGE_MIN_BYTES * 4) / 8;
+        let mut z = Slab::<u64>::zeroed(n, None).unwrap();
+        z[n / 2] = 7;
+        let v = Slab::from_vec(vec![3u64; n]);
+        for (what, s) in [("zeroed", &z), ("from_vec", &v)] {
+            let mid = s.as_ptr() as usize + n / 2 * 8;
+            let flags = vm_flags(mid).expect("the slab's mapping is in smaps");
+            assert!(flags.split_whitespace().any(|f| f == "hg"), "{what}: {flags}");
+        }
+        assert_eq!((z[n / 2], v[n - 1]), (7, 3));
+        let small = Slab::<u64>::zeroed(1000, None).unwrap();
+        let flags = vm_flags(small.as_ptr() as usize).unwrap_or_default();
+        assert!(!flags.split_whitespace().any(|f| f == "hg"), "small: {flags}");
     }
 
     #[test]
