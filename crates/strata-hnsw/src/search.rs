@@ -271,26 +271,7 @@ pub(crate) fn descend<G: GraphView, S: Space<Elem = G::Elem>>(
     to_level: u8,
     nbrs: &mut Vec<u32>,
 ) -> (u32, f32) {
-    let mut cur = ep;
-    let mut cur_d = dist::<G, S>(g, q, ep).0;
-    let mut level = ep_level;
-    while level > to_level {
-        let mut changed = true;
-        while changed {
-            changed = false;
-            g.neighbours(cur, level, nbrs);
-            for &n in nbrs.iter() {
-                let d = dist::<G, S>(g, q, n).0;
-                if d < cur_d {
-                    cur_d = d;
-                    cur = n;
-                    changed = true;
-                }
-            }
-        }
-        level -= 1;
-    }
-    (cur, cur_d)
+    descend_filtered::<G, S>(g, q, ep, ep_level, to_level, nbrs, |_| {}, |_, _| false)
 }
 
 /// [`descend`] with every neighbour estimated from its code first: a
@@ -313,6 +294,30 @@ pub(crate) fn descend_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     codes: CodeArray<'_>,
     est: &QueryEstimator,
 ) -> (u32, f32) {
+    let prefetch = |list: &[u32]| list.iter().for_each(|&n| codes.prefetch(n));
+    // A NaN bound (a damaged code) measures the node.
+    let cannot_win = |n: u32, cur_d: f32| {
+        let (e, err) = est.estimate(codes.code(n));
+        e - err >= cur_d
+    };
+    descend_filtered::<G, S>(g, q, ep, ep_level, to_level, nbrs, prefetch, cannot_win)
+}
+
+/// The greedy descent, calling `before` on each list it reads and
+/// measuring only the neighbours `skip` (given the current distance) lets
+/// through.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn descend_filtered<G: GraphView, S: Space<Elem = G::Elem>>(
+    g: &G,
+    q: &[G::Elem],
+    ep: u32,
+    ep_level: u8,
+    to_level: u8,
+    nbrs: &mut Vec<u32>,
+    before: impl Fn(&[u32]),
+    skip: impl Fn(u32, f32) -> bool,
+) -> (u32, f32) {
     let mut cur = ep;
     let mut cur_d = dist::<G, S>(g, q, ep).0;
     let mut level = ep_level;
@@ -321,13 +326,9 @@ pub(crate) fn descend_coded<G: GraphView, S: Space<Elem = G::Elem>>(
         while changed {
             changed = false;
             g.neighbours(cur, level, nbrs);
+            before(nbrs);
             for &n in nbrs.iter() {
-                codes.prefetch(n);
-            }
-            for &n in nbrs.iter() {
-                let (e, err) = est.estimate(codes.code(n));
-                // A NaN bound (a damaged code) measures the node.
-                if e - err >= cur_d {
+                if skip(n, cur_d) {
                     continue;
                 }
                 let d = dist::<G, S>(g, q, n).0;
