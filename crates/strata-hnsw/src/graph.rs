@@ -634,6 +634,22 @@ impl<S: Space> Hnsw<S> {
         Ok(ctx.codes)
     }
 
+    /// Asks the CPU for the cache lines of node `id`'s vector, at most its
+    /// first `max_bytes` bytes.
+    #[inline(always)]
+    fn prefetch_vector_bytes(&self, id: u32, max_bytes: usize) {
+        let i = id as usize * self.dim;
+        if let Some(v) = self.vectors.get(i..i + self.dim) {
+            let p = v.as_ptr() as *const u8;
+            let bytes = std::mem::size_of_val(v).min(max_bytes);
+            let mut off = 0;
+            while off < bytes {
+                crate::search::prefetch_ptr(p.wrapping_add(off));
+                off += 64;
+            }
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn vector(&self, id: u32) -> &[S::Elem] {
         let i = id as usize * self.dim;
@@ -1077,29 +1093,11 @@ impl<S: Space> GraphView for Hnsw<S> {
     }
     #[inline(always)]
     fn prefetch(&self, id: u32) {
-        let i = id as usize * self.dim;
-        if let Some(v) = self.vectors.get(i..i + self.dim) {
-            let p = v.as_ptr() as *const u8;
-            let bytes = std::mem::size_of_val(v);
-            let mut off = 0;
-            while off < bytes && off < 256 {
-                crate::search::prefetch_ptr(p.wrapping_add(off));
-                off += 64;
-            }
-        }
+        self.prefetch_vector_bytes(id, 256);
     }
     #[inline(always)]
     fn prefetch_vector(&self, id: u32) {
-        let i = id as usize * self.dim;
-        if let Some(v) = self.vectors.get(i..i + self.dim) {
-            let p = v.as_ptr() as *const u8;
-            let bytes = std::mem::size_of_val(v);
-            let mut off = 0;
-            while off < bytes {
-                crate::search::prefetch_ptr(p.wrapping_add(off));
-                off += 64;
-            }
-        }
+        self.prefetch_vector_bytes(id, usize::MAX);
     }
     #[inline(always)]
     fn prefetch_links(&self, id: u32) {
