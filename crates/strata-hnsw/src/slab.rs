@@ -112,7 +112,7 @@ fn reserve(file: &File, bytes: u64) -> io::Result<()> {
 /// Heap arrays at least this large are asked to live in transparent huge
 /// pages: a build reads its vectors and lists at random, and with 4 kB pages
 /// nearly every read of a large graph also misses the TLB (GloVe-50, 399k
-/// rows, 2 threads: 12.9-13.5 s with 4 kB pages, 11.6-11.9 s with huge pages).
+/// rows, 2 threads, alternating runs: 13.5-13.6 s with 4 kB pages, 12.0-12.3 s with huge pages).
 const HUGE_PAGE_MIN_BYTES: usize = 8 << 20;
 const HUGE_PAGE: usize = 2 << 20;
 
