@@ -36,7 +36,9 @@ use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
 use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
-use crate::search::{descend, descend_coded, search_layer, search_layer_coded, GraphView, Neighbour, SearchScratch};
+use crate::search::{
+    descend, descend_coded, search_layer, search_layer_coded, search_layer_estimated, GraphView, Neighbour, SearchScratch,
+};
 use crate::space::{Element, Space};
 
 /// Highest level a node may get (the upper-list block of a node must fit in
@@ -291,11 +293,15 @@ pub(crate) struct BuildCtx {
     codes: Option<BuildCodes>,
 }
 
-/// A code of every node's vector, for the construction's layer-0 searches
-/// ([`search_layer0_coded`]): a discovered neighbour is first estimated from
-/// its code (a few bytes, mostly in cache) and its vector is read only when
-/// the search takes it, instead of reading every discovered neighbour's
-/// vector. The codes live only while the graph is built.
+/// A code of every node's vector, for the construction's searches: an
+/// insertion's layer searches run on the codes (a few hundred bytes instead
+/// of a vector) and read the vectors of their `ef_construction` results
+/// only ([`search_layer_estimated`], or [`search_layer_coded`] where the
+/// estimates prove too coarse for the data); the descent and the
+/// reachability repair's checks measure the nodes they take
+/// ([`descend_coded`], [`crate::search::search_layer0_coded`]). The codes live while the graph
+/// is built, and a segment written from the graph copies them when they
+/// are of its kind ([`Hnsw::kept_codes`]).
 pub(crate) struct BuildCodes {
     quantizer: Quantizer,
     codes: Slab<u8>,
@@ -809,7 +815,7 @@ impl<S: Space> Hnsw<S> {
             self.entries_for(ctx, q, slot, lc, cur, s);
             match (&ctx.codes, &est) {
                 (Some(codes), Some(est)) => {
-                    search_layer_coded::<_, S>(
+                    let trusted = search_layer_estimated::<_, S>(
                         self,
                         qv,
                         &s.entries,
@@ -820,6 +826,19 @@ impl<S: Space> Hnsw<S> {
                         est,
                         &mut s.search,
                     );
+                    if !trusted {
+                        search_layer_coded::<_, S>(
+                            self,
+                            qv,
+                            &s.entries,
+                            lc,
+                            self.ef_construction,
+                            Some(q),
+                            codes.array(),
+                            est,
+                            &mut s.search,
+                        );
+                    }
                 }
                 _ => search_layer::<_, S>(
                     self,
@@ -1123,6 +1142,138 @@ impl<S: Space> GraphView for Hnsw<S> {
             }
             crate::search::prefetch_ptr(p.wrapping_add(bytes - 1));
         }
+    }
+}
+
+#[cfg(test)]
+mod estimated_search_tests {
+    use super::*;
+    use crate::search::{search_layer, GraphView};
+    use crate::space::L2F32;
+    use std::cell::Cell;
+
+    /// A graph that counts the vectors read through it.
+    struct Counting<'a> {
+        g: &'a Hnsw<L2F32>,
+        reads: Cell<usize>,
+    }
+
+    impl GraphView for Counting<'_> {
+        type Elem = f32;
+        fn len(&self) -> u32 {
+            GraphView::len(self.g)
+        }
+        fn entry_point(&self) -> Option<(u32, u8)> {
+            GraphView::entry_point(self.g)
+        }
+        fn vector_len(&self) -> usize {
+            GraphView::vector_len(self.g)
+        }
+        fn level(&self, id: u32) -> u8 {
+            GraphView::level(self.g, id)
+        }
+        fn neighbours(&self, id: u32, level: u8, out: &mut Vec<u32>) {
+            GraphView::neighbours(self.g, id, level, out)
+        }
+        fn with_node<R>(&self, id: u32, f: impl FnOnce(&[f32], bool) -> R) -> R {
+            self.reads.set(self.reads.get() + 1);
+            GraphView::with_node(self.g, id, f)
+        }
+        fn payload(&self, id: u32) -> u64 {
+            GraphView::payload(self.g, id)
+        }
+    }
+
+    /// Eight clusters of six intrinsic dimensions (so that near rows are
+    /// clearly nearer than the rest, as in real embeddings), a few rows far
+    /// from all of them, and ten copies of one row.
+    fn data(n: usize, dim: usize) -> Vec<f32> {
+        let mut s = 0x5eed_u64;
+        let mut r = || (splitmix64({ s += 1; s }) >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        let centres: Vec<f32> = (0..8 * dim).map(|_| 16.0 * r()).collect();
+        let basis: Vec<f32> = (0..6 * dim).map(|_| r()).collect();
+        let mut v = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            let c = i % 8;
+            let a: Vec<f32> = (0..6).map(|_| 8.0 * r()).collect();
+            let far = if i % 97 == 0 { 40.0 } else { 0.0 };
+            for j in 0..dim {
+                let on: f32 = (0..6).map(|k| a[k] * basis[k * dim + j]).sum();
+                v.push(centres[c * dim + j] + on + 0.05 * r() + far);
+            }
+        }
+        let copy = v[..dim].to_vec();
+        for i in 1..=10 {
+            v[(n - i) * dim..(n - i + 1) * dim].copy_from_slice(&copy);
+        }
+        v
+    }
+
+    /// The construction's search on codes reads the vectors of its results
+    /// only, returns them with exact distances ascending, never returns
+    /// the excluded node, and finds nearly what the exact search finds.
+    #[test]
+    fn reads_only_its_results_and_finds_what_the_exact_search_finds() {
+        let (n, dim, ef) = (3000, 160, 32);
+        let v = data(n, dim);
+        let params = Params { threads: 1, ef_construction: 64, build_codes: Some(CodeKind::RaBitQ4), ..Params::default() };
+        let g = Hnsw::<L2F32>::build(&params, dim, &v, None);
+        let codes = BuildCodes::train(&g, Some(CodeKind::RaBitQ4), None, 1).unwrap().unwrap();
+        let counting = Counting { g: &g, reads: Cell::new(0) };
+        let (ep, _) = GraphView::entry_point(&g).unwrap();
+        let (mut s, mut exact) = (SearchScratch::new(), SearchScratch::new());
+        let (mut found, mut wanted) = (0, 0);
+        for q in (0..n as u32).step_by(37) {
+            let qv = g.vector(q).to_vec();
+            let est = codes.estimator::<L2F32>(&qv);
+            counting.reads.set(0);
+            let trusted = search_layer_estimated::<_, L2F32>(&counting, &qv, &[ep], 0, ef, Some(q), codes.array(), &est, &mut s);
+            assert!(trusted, "query {q}: estimates judged too coarse");
+            assert_eq!(counting.reads.get(), s.out.len(), "query {q}: vectors read besides the results'");
+            assert_eq!(s.out.len(), ef, "query {q}");
+            assert!(s.out.iter().all(|x| x.id != q), "query {q}: the excluded node was returned");
+            for w in s.out.windows(2) {
+                assert!(w[0].distance <= w[1].distance, "query {q}: not ascending");
+            }
+            for x in &s.out {
+                assert_eq!(x.distance, L2F32::distance(&qv, g.vector(x.id)), "query {q}: not the exact distance");
+            }
+            search_layer::<_, L2F32>(&g, &qv, &[ep], 0, ef, false, Some(q), &mut exact);
+            // The exact search's nearest half: what the neighbour selection
+            // keeps (m of ef_construction) comes from there.
+            let want: Vec<u32> = exact.out.iter().take(ef / 2).map(|x| x.id).collect();
+            found += want.iter().filter(|&&w| s.out.iter().any(|x| x.id == w)).count();
+            wanted += want.len();
+        }
+        // 0.963 when written (a random order of the results would give
+        // about 0.5; estimates unrelated to the distances, almost 0).
+        let overlap = found as f64 / wanted as f64;
+        assert!(overlap >= 0.93, "the search on codes found {overlap:.3} of the exact search's nearest half");
+    }
+
+    /// Codes too coarse for the data (SQ8 over two clusters a million
+    /// apart: one level spans 4,000 in every dimension, far more than a
+    /// cluster) are caught: the search reports its estimates untrusted, so
+    /// the insertion searches again measuring every node it takes.
+    #[test]
+    fn estimates_too_coarse_for_the_data_are_not_trusted() {
+        let dim = 8;
+        let mut v = data(2000, dim);
+        v.extend(data(2000, dim).iter().map(|x| x + 1e6));
+        let params = Params { threads: 1, ef_construction: 64, ..Params::default() };
+        let g = Hnsw::<L2F32>::build(&params, dim, &v, None);
+        let codes = BuildCodes::train(&g, Some(CodeKind::Sq8), None, 1).unwrap().unwrap();
+        let (ep, _) = GraphView::entry_point(&g).unwrap();
+        let mut s = SearchScratch::new();
+        let untrusted = (0..4000u32)
+            .step_by(101)
+            .filter(|&q| {
+                let qv = g.vector(q).to_vec();
+                let est = codes.estimator::<L2F32>(&qv);
+                !search_layer_estimated::<_, L2F32>(&g, &qv, &[ep], 0, 32, Some(q), codes.array(), &est, &mut s)
+            })
+            .count();
+        assert_eq!(untrusted, 40, "searches judged trustworthy on codes that cannot tell a cluster's rows apart");
     }
 }
 
