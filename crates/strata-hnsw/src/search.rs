@@ -521,9 +521,14 @@ pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
             let e = estimate(n);
             if e < worst_of(&s.results) {
                 s.candidates.push(Near(e, n));
-                s.results.push(Far(e, n));
-                if s.results.len() > ef {
-                    s.results.pop();
+                // A full set replaces its worst in place: one sift instead
+                // of a push and a pop.
+                if s.results.len() >= ef {
+                    if let Some(mut worst) = s.results.peek_mut() {
+                        *worst = Far(e, n);
+                    }
+                } else {
+                    s.results.push(Far(e, n));
                 }
             }
         }
