@@ -13,7 +13,8 @@ hnsw.iterative_scan = relaxed_order). For one dataset of bench/datasets.py:
 - binary COPY of the base table (id int, cat int, emb vector(d)); `cat` is a
   uniform random integer in 0..99 (numpy seed 7); both engines read the same
   binary vector format;
-- CREATE INDEX ... WITH (m = 16, ef_construction = 64), each engine on the
+- CREATE INDEX ... WITH (m = 16, ef_construction = 64), each after a
+  CHECKPOINT, each engine on the
   machine's 2 cores: strata's build runs one engine thread per core
   (std::thread::available_parallelism), pgvector's runs the leader and
   max_parallel_maintenance_workers = 1 worker (the DEBUG1 messages that say
@@ -295,6 +296,12 @@ def build_index(e, table="items", index="items_emb"):
     the server said (pgvector: parallel workers launched, memory)."""
     for g in e.build_gucs:
         e.conn.execute(g)
+    # Flush what the COPYs and VACUUMs left dirty first: strata's build ran
+    # first, right after both engines' tables were loaded, and shared the
+    # two cores with their writeback (MiniLM, 2026-12-01: 2.5 s here against
+    # 1.9 s for the same build on a quiet server); pgvector's, a minute
+    # later, did not.
+    e.conn.execute("CHECKPOINT")
     e.notices.clear()
     load = load_now()
     t = time.perf_counter()

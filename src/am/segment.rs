@@ -1,7 +1,7 @@
 //! Sealed segments: built from collected vectors (CREATE INDEX) or by
 //! merging segments (`optimize`), written into pages, and opened for reading.
 
-use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, relation_name, Buffer};
+use super::buffer::{extend_run, init_page, interrupt_point, is_permanent, nblocks, relation_name, Buffer};
 use super::pages::SegmentPages;
 use super::standby::{corrupted, log_reuse_conflict};
 use super::values::{elems_as_bytes, elems_from_bytes};
@@ -99,8 +99,12 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
     let cancellable = matches!(placement, Placement::AppendUnlogged);
     let codes = super::codes::new_code_spec::<S>(index, graph.dim());
     let total = strata_hnsw::page::layout_of_coded(graph, codes).total_pages;
+    // CREATE INDEX extends its new relation page by page as the pages are
+    // written (they come in order), as pgvector's build does: extending
+    // first and then writing each page took two buffer accesses per page.
+    // Nobody else sees the relation yet, so no extension lock.
     let (map_page, extents) = match placement {
-        Placement::AppendUnlogged => (None, vec![(extend_run(index, total), total)]),
+        Placement::AppendUnlogged => (None, vec![(nblocks(index), total)]),
         Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
     };
     let map = ExtentMap::new(extents);
@@ -111,7 +115,17 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
             interrupt_point();
         }
         let block = map.block_of(no).expect("the extents cover the segment");
-        let mut buf = Buffer::exclusive(index, block);
+        let mut buf = if cancellable {
+            let buf = Buffer::extend_fork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+            let got = buf.block();
+            if got != block {
+                drop(buf);
+                Report::new(SqlState::InternalError, format!("page {no} of a new segment extended block {got} instead of {block}")).raise();
+            }
+            buf
+        } else {
+            Buffer::exclusive(index, block)
+        };
         let page = buf.page_mut_unlogged();
         init_page(page, PageKind::Sealed);
         content_mut(page).copy_from_slice(payload);

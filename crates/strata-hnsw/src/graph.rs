@@ -398,6 +398,11 @@ impl BuildCodes {
     }
 }
 
+/// Rows prepared for the space (normalised for cosine) between two polls
+/// of a build's hook, on all its threads (MiniLM, 45k rows of 384-d: 36 ms
+/// on one thread).
+const PREPARE_ROUND: usize = 16_384;
+
 /// Rows per block of the build codes' training (see [`BuildCodes::train`]).
 const TRAIN_BLOCK: usize = 4096;
 
@@ -544,11 +549,23 @@ impl<S: Space> Hnsw<S> {
         let n = v.len() / dim;
         let mut stop = Stop::new(interrupt).counting(params);
         if S::PREPARES {
-            for (i, row) in v.chunks_exact_mut(dim).enumerate() {
-                S::prepare(row);
-                if i % 4096 == 0 && stop.requested() {
+            // On the build's threads, in rounds of PREPARE_ROUND rows with a
+            // poll between them (the hook runs on this thread only).
+            let threads = params.threads();
+            for round in v.chunks_mut(PREPARE_ROUND * dim) {
+                if stop.requested() {
                     return Err(BuildError::Cancelled);
                 }
+                if threads == 1 {
+                    round.chunks_exact_mut(dim).for_each(S::prepare);
+                    continue;
+                }
+                let per = (round.len() / dim).div_ceil(threads).max(1) * dim;
+                std::thread::scope(|sc| {
+                    for part in round.chunks_mut(per) {
+                        sc.spawn(move || part.chunks_exact_mut(dim).for_each(S::prepare));
+                    }
+                });
             }
         }
         assert_eq!(payloads.len(), n, "one payload per vector");
