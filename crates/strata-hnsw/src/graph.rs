@@ -36,9 +36,7 @@ use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
 use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
-use crate::search::{
-    descend, descend_coded, search_layer, search_layer_coded, search_layer_estimated, GraphView, Neighbour, SearchScratch,
-};
+use crate::search::{descend, descend_coded, search_layer, search_layer_estimated, GraphView, Neighbour, SearchScratch};
 use crate::space::{Element, Space};
 
 /// Highest level a node may get (the upper-list block of a node must fit in
@@ -296,8 +294,8 @@ pub(crate) struct BuildCtx {
 /// A code of every node's vector, for the construction's searches: an
 /// insertion's layer searches run on the codes (a few hundred bytes instead
 /// of a vector) and read the vectors of their `ef_construction` results
-/// only ([`search_layer_estimated`], or [`search_layer_coded`] where the
-/// estimates prove too coarse for the data); the descent and the
+/// only ([`search_layer_estimated`], which measures every node it takes
+/// where the estimates prove too coarse for the data); the descent and the
 /// reachability repair's checks measure the nodes they take
 /// ([`descend_coded`], [`crate::search::search_layer0_coded`]). The codes live while the graph
 /// is built, and a segment written from the graph copies them when they
@@ -832,7 +830,7 @@ impl<S: Space> Hnsw<S> {
             self.entries_for(ctx, q, slot, lc, cur, s);
             match (&ctx.codes, &est) {
                 (Some(codes), Some(est)) => {
-                    let trusted = search_layer_estimated::<_, S>(
+                    search_layer_estimated::<_, S>(
                         self,
                         qv,
                         &s.entries,
@@ -843,19 +841,6 @@ impl<S: Space> Hnsw<S> {
                         est,
                         &mut s.search,
                     );
-                    if !trusted {
-                        search_layer_coded::<_, S>(
-                            self,
-                            qv,
-                            &s.entries,
-                            lc,
-                            self.ef_construction,
-                            Some(q),
-                            codes.array(),
-                            est,
-                            &mut s.search,
-                        );
-                    }
                 }
                 _ => search_layer::<_, S>(
                     self,

@@ -449,13 +449,13 @@ fn keep_unvisited(nbrs: &mut Vec<u32>, visited: &mut EpochVisited, codes: CodeAr
 /// build's and a merge's searches need them as neighbours); `exclude` is
 /// expanded when it is an entry but never returned.
 ///
-/// Returns whether the estimates can be trusted for this query: whether
-/// each result's estimate lies within [`ESTIMATE_SLACK`] of the spread of
-/// the results' exact distances from its exact distance. Where they cannot
-/// (codes too coarse for the data: a range of a million, identical rows,
-/// see `tests/reachability.rs`), ranking by estimate loses near nodes, and
-/// the caller searches again with [`search_layer_coded`], which measures
-/// every node it takes.
+/// Returns whether the estimates could be trusted for this query: whether
+/// each result's estimate lay within [`ESTIMATE_SLACK`] of the spread of
+/// the results' exact distances from its exact distance. Where they could
+/// not (codes too coarse for the data: a range of a million, identical
+/// rows, see `tests/reachability.rs`), ranking by estimate loses near
+/// nodes, and the search runs again as [`search_layer_coded`], which
+/// measures every node it takes; its results are the ones left.
 ///
 /// Unlike [`search_layer_coded`], no vector is read while the search runs:
 /// there each node taken was measured before it was expanded, a chain of
@@ -466,10 +466,10 @@ fn keep_unvisited(nbrs: &mut Vec<u32>, visited: &mut EpochVisited, codes: CodeAr
 /// exact search's only where an estimate's error reorders nodes near the
 /// `ef`-th; the neighbour selection that follows uses the exact distances.
 /// MiniLM (384-d, RaBitQ4 build codes, m 16, ef_construction 64, 2
-/// threads): the engine's build 2.09 / 2.13 s -> 1.66 / 1.65 s, recall@10
-/// at ef_search 10 / 20 / 40 / 80 0.859 / 0.930 / 0.968 / 0.989 before and
-/// after (`glove_bench --build-codes rabitq4 --ef 10,20,40,80`), and no row
-/// unfound after the adversarial merge (`--late-sorted 1`).
+/// threads, alternating runs): the engine's build 2.14 / 2.13 / 2.11 s ->
+/// 1.71 / 1.73 / 1.80 s, recall@10 at ef_search 10 and 40 0.8594 / 0.9675
+/// -> 0.8588 / 0.9673 (`glove_bench --build-codes rabitq4 --ef 10,40`), and
+/// no row unfound after the adversarial merge (`--late-sorted 1`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
     g: &G,
@@ -558,16 +558,20 @@ pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
     }
     s.results = BinaryHeap::from(res);
     s.finish();
-    off <= ESTIMATE_SLACK * (hi - lo)
+    let trusted = off <= ESTIMATE_SLACK * (hi - lo);
+    if !trusted {
+        search_layer_coded::<G, S>(g, q, entries, level, ef, exclude, codes, est, s);
+    }
+    trusted
 }
 
 /// How far (as a share of the spread of the results' exact distances) the
 /// estimate of a result of [`search_layer_estimated`] may lie from its exact
 /// distance for the search's ranking to be trusted. In the MiniLM build
 /// (RaBitQ4 at 384-d) the worst result of 96% of the searches lay within a
-/// tenth and 13 of 48,500 searches were over the limit; at 50-d (GloVe, not
-/// built on codes by the access method) most lay within a fifth to a half,
-/// and 147 of 532,000 were over. Codes whose range does not fit the data
+/// tenth and 7 of 48,500 searches were over the limit; at 50-d (GloVe, not
+/// built on codes by the access method) 72% lay within a fifth, 27% between
+/// a fifth and a half, and 147 of 425,800 were over. Codes whose range does not fit the data
 /// miss by many times the spread.
 const ESTIMATE_SLACK: f32 = 0.5;
 
