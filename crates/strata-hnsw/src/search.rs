@@ -601,9 +601,9 @@ pub(crate) fn search_layer0_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     search_layer_coded::<G, S>(g, q, entries, 0, ef, exclude, codes, est, s)
 }
 
-/// [`search_layer0_coded`] on any layer (a build's searches of the upper
-/// layers, whose nodes' codes mostly stay in cache where their vectors do
-/// not).
+/// [`search_layer0_coded`] on any layer: what an insertion's search on
+/// codes ([`search_layer_estimated`]) runs instead when its estimates prove
+/// too coarse for the data.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn search_layer_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     g: &G,
