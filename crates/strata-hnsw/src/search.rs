@@ -173,6 +173,31 @@ impl<K: Ord> Ord for Far<K> {
     }
 }
 
+/// Adds `entry` to `heap`, which keeps its `cap` nearest entries: once the
+/// heap is full, `entry` takes the farthest one's place if it is nearer
+/// (one sift instead of a push and a pop).
+#[inline(always)]
+pub(crate) fn push_bounded<K: Ord>(heap: &mut BinaryHeap<Far<K>>, entry: Far<K>, cap: usize) {
+    if heap.len() < cap {
+        heap.push(entry);
+    } else if let Some(mut farthest) = heap.peek_mut() {
+        if entry < *farthest {
+            *farthest = entry;
+        }
+    }
+}
+
+/// The distance a node must beat to enter `results` kept at `ef`: the
+/// farthest kept once there are `ef`, else none.
+#[inline(always)]
+fn entry_bound(results: &BinaryHeap<Far>, ef: usize) -> f32 {
+    if results.len() >= ef {
+        results.peek().map_or(f32::INFINITY, |w| w.0)
+    } else {
+        f32::INFINITY
+    }
+}
+
 /// Visited marks by epoch: clearing is O(1) except once every 65535 uses.
 #[derive(Default)]
 pub(crate) struct EpochVisited {
@@ -410,10 +435,7 @@ pub(crate) fn search_layer<G: GraphView, S: Space<Elem = G::Elem>>(
                     }
                 }
                 if !(skip_deleted && del) {
-                    s.results.push(Far(d, n));
-                    if s.results.len() > ef {
-                        s.results.pop();
-                    }
+                    push_bounded(&mut s.results, Far(d, n), ef);
                 }
             }
         }
@@ -503,33 +525,18 @@ pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
     if let Some(x) = exclude {
         s.visited.insert(x);
     }
-    let worst_of = |results: &BinaryHeap<Far>| {
-        if results.len() >= ef {
-            results.peek().map_or(f32::INFINITY, |w| w.0)
-        } else {
-            f32::INFINITY
-        }
-    };
     let mut nbrs = std::mem::take(&mut s.nbrs);
     while let Some(Near(d, c)) = s.candidates.pop() {
-        if d > worst_of(&s.results) {
+        if d > entry_bound(&s.results, ef) {
             break;
         }
         g.neighbours(c, level, &mut nbrs);
         keep_unvisited(&mut nbrs, &mut s.visited, codes);
         for &n in nbrs.iter() {
             let e = estimate(n);
-            if e < worst_of(&s.results) {
+            if e < entry_bound(&s.results, ef) {
                 s.candidates.push(Near(e, n));
-                // A full set replaces its worst in place: one sift instead
-                // of a push and a pop.
-                if s.results.len() >= ef {
-                    if let Some(mut worst) = s.results.peek_mut() {
-                        *worst = Far(e, n);
-                    }
-                } else {
-                    s.results.push(Far(e, n));
-                }
+                push_bounded(&mut s.results, Far(e, n), ef);
             }
         }
         // The next node taken is the nearest candidate: its list is read
@@ -633,11 +640,7 @@ pub(crate) fn search_layer_coded<G: GraphView, S: Space<Elem = G::Elem>>(
     }
     let mut nbrs = std::mem::take(&mut s.nbrs);
     while let Some(Near(bound, c)) = s.candidates.pop() {
-        let worst = if s.results.len() >= ef {
-            s.results.peek().map_or(f32::INFINITY, |w| w.0)
-        } else {
-            f32::INFINITY
-        };
+        let worst = entry_bound(&s.results, ef);
         if bound > worst {
             break;
         }
@@ -650,17 +653,10 @@ pub(crate) fn search_layer_coded<G: GraphView, S: Space<Elem = G::Elem>>(
                 // search would never have queued it.
                 continue;
             }
-            s.results.push(Far(d, c));
-            if s.results.len() > ef {
-                s.results.pop();
-            }
+            push_bounded(&mut s.results, Far(d, c), ef);
         }
         g.neighbours(c, level, &mut nbrs);
-        let worst = if s.results.len() >= ef {
-            s.results.peek().map_or(f32::INFINITY, |w| w.0)
-        } else {
-            f32::INFINITY
-        };
+        let worst = entry_bound(&s.results, ef);
         keep_unvisited(&mut nbrs, &mut s.visited, codes);
         for &n in nbrs.iter() {
             let (e, err) = est.estimate(codes.code(n));

@@ -61,7 +61,7 @@ use std::sync::Arc;
 
 use crate::page::SegmentCodes;
 use crate::quant::{code_input, QueryEstimator};
-use crate::search::{descend, Far, GraphView, Near, Neighbour};
+use crate::search::{descend, push_bounded, Far, GraphView, Near, Neighbour};
 use crate::space::{prepared_query, Space};
 
 /// A node of one of the graphs: `graph << 32 | id`.
@@ -437,14 +437,6 @@ pub(crate) fn descend_on_codes<G: GraphView>(g: &G, ep: u32, top: u8, nbrs: &mut
 
 /// Each graph's own look-ahead, in percent of `ef`, when there are several.
 pub const LOCAL_SHARE_PERCENT: usize = 50;
-
-/// Pushes onto a farthest-first heap kept at `cap` entries.
-fn push_bounded(heap: &mut BinaryHeap<Far<Key>>, entry: Far<Key>, cap: usize) {
-    heap.push(entry);
-    if heap.len() > cap {
-        heap.pop();
-    }
-}
 
 impl<G: GraphView, S: Space<Elem = G::Elem>> Iterator for SegmentedSearch<G, S> {
     type Item = SegmentHit;
