@@ -1280,6 +1280,38 @@ mod estimated_search_tests {
 }
 
 #[cfg(test)]
+mod prepare_tests {
+    use super::*;
+    use crate::space::CosineF32;
+
+    /// A cosine build normalises every row on its threads exactly as one
+    /// thread does, over more than one round and a split that does not
+    /// divide evenly: rows far out, a zero row (left as it is) and copies.
+    #[test]
+    fn every_row_is_prepared_as_on_one_thread() {
+        let (n, dim) = (PREPARE_ROUND + 777, 8);
+        let mut v: Vec<f32> = (0..n * dim)
+            .map(|i| (splitmix64(i as u64) >> 40) as f32 / (1u64 << 20) as f32 - 8.0)
+            .collect();
+        v[..dim].iter_mut().for_each(|x| *x *= 1e6);
+        v[dim..2 * dim].fill(0.0);
+        let copy = v[2 * dim..3 * dim].to_vec();
+        v[(n - 1) * dim..].copy_from_slice(&copy);
+        let build = |threads| {
+            let params = Params { threads, ef_construction: 16, ..Params::default() };
+            Hnsw::<CosineF32>::build(&params, dim, &v, None)
+        };
+        let (one, two) = (build(1), build(2));
+        for id in 0..n as u32 {
+            assert_eq!(one.stored_vector(id), two.stored_vector(id), "row {id}");
+            let norm: f32 = two.stored_vector(id).iter().map(|x| x * x).sum::<f32>().sqrt();
+            let want = if id == 1 { 0.0 } else { 1.0 };
+            assert!((norm - want).abs() < 1e-5, "row {id}: norm {norm}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod cancel_tests {
     use super::*;
     use crate::search::GraphView;
