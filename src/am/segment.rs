@@ -93,16 +93,16 @@ fn place_live(index: pg_sys::Relation, free: &mut Vec<FreeRange>, oldest_xmin: u
 }
 
 fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &mut Placement) -> Segment {
-    // CREATE INDEX can stop while writing: its whole relation goes away.
-    // A live merge cannot (pages it extended would be lost until REINDEX);
-    // it is checked right before and after.
-    let cancellable = matches!(placement, Placement::AppendUnlogged);
+    // CREATE INDEX writes into a relation nobody else sees yet:
+    // - it can stop while writing (its whole relation goes away); a live
+    //   merge cannot (pages it extended would be lost until REINDEX), it is
+    //   checked right before and after;
+    // - it extends the relation page by page as the pages are written (they
+    //   come in order), with no extension lock, as pgvector's build does;
+    //   extending first and then writing took two buffer accesses per page.
+    let creating = matches!(placement, Placement::AppendUnlogged);
     let codes = super::codes::new_code_spec::<S>(index, graph.dim());
     let total = strata_hnsw::page::layout_of_coded(graph, codes).total_pages;
-    // CREATE INDEX extends its new relation page by page as the pages are
-    // written (they come in order), as pgvector's build does: extending
-    // first and then writing each page took two buffer accesses per page.
-    // Nobody else sees the relation yet, so no extension lock.
     let (map_page, extents) = match placement {
         Placement::AppendUnlogged => (None, vec![(nblocks(index), total)]),
         Placement::Live { free, oldest_xmin } => place_live(index, free, *oldest_xmin, total),
@@ -111,11 +111,11 @@ fn write_graph<S: Space>(index: pg_sys::Relation, graph: &Hnsw<S>, placement: &m
     // The pages are logged below as full images (log_newpage_range) or with
     // the whole relation at the end of CREATE INDEX, not record by record.
     let layout = strata_hnsw::page::write_pages_coded(graph, codes, |no, payload| {
-        if cancellable && no % 64 == 0 {
+        if creating && no % 64 == 0 {
             interrupt_point();
         }
         let block = map.block_of(no).expect("the extents cover the segment");
-        let mut buf = if cancellable {
+        let mut buf = if creating {
             let buf = Buffer::extend_fork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
             let got = buf.block();
             if got != block {
