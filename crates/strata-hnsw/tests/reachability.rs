@@ -462,8 +462,8 @@ fn far_line_after_other_dropping_merges() {
 }
 
 /// Builds and merges whose insertions measure neighbours from codes first
-/// (`Params::build_codes`, what the access method uses above 128
-/// dimensions) keep every invariant on the shapes hostile to a quantizer:
+/// (`Params::build_codes`, what the access method uses from 32 dimensions)
+/// keep every invariant on the shapes hostile to a quantizer:
 /// a range of a million (two clusters, the far line), 1-d data, exact
 /// copies and identical rows. Each code kind in turn.
 #[test]
