@@ -180,9 +180,15 @@ pub fn build_segment(
     let vector_len = meta.vector_len();
     let (params, mut poll) = reporting(params, inserted);
     with_space!(meta.element_kind(), meta.metric(), |S| {
-        let elems: Vec<<S as Space>::Elem> = elems_from_bytes(data);
-        let graph = Hnsw::<S>::build_owned_interruptible(&params, vector_len, elems, Some(tids.to_vec()), &mut poll)
-            .unwrap_or_else(|_| raise_cancel());
+        // Straight into the build's arrays (huge pages), with no copy
+        // between.
+        let vectors = Slab::<<S as Space>::Elem>::copied_from_bytes(data);
+        let payloads = Slab::<u64>::copied_from_bytes(elems_as_bytes(tids));
+        let graph = match Hnsw::<S>::build_slabs(&params, vector_len, vectors, payloads, None, &mut poll) {
+            Ok(g) => g,
+            Err(BuildError::Cancelled) => raise_cancel(),
+            Err(BuildError::Spill(e)) => spill_failed(index, &e),
+        };
         pg_sys::check_for_interrupts!();
         write_graph(index, &graph, placement)
     })
