@@ -24,7 +24,7 @@ use strata_core::SqlState;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use strata_hnsw::quant::{code_dim, CodeKind};
-use strata_hnsw::{ElementKind, Params, Spill};
+use strata_hnsw::{Params, Spill};
 use strata_index::meta::{META_BLOCK, MAX_SEALED};
 use strata_index::page::{content_mut, PageKind};
 use strata_index::Meta;
@@ -51,27 +51,10 @@ pub fn build_params(meta: &Meta) -> Params {
     }
 }
 
-/// The code a build's or merge's insertions measure neighbours with first
-/// (see strata_hnsw::Params::build_codes), where reading a neighbour's
-/// vector costs more than reading its code:
-/// - above 128 dimensions RaBitQ4 (MiniLM-384, one thread, 8.9 s -> 6.9 s,
-///   recall equal; SQ8, twice its size, was slower);
-/// - 32 to 128 dimensions of `real` SQ8, the code those segments get, so the
-///   build's codes are written as they are (GloVe-50, 2M rows, 2 threads:
-///   117.3 s -> 86.2 s, recall@10 at ef 40 0.795 -> 0.798; RaBitQ4 94.3 s;
-///   399k rows 11.8-12.1 s -> 11.3-11.6 s). Halves and int8 are already as
-///   short as an SQ8 code or nearly, and shorter vectors fit a cache line.
-///
-/// Measured with crates/strata-hnsw/examples/glove_bench --build-codes. Very
-/// long vectors (RaBitQ4 codes over 2 kB) build without codes: their
-/// segments use one-bit codes, whose bounds are too loose to save reads.
+/// The code this index's builds and merges search on (see
+/// strata_hnsw::quant::build_code_kind, where the choice is measured).
 pub fn build_code_kind(meta: &Meta) -> Option<CodeKind> {
-    let dim = code_dim(meta.element_kind(), meta.vector_len())?;
-    if dim > 128 {
-        (CodeKind::RaBitQ4.code_bytes(dim) <= 2048).then_some(CodeKind::RaBitQ4)
-    } else {
-        (dim >= 32 && meta.element_kind() == ElementKind::F32).then_some(CodeKind::Sq8)
-    }
+    strata_hnsw::quant::build_code_kind(meta.element_kind(), meta.vector_len())
 }
 
 fn build_code_bytes(meta: &Meta) -> usize {
