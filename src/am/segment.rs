@@ -183,7 +183,7 @@ pub fn build_segment(
         // Straight into the build's arrays (huge pages), with no copy
         // between.
         let vectors = Slab::<<S as Space>::Elem>::copied_from_bytes(data);
-        let payloads = Slab::<u64>::copied_from_bytes(elems_as_bytes(tids));
+        let payloads = Slab::copied_from(tids);
         let graph = match Hnsw::<S>::build_slabs(&params, vector_len, vectors, payloads, None, &mut poll) {
             Ok(g) => g,
             Err(BuildError::Cancelled) => raise_cancel(),

@@ -238,6 +238,12 @@ impl<T: Plain> Slab<T> {
         s
     }
 
+    /// A copy of `src` in a slab, in huge pages when large.
+    pub fn copied_from(src: &[T]) -> Self {
+        // SAFETY: `src`'s bytes, in T's layout (`Plain`: no padding).
+        Self::copied_from_bytes(unsafe { std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), std::mem::size_of_val(src)) })
+    }
+
     /// A copy of `bytes` (a whole number of `T`s, in `T`'s byte layout) in a
     /// slab, in huge pages when large: for vectors collected as bytes.
     pub fn copied_from_bytes(bytes: &[u8]) -> Self {
@@ -330,7 +336,7 @@ mod tests {
         None
     }
 
-    /// Large heap slabs, zeroed, from a vector or copied from bytes, are
+    /// Large heap slabs, zeroed, from a vector or copied from a slice or bytes, are
     /// advised into huge pages (smaps marks such mappings `hg`) and hold
     /// exactly their elements (the copies run in 2 MB chunks: a length
     /// that is not a whole number of chunks checks the last one); small
@@ -345,7 +351,8 @@ mod tests {
         let v = Slab::from_vec(expected.clone());
         let bytes: Vec<u8> = expected.iter().flat_map(|x| x.to_ne_bytes()).collect();
         let b = Slab::<u64>::copied_from_bytes(&bytes);
-        for (what, s) in [("zeroed", &z), ("from_vec", &v), ("copied_from_bytes", &b)] {
+        let c = Slab::copied_from(&expected);
+        for (what, s) in [("zeroed", &z), ("from_vec", &v), ("copied_from_bytes", &b), ("copied_from", &c)] {
             let mid = s.as_ptr() as usize + n / 2 * 8;
             let flags = vm_flags(mid).expect("the slab's mapping is in smaps");
             assert!(flags.split_whitespace().any(|f| f == "hg"), "{what}: {flags}");
@@ -353,6 +360,7 @@ mod tests {
         assert_eq!(z[n / 2], 7);
         assert!(v[..] == expected[..], "from_vec changed the elements");
         assert!(b[..] == expected[..], "copied_from_bytes changed the elements");
+        assert!(c[..] == expected[..], "copied_from changed the elements");
         let small = Slab::<u64>::zeroed(1000, None).unwrap();
         let flags = vm_flags(small.as_ptr() as usize).unwrap_or_default();
         assert!(!flags.split_whitespace().any(|f| f == "hg"), "small: {flags}");
