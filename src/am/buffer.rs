@@ -45,6 +45,23 @@ impl Buffer {
         b
     }
 
+    /// Block `block` of `index`'s main fork, which lies within the relation
+    /// but whose content nobody needs (a page CREATE INDEX is about to
+    /// write, see [`extend_sparse`]): a zeroed buffer, exclusively locked,
+    /// without reading the block.
+    pub fn zeroed(index: pg_sys::Relation, block: u32) -> Buffer {
+        let buf = unsafe {
+            pg_sys::ReadBufferExtended(
+                index,
+                pg_sys::ForkNumber::MAIN_FORKNUM,
+                block,
+                pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK,
+                std::ptr::null_mut(),
+            )
+        };
+        Buffer { buf, lock: Lock::Exclusive }
+    }
+
     /// Takes over a buffer pinned by other means (e.g. `ReadRecentBuffer`).
     /// Safety: `buf` is a valid buffer this backend holds one pin on, unlocked.
     pub unsafe fn adopt(buf: pg_sys::Buffer) -> Buffer {
@@ -236,6 +253,29 @@ pub fn extend_run(index: pg_sys::Relation, n: u32) -> u32 {
         init_page(buf.page_mut_unlogged(), PageKind::Sealed);
     }
     unsafe { pg_sys::UnlockRelationForExtension(index, pg_sys::ExclusiveLock as i32) };
+    first
+}
+
+/// Extends the main fork of `index`, an index being built that nobody else
+/// sees, by `n` pages at once: one write of the last page, the others a
+/// hole in the file that reads as zeroes. The caller then writes every new
+/// page through [`Buffer::zeroed`], so each costs one buffer and no system
+/// call (extending page by page wrote every page's zeroes to the file
+/// first, one `write` each), and the buffers reach the file as any dirty
+/// buffer does. Returns the first new block.
+pub fn extend_sparse(index: pg_sys::Relation, n: u32) -> u32 {
+    let first = nblocks(index);
+    if n == 0 {
+        return first;
+    }
+    let zero = [0u8; PAGE_SIZE];
+    // SAFETY: `nblocks` opened the relation's storage (`rd_smgr`); the page
+    // buffer outlives the call.
+    unsafe {
+        let smgr = (*index).rd_smgr;
+        assert!(!smgr.is_null(), "the index's storage is open");
+        pg_sys::smgrextend(smgr, pg_sys::ForkNumber::MAIN_FORKNUM, first + n - 1, zero.as_ptr() as *mut std::ffi::c_char, false);
+    }
     first
 }
 
