@@ -57,13 +57,18 @@ pub fn build_code_kind(meta: &Meta) -> Option<CodeKind> {
     strata_hnsw::quant::build_code_kind(meta.element_kind(), meta.vector_len())
 }
 
+/// Bytes per vector of what a build searches and measures on besides the
+/// vectors: its build code, and the `bf16` copy its insertions measure
+/// pair distances on where that applies (strata_hnsw::pairs).
 fn build_code_bytes(meta: &Meta) -> usize {
-    build_code_kind(meta).map_or(0, |k| k.code_bytes(code_dim(meta.element_kind(), meta.vector_len()).unwrap_or(0)))
+    let kind = build_code_kind(meta);
+    let code = kind.map_or(0, |k| k.code_bytes(code_dim(meta.element_kind(), meta.vector_len()).unwrap_or(0)));
+    code + strata_hnsw::pairs::bytes_per_vector(meta.element_kind(), meta.metric(), kind, meta.vector_len())
 }
 
 /// Bytes a vector costs while building: the vector, its TID, its graph
-/// entry (2m layer-0 links plus upper layers and bookkeeping) and its build
-/// code.
+/// entry (2m layer-0 links plus upper layers and bookkeeping), its build
+/// code and pair copy.
 pub fn build_bytes_per_vector(meta: &Meta) -> usize {
     let m = meta.m as usize;
     meta.vector_bytes() + 8 + 4 * 2 * m + 4 * m / 2 + 32 + build_code_bytes(meta)
@@ -78,7 +83,7 @@ pub const SPILLED_BYTES_PER_VECTOR: usize = 32;
 /// Temporary-file bytes a spilled row needs: its vector, its TID, its
 /// layer-0 list (2m + 1 words), an allowance for upper lists (a node has
 /// 1/(m-1) upper lists of m + 1 words on average; m + 1 words bound that
-/// for any m) and its build code.
+/// for any m), its build code and pair copy.
 pub fn spill_bytes_per_vector(meta: &Meta) -> usize {
     let m = meta.m as usize;
     meta.vector_bytes() + 8 + 4 * (2 * m + 1) + 4 * (m + 1) + build_code_bytes(meta)

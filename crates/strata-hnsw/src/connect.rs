@@ -315,7 +315,7 @@ impl<S: Space> Hnsw<S> {
                 }
             }
             cands.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-            self.select_heuristic(u, &cands, self.m, &mut picked);
+            self.select_heuristic(u, &cands, self.m, &mut picked, None);
             // Only adds: an existing edge may be some node's only way in.
             let cap = self.cap(0);
             for p in &picked {

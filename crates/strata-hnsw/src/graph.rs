@@ -36,6 +36,7 @@ use crate::connect::ConnectStats;
 use crate::slab::{Slab, Spill};
 use crate::page::CodeArray;
 use crate::quant::{code_dim, code_input, CodeKind, Quantizer, QueryEstimator, Trainer};
+use crate::pairs::PairVectors;
 use crate::search::{descend, descend_coded, search_layer, search_layer_estimated, GraphView, Neighbour, SearchScratch};
 use crate::space::{Element, Space};
 
@@ -303,6 +304,9 @@ pub(crate) struct BuildCtx {
 pub(crate) struct BuildCodes {
     quantizer: Quantizer,
     codes: Slab<u8>,
+    /// The `bf16` copies the insertions measure distances between nodes on
+    /// (where [`crate::pairs::applies`]); dropped when the insertions end.
+    pairs: Option<PairVectors>,
 }
 
 impl BuildCodes {
@@ -350,25 +354,35 @@ impl BuildCodes {
         let quantizer = trainer.finish(g.seed);
         let bytes = quantizer.code_bytes();
         let mut codes = Slab::<u8>::zeroed(n * bytes, spill)?;
-        let encode = |first: usize, out: &mut [u8]| {
+        let mut pairs = match crate::pairs::applies(S::Elem::KIND, S::METRIC, Some(kind)) {
+            true => Some(PairVectors::zeroed(n, dim, S::METRIC, spill)?),
+            false => None,
+        };
+        // Rows `first..` into their codes and (when kept) their copies.
+        let encode = |first: usize, out: &mut [u8], copies: &mut [u16]| {
             let mut row = Vec::with_capacity(dim);
-            for (i, out) in out.chunks_exact_mut(bytes).enumerate() {
+            for i in 0..out.len() / bytes.max(1) {
                 code_input::<S>(g.vector((first + i) as u32), &mut row);
-                quantizer.encode(&row, out);
+                quantizer.encode(&row, &mut out[i * bytes..(i + 1) * bytes]);
+                if let Some(c) = copies.get_mut(i * dim..(i + 1) * dim) {
+                    PairVectors::encode(&row, c);
+                }
             }
         };
+        let copies: &mut [u16] = pairs.as_mut().map_or(&mut [], |p| p.rows_mut());
         if threads == 1 || bytes == 0 {
-            encode(0, &mut codes);
+            encode(0, &mut codes, copies);
         } else {
             let per = n.div_ceil(threads);
+            let copy_chunks = copies.chunks_mut(per * dim).map(Some).chain(std::iter::repeat_with(|| None));
             std::thread::scope(|sc| {
-                for (t, chunk) in codes.chunks_mut(per * bytes).enumerate() {
+                for ((t, chunk), copy) in codes.chunks_mut(per * bytes).enumerate().zip(copy_chunks) {
                     let encode = &encode;
-                    sc.spawn(move || encode(t * per, chunk));
+                    sc.spawn(move || encode(t * per, chunk, copy.unwrap_or_default()));
                 }
             });
         }
-        Ok(Some(BuildCodes { quantizer, codes }))
+        Ok(Some(BuildCodes { quantizer, codes, pairs }))
     }
 
     pub(crate) fn array(&self) -> CodeArray<'_> {
@@ -377,6 +391,11 @@ impl BuildCodes {
 
     pub(crate) fn kind(&self) -> CodeKind {
         self.quantizer.kind()
+    }
+
+    /// The copies pair distances are measured on, while insertions run.
+    pub(crate) fn pairs(&self) -> Option<&PairVectors> {
+        self.pairs.as_ref()
     }
 
     pub(crate) fn quantizer(&self) -> &Quantizer {
@@ -667,7 +686,9 @@ impl<S: Space> Hnsw<S> {
         }
         stop.result()?;
         self.entry = ctx.entry.into_inner().unwrap();
-        Ok(ctx.codes)
+        // The copies serve the insertions only: the repair that follows and
+        // the segment measure exact distances.
+        Ok(ctx.codes.map(|c| BuildCodes { pairs: None, ..c }))
     }
 
     /// Asks the CPU for the cache lines of node `id`'s vector, at most its
@@ -739,13 +760,25 @@ impl<S: Space> Hnsw<S> {
     /// if it is closer to the base than to every candidate kept so far, up
     /// to `m`. Exact copies of the base's vector take at most half the list
     /// (see [`Hnsw::extend_heuristic`]).
-    pub(crate) fn select_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+    pub(crate) fn select_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>, pairs: Option<&PairVectors>) {
         out.clear();
-        self.extend_heuristic(base, cands, m, out);
+        self.extend_heuristic(base, cands, m, out, pairs);
+    }
+
+    /// The distance between nodes `a` and `b`: on `pairs`' copies when
+    /// given (an insertion's, see [`crate::pairs`]), else exact.
+    #[inline(always)]
+    pub(crate) fn pair_distance(&self, pairs: Option<&PairVectors>, a: u32, b: u32) -> f32 {
+        match pairs {
+            Some(p) => p.distance(a, b),
+            None => S::distance(self.vector(a), self.vector(b)),
+        }
     }
 
     /// The heuristic continued from an already selected `out` (whose
-    /// distances are not used).
+    /// distances are not used). Distances between candidates are measured
+    /// as [`Hnsw::pair_distance`] does with `pairs`, which must be how
+    /// `cands`' distances were measured too.
     ///
     /// A copy of the base (same vector) ties with every kept copy, so the
     /// plain rule keeps them all, and in a group of more than `m` identical
@@ -756,9 +789,9 @@ impl<S: Space> Hnsw<S> {
     /// quarter of the rows not in their own top 50). So copies fill at most
     /// half the list before the other candidates are offered; slots the
     /// heuristic leaves empty still go to the remaining copies.
-    pub(crate) fn extend_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>) {
+    pub(crate) fn extend_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>, pairs: Option<&PairVectors>) {
         let bv = self.vector(base);
-        let self_d = S::distance(bv, bv);
+        let self_d = self.pair_distance(pairs, base, base);
         // The distance filter first: the comparison of whole vectors runs
         // only for candidates as near as the base is to itself.
         let is_copy = |c: &Neighbour| c.distance <= self_d && c.id != base && self.vector(c.id) == bv;
@@ -776,10 +809,7 @@ impl<S: Space> Hnsw<S> {
                 }
                 copies += 1;
             }
-            let cv = self.vector(c.id);
-            let good = out
-                .iter()
-                .all(|s| S::distance(cv, self.vector(s.id)) >= c.distance);
+            let good = out.iter().all(|s| self.pair_distance(pairs, c.id, s.id) >= c.distance);
             if good {
                 out.push(*c);
             }
@@ -834,6 +864,7 @@ impl<S: Space> Hnsw<S> {
             code_input::<S>(qv, &mut s.code_query);
             codes.quantizer.query(S::METRIC, &s.code_query)
         });
+        let pairs = ctx.codes.as_ref().and_then(BuildCodes::pairs);
         let mut nbrs = std::mem::take(&mut s.search.nbrs);
         let (mut cur, _) = match (&ctx.codes, &est) {
             _ if top <= level => (ep, 0.0),
@@ -854,6 +885,7 @@ impl<S: Space> Hnsw<S> {
                         Some(q),
                         codes.array(),
                         est,
+                        pairs,
                         &mut s.search,
                     );
                 }
@@ -873,7 +905,7 @@ impl<S: Space> Hnsw<S> {
             }
             let cap_q = self.m;
             let mut selected = std::mem::take(&mut s.selected);
-            self.select_heuristic(q, &s.search.out, cap_q, &mut selected);
+            self.select_heuristic(q, &s.search.out, cap_q, &mut selected, pairs);
             self.write_own_list(ctx, q, lc, &selected, s);
             for nb in &selected {
                 self.add_link(ctx, nb.id, q, nb.distance, lc, s);
@@ -939,7 +971,7 @@ impl<S: Space> Hnsw<S> {
             self.write_list(q, level, selected.iter().map(|x| x.id));
             return;
         }
-        let qv = self.vector(q);
+        let pairs = ctx.codes.as_ref().and_then(BuildCodes::pairs);
         s.cands.clear();
         s.cands.extend_from_slice(selected);
         for a in &l[1..=cnt] {
@@ -947,7 +979,7 @@ impl<S: Space> Hnsw<S> {
             if !s.cands.iter().any(|x| x.id == id) {
                 s.cands.push(Neighbour {
                     id,
-                    distance: S::distance(qv, self.vector(id)),
+                    distance: self.pair_distance(pairs, q, id),
                 });
             }
         }
@@ -957,7 +989,7 @@ impl<S: Space> Hnsw<S> {
             s.cands
                 .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
             let mut kept = std::mem::take(&mut s.pruned);
-            self.select_heuristic(q, &s.cands, cap, &mut kept);
+            self.select_heuristic(q, &s.cands, cap, &mut kept, pairs);
             self.write_list(q, level, kept.iter().map(|x| x.id));
             s.pruned = kept;
         }
@@ -978,20 +1010,20 @@ impl<S: Space> Hnsw<S> {
             l[0].store(cnt as u32 + 1, Release);
             return;
         }
-        let nv = self.vector(n);
+        let pairs = ctx.codes.as_ref().and_then(BuildCodes::pairs);
         s.cands.clear();
         s.cands.push(Neighbour { id: q, distance: d });
         for a in &l[1..=cnt] {
             let id = a.load(Relaxed);
             s.cands.push(Neighbour {
                 id,
-                distance: S::distance(nv, self.vector(id)),
+                distance: self.pair_distance(pairs, n, id),
             });
         }
         s.cands
             .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
         let mut kept = std::mem::take(&mut s.pruned);
-        self.select_heuristic(n, &s.cands, cap, &mut kept);
+        self.select_heuristic(n, &s.cands, cap, &mut kept, pairs);
         self.write_list(n, level, kept.iter().map(|x| x.id));
         s.pruned = kept;
     }
@@ -1247,7 +1279,7 @@ mod estimated_search_tests {
                 let qv = g.vector(q).to_vec();
                 let est = codes.estimator::<L2F32>(&qv);
                 counting.reads.set(0);
-                let trusted = search_layer_estimated::<_, L2F32>(&counting, &qv, &[ep], 0, ef, Some(q), codes.array(), &est, &mut s);
+                let trusted = search_layer_estimated::<_, L2F32>(&counting, &qv, &[ep], 0, ef, Some(q), codes.array(), &est, None, &mut s);
                 assert!(trusted, "{kind:?}, query {q}: estimates judged too coarse");
                 assert_eq!(counting.reads.get(), s.out.len(), "{kind:?}, query {q}: vectors read besides the results'");
                 assert_eq!(s.out.len(), ef, "{kind:?}, query {q}");
@@ -1292,7 +1324,7 @@ mod estimated_search_tests {
             .filter(|&q| {
                 let qv = g.vector(q).to_vec();
                 let est = codes.estimator::<L2F32>(&qv);
-                !search_layer_estimated::<_, L2F32>(&g, &qv, &[ep], 0, 32, Some(q), codes.array(), &est, &mut s)
+                !search_layer_estimated::<_, L2F32>(&g, &qv, &[ep], 0, 32, Some(q), codes.array(), &est, None, &mut s)
             })
             .count();
         assert_eq!(untrusted, 40, "searches judged trustworthy on codes that cannot tell a cluster's rows apart");

@@ -57,6 +57,7 @@ pub mod graph;
 pub mod merge;
 pub mod page;
 pub mod page_v2;
+pub mod pairs;
 pub mod quant;
 pub mod search;
 pub mod slab;

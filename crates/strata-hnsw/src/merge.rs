@@ -377,7 +377,7 @@ where
             scored.truncate(2 * cap);
             kept.clear();
             kept.extend(r.kept.iter().map(|&id| Neighbour { id, distance: 0.0 }));
-            g.extend_heuristic(r.node, &scored, cap, &mut kept);
+            g.extend_heuristic(r.node, &scored, cap, &mut kept, None);
             // The heuristic drops a candidate that a kept neighbour is
             // nearer to, assuming that neighbour links on to it; after a
             // delete it often does not (the deleted node was the link), and

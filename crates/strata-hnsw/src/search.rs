@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 
 use crate::page::CodeArray;
 use crate::quant::QueryEstimator;
+use crate::pairs::PairVectors;
 use crate::space::{prepared_query, Element, Space};
 
 /// Where a graph's vectors, neighbour lists and deleted marks live.
@@ -502,6 +503,7 @@ pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
     exclude: Option<u32>,
     codes: CodeArray<'_>,
     est: &QueryEstimator,
+    pairs: Option<&PairVectors>,
     s: &mut SearchScratch,
 ) -> bool {
     let ef = ef.max(1);
@@ -548,14 +550,23 @@ pub(crate) fn search_layer_estimated<G: GraphView, S: Space<Elem = G::Elem>>(
         }
     }
     s.nbrs = nbrs;
-    // The results' exact distances, every vector asked for first.
+    // The results' exact distances, every vector asked for first; an
+    // insertion's (`exclude` is the node inserted) from `pairs`' copies
+    // when given.
     let mut res = std::mem::take(&mut s.results).into_vec();
+    let pairs = pairs.zip(exclude);
     for f in &res {
-        g.prefetch_vector(f.1);
+        match pairs {
+            Some((p, _)) => p.prefetch(f.1),
+            None => g.prefetch_vector(f.1),
+        }
     }
     let (mut lo, mut hi, mut off) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f32);
     for f in res.iter_mut() {
-        let d = dist::<G, S>(g, q, f.1).0;
+        let d = match pairs {
+            Some((p, x)) => p.distance(x, f.1),
+            None => dist::<G, S>(g, q, f.1).0,
+        };
         (lo, hi) = (lo.min(d), hi.max(d));
         // NaN (an estimate or distance that is not a number) counts as
         // off by everything.

@@ -39,6 +39,8 @@ pub unsafe trait Plain: Sized + Send + Sync + 'static {}
 unsafe impl<E: Element> Plain for E {}
 // SAFETY: an AtomicU32 has the layout of a u32.
 unsafe impl Plain for AtomicU32 {}
+// SAFETY: every bit pattern is a u16 (the bf16 copies of crate::pairs).
+unsafe impl Plain for u16 {}
 
 /// Where and how much a build may spill: a directory for its temporary
 /// files, a prefix for their names, and an optional limit on their total

@@ -486,6 +486,39 @@ fn builds_searching_on_codes_keep_every_shape() {
     }
 }
 
+/// Insertions that measure pair distances on `bf16` copies (cosine and
+/// inner product over `f32` on RaBitQ4 codes, see `strata_hnsw::pairs`)
+/// keep every invariant where those copies cannot tell rows apart: groups
+/// of rows closer to each other than bf16's rounding (cosine distances
+/// around 1e-9), exact copies, and rows far from the rest. Under cosine
+/// each such row finds itself; inner product (where a row need not be its
+/// own nearest) is checked for reachability.
+#[test]
+fn builds_on_bf16_copies_keep_near_copies_findable() {
+    use strata_hnsw::pairs;
+    use strata_hnsw::quant::CodeKind;
+    let dim = 160;
+    assert!(pairs::applies(ElementKind::F32, Metric::Cosine, Some(CodeKind::RaBitQ4)));
+    let p = Params { build_codes: Some(CodeKind::RaBitQ4), ..params() };
+    let mut data = clustered_f32(3000, dim, 6, 11);
+    let mut r = Rng::new(12);
+    // 40 groups of 20 rows within 1e-5 per dimension of a base row, every
+    // fifth an exact copy of it.
+    for g in 0..40 {
+        let base: Vec<f32> = data[g * 71 * dim..][..dim].to_vec();
+        for k in 0..20 {
+            data.extend(base.iter().map(|&x| if k % 5 == 0 { x } else { x + 1e-5 * r.gauss() }));
+        }
+    }
+    // 50 rows far from everything, in one direction.
+    for i in 0..50 {
+        data.extend((0..dim).map(|j| 100.0 + i as f32 + if j % 2 == 0 { 1.0 } else { 0.0 }));
+    }
+    let special = |p: u64| p >= 3000;
+    stages_with::<CosineF32>(&p, "near copies (cosine, bf16 pairs)", &data, dim, 3400, true, &special);
+    stages_with::<DotF32>(&p, "near copies (dot, bf16 pairs)", &data, dim, 3400, false, &special);
+}
+
 /// Rows merged into a graph of data with no low-dimensional structure
 /// (100-d i.i.d. Gaussian, where an approximate search misses rows in any
 /// HNSW), in an adversarial order (sorted by their first coordinate), each
