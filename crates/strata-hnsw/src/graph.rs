@@ -791,7 +791,11 @@ impl<S: Space> Hnsw<S> {
     /// heuristic leaves empty still go to the remaining copies.
     pub(crate) fn extend_heuristic(&self, base: u32, cands: &[Neighbour], m: usize, out: &mut Vec<Neighbour>, pairs: Option<&PairVectors>) {
         let bv = self.vector(base);
-        let self_d = self.pair_distance(pairs, base, base);
+        // A copy lies exactly at the base's own distance, measured the way
+        // its candidate distance was: on the copies, or exactly (an
+        // insertion whose estimates were too coarse measured its results
+        // exactly), so the filter takes the larger of the two.
+        let self_d = self.pair_distance(pairs, base, base).max(S::distance(bv, bv));
         // The distance filter first: the comparison of whole vectors runs
         // only for candidates as near as the base is to itself.
         let is_copy = |c: &Neighbour| c.distance <= self_d && c.id != base && self.vector(c.id) == bv;

@@ -9,10 +9,12 @@
 //! codes (more than 128 dimensions, see `quant::build_code_kind`) takes
 //! these distances from `bf16` copies instead: half the bytes, and on CPUs
 //! with AVX-512 BF16 half the instructions (32 products per `vdpbf16ps`,
-//! summed in `f32`). MiniLM, 45,449 rows of 384-d, two threads
-//! (`glove_bench --build-codes rabitq4`, five alternating pairs): 1.65-1.80 s
-//! with `f32` distances, 1.53-1.66 s with the copies; recall at ef_search 20
-//! 0.9293 and 0.9272.
+//! summed in `f32`). MiniLM, 45,449 rows of 384-d (`glove_bench
+//! target/bench-data/minilm --efc 64 --limit 45449 --build-codes rabitq4`,
+//! six runs each, alternating): two threads 1.64-1.67 s (median 1.66) with
+//! `f32` distances, 1.54-1.73 s (median 1.58) with the copies; one thread
+//! medians 3.28 and 3.03 s. Recall at ef_search 20 of the graphs: 0.9293
+//! and 0.9272.
 //!
 //! `bf16` keeps 8 bits of each value's mantissa, so a distance between unit
 //! vectors is off by about 2e-4: neighbour selection among rows closer than
