@@ -67,6 +67,22 @@ DROP INDEX many_spilled;
 SET temp_file_limit = 0;
 CREATE INDEX many_idx ON many USING vectors (v vector_l2_ops);
 SELECT idx_sealed FROM pg_vector_index_stat WHERE indexname = 'many_idx';
+-- Above 128 dimensions of real under cosine or inner product a build also
+-- keeps a bf16 copy of each vector (2 bytes a dimension) that it measures
+-- distances between its own rows on, and maintenance_work_mem counts it:
+-- fewer rows per segment than the same vectors under L2. Every row still
+-- finds itself.
+CREATE TABLE wide (id int, v vector(160));
+INSERT INTO wide SELECT g, (SELECT array_agg(sin(g * 0.37 + j * 1.3))::real[] FROM generate_series(1, 160) j)::vector
+    FROM generate_series(1, 2000) g;
+CREATE INDEX wide_l2 ON wide USING vectors (v vector_l2_ops);
+CREATE INDEX wide_cos ON wide USING vectors (v vector_cos_ops);
+SELECT indexname, idx_sealed FROM pg_vector_index_stat WHERE indexname LIKE 'wide_%' ORDER BY 1;
+DROP INDEX wide_l2;
+SET enable_seqscan = off;
+SELECT count(*) AS rows_finding_themselves FROM wide w
+    WHERE (SELECT v <=> w.v FROM wide ORDER BY v <=> w.v LIMIT 1) < 1e-6;
+RESET enable_seqscan;
 -- One that would need more segments than the directory holds is refused
 -- (54000) before it writes them all: 16000-dim vectors, 16 per 1 MB segment.
 CREATE TABLE huge (id int, v vector(16000));

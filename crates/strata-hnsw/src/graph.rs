@@ -358,12 +358,13 @@ impl BuildCodes {
             true => Some(PairVectors::zeroed(n, dim, S::METRIC, spill)?),
             false => None,
         };
-        // Rows `first..` into their codes and (when kept) their copies.
+        // Rows `first..` into their codes and, when kept, their copies
+        // (`copies` is empty otherwise).
         let encode = |first: usize, out: &mut [u8], copies: &mut [u16]| {
             let mut row = Vec::with_capacity(dim);
-            for i in 0..out.len() / bytes.max(1) {
+            for (i, out) in out.chunks_exact_mut(bytes).enumerate() {
                 code_input::<S>(g.vector((first + i) as u32), &mut row);
-                quantizer.encode(&row, &mut out[i * bytes..(i + 1) * bytes]);
+                quantizer.encode(&row, out);
                 if let Some(c) = copies.get_mut(i * dim..(i + 1) * dim) {
                     PairVectors::encode(&row, c);
                 }
@@ -374,11 +375,11 @@ impl BuildCodes {
             encode(0, &mut codes, copies);
         } else {
             let per = n.div_ceil(threads);
-            let copy_chunks = copies.chunks_mut(per * dim).map(Some).chain(std::iter::repeat_with(|| None));
+            let mut copy_runs = copies.chunks_mut(per * dim);
             std::thread::scope(|sc| {
-                for ((t, chunk), copy) in codes.chunks_mut(per * bytes).enumerate().zip(copy_chunks) {
-                    let encode = &encode;
-                    sc.spawn(move || encode(t * per, chunk, copy.unwrap_or_default()));
+                for (t, chunk) in codes.chunks_mut(per * bytes).enumerate() {
+                    let (encode, copy) = (&encode, copy_runs.next().unwrap_or_default());
+                    sc.spawn(move || encode(t * per, chunk, copy));
                 }
             });
         }
@@ -697,13 +698,7 @@ impl<S: Space> Hnsw<S> {
     fn prefetch_vector_bytes(&self, id: u32, max_bytes: usize) {
         let i = id as usize * self.dim;
         if let Some(v) = self.vectors.get(i..i + self.dim) {
-            let p = v.as_ptr() as *const u8;
-            let bytes = std::mem::size_of_val(v).min(max_bytes);
-            let mut off = 0;
-            while off < bytes {
-                crate::search::prefetch_ptr(p.wrapping_add(off));
-                off += 64;
-            }
+            crate::search::prefetch_bytes(v.as_ptr() as *const u8, std::mem::size_of_val(v).min(max_bytes));
         }
     }
 
@@ -1186,14 +1181,7 @@ impl<S: Space> GraphView for Hnsw<S> {
         if let Some(l) = self.links0.get(i..i + self.m0 + 1) {
             // Every line of the list, the last one included: at m = 16 a
             // list is 132 bytes, so it always reaches into a third line.
-            let p = l.as_ptr() as *const u8;
-            let bytes = std::mem::size_of_val(l);
-            let mut off = 0;
-            while off < bytes {
-                crate::search::prefetch_ptr(p.wrapping_add(off));
-                off += 64;
-            }
-            crate::search::prefetch_ptr(p.wrapping_add(bytes - 1));
+            crate::search::prefetch_bytes(l.as_ptr() as *const u8, std::mem::size_of_val(l));
         }
     }
 }

@@ -102,12 +102,7 @@ impl PairVectors {
     pub(crate) fn prefetch(&self, id: u32) {
         let i = id as usize * self.dim;
         if let Some(r) = self.data.get(i..i + self.dim) {
-            let p = r.as_ptr() as *const u8;
-            let mut off = 0;
-            while off < 2 * self.dim {
-                crate::search::prefetch_ptr(p.wrapping_add(off));
-                off += 64;
-            }
+            crate::search::prefetch_bytes(r.as_ptr() as *const u8, 2 * self.dim);
         }
     }
 

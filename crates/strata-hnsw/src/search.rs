@@ -246,6 +246,21 @@ pub(crate) fn prefetch_ptr<T>(p: *const T) {
     let _ = p;
 }
 
+/// Asks for every cache line of the `bytes` bytes at `p`, the partial lines
+/// at either end included.
+#[inline(always)]
+pub(crate) fn prefetch_bytes(p: *const u8, bytes: usize) {
+    if bytes == 0 {
+        return;
+    }
+    let mut line = p as usize & !63;
+    let last = (p as usize + bytes - 1) & !63;
+    while line <= last {
+        prefetch_ptr(line as *const u8);
+        line += 64;
+    }
+}
+
 /// Reusable buffers of a search; keep one per thread to avoid allocations.
 #[derive(Default)]
 pub struct SearchScratch {
