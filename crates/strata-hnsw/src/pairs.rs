@@ -11,7 +11,7 @@
 //! with AVX-512 BF16 half the instructions (32 products per `vdpbf16ps`,
 //! summed in `f32`). MiniLM, 45,449 rows of 384-d (`glove_bench
 //! target/bench-data/minilm --efc 64 --limit 45449 --build-codes rabitq4`,
-//! six runs each, alternating): two threads 1.64-1.67 s (median 1.66) with
+//! six runs each, alternating): two threads 1.64-1.67 s (median 1.65) with
 //! `f32` distances, 1.54-1.73 s (median 1.58) with the copies; one thread
 //! medians 3.28 and 3.03 s. Recall at ef_search 20 of the graphs: 0.9293
 //! and 0.9272.
